@@ -1,0 +1,271 @@
+"""The labelled corpus the project owns: generated template families plus hand-written examples.
+
+No data set may come from a hub, so the corpus is built here. `data/templates.yaml` holds
+template *families* (one platform, language and intent each: a Spanish precursor supplier,
+an English harm-reduction post, a marketplace ad for snow boots...), filled with terms from
+the lexicon, prices, handles and shipping phrases, and disguised the ways sellers disguise
+words (spacing, leetspeak, homoglyphs, invisible characters). `data/handwritten/*.jsonl` adds
+examples written by hand, each file a family of its own per `group`.
+
+Splits are made by family (stratified by label and substance or language), never by row: a test score
+then says how the model does on phrasing it has never seen, which is what real listings are.
+"""
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from string import Formatter
+from typing import Literal
+
+import yaml
+
+from listingwatch.errors import ConfigError
+
+from .labels import SUBSTANCES
+from .lexicon import DATA_DIR, load_lexicon
+
+Split = Literal["train", "validation", "test"]
+SPLITS: tuple[Split, ...] = ("train", "validation", "test")
+
+
+@dataclass
+class Example:
+    title: str
+    description: str
+    seller: str
+    sale: int
+    substances: list[str]
+    lang: str
+    platform: str
+    family: str
+    topic: str = "mixed"  # the family's fixed substance, if it has one: splits are stratified by it
+    source: Literal["generated", "handwritten"] = "generated"
+    split: Split | None = field(default=None)
+
+    def text(self) -> str:
+        """Same joining as `Listing.text()`, so training sees what inference sees."""
+        return "\n".join(p for p in (self.title, self.description, self.seller) if p)
+
+    def fields(self) -> dict[str, str | None]:
+        return {"title": self.title, "description": self.description, "seller": self.seller}
+
+
+@lru_cache(maxsize=1)
+def load_templates() -> dict:
+    text = (DATA_DIR / "templates.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _surface_terms() -> dict[str, list[str]]:
+    """Lexicon terms per substance, as the generator writes them (the raw YAML spelling)."""
+    raw = yaml.safe_load((DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
+    return {name: [str(t) for t in raw["categories"][name]["terms"]] for name in SUBSTANCES}
+
+
+# ------------------------------------------------------------------ obfuscation
+
+
+_LEET = {"e": "3", "a": "4", "o": "0", "i": "1", "s": "$", "t": "7"}
+_HOMO = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}
+
+
+def obfuscate(term: str, rng: random.Random) -> str:
+    """Disguise a term the ways sellers do; each style is one a keyword filter would miss."""
+    style = rng.choice(["spaced", "dotted", "leet", "leet_one", "upper", "homoglyph", "zwsp", "emoji", "dash"])
+    if style == "spaced":
+        return " ".join(term)
+    if style == "dotted":
+        return ".".join(term)
+    if style == "dash":
+        return "-".join(term) if len(term) <= 5 else term[:2] + "-" + term[2:]
+    if style == "leet":
+        return "".join(_LEET.get(c, c) if rng.random() < 0.7 else c for c in term)
+    if style == "leet_one":
+        idx = [i for i, c in enumerate(term) if c.lower() in _LEET]
+        if idx:
+            i = rng.choice(idx)
+            return term[:i] + _LEET[term[i].lower()] + term[i + 1 :]
+        return term
+    if style == "upper":
+        return term.upper()
+    if style == "homoglyph":
+        idx = [i for i, c in enumerate(term) if c in _HOMO]
+        if idx:
+            i = rng.choice(idx)
+            return term[:i] + _HOMO[term[i]] + term[i + 1 :]
+        return term
+    if style == "zwsp":
+        mid = max(1, len(term) // 2)
+        return term[:mid] + "\u200b" + term[mid:]
+    return term + rng.choice(["💊", "❄️", "💎", "🔥"])
+
+
+# ------------------------------------------------------------------ generation
+
+
+class _Filler:
+    """Fills one template, remembering which substances the {sub}/{sub2} slots introduced."""
+
+    def __init__(self, slots: dict[str, list[str]], terms: dict[str, list[str]], rng: random.Random) -> None:
+        self.slots, self.terms, self.rng = slots, terms, rng
+
+    def fill(self, template: str, values: dict[str, str]) -> str:
+        out = template
+        for _ in range(3):  # slot values may contain slots ({handle} inside {contact})
+            # In order of appearance: a set would make the draws depend on PYTHONHASHSEED.
+            names = list(dict.fromkeys(f for _, f, _, _ in Formatter().parse(out) if f))
+            if not names:
+                break
+            for name in names:
+                if name not in values:
+                    if name not in self.slots:
+                        raise ConfigError(f"Template slot {{{name}}} has no values in templates.yaml.")
+                    values[name] = self.rng.choice(self.slots[name])
+            out = out.format_map(values) if "{" in out else out
+        return out
+
+
+def _pick_substance(spec: object, rng: random.Random) -> str | None:
+    if spec is None:
+        return None
+    if spec == "any":
+        return rng.choice(SUBSTANCES)
+    if isinstance(spec, list):
+        return rng.choice(spec)
+    if spec in SUBSTANCES:
+        return str(spec)
+    raise ConfigError(f"Template family substance {spec!r} is not one of {SUBSTANCES}, a list of them, or 'any'.")
+
+
+def generate_family(family: dict, per_family: int, rng: random.Random) -> Iterator[Example]:
+    """`per_family` examples of one family; each draws its own slot values and disguises."""
+    templates = load_templates()
+    terms = _surface_terms()
+    filler = _Filler(templates["slots"], terms, rng)
+    p_obf = float(family.get("obfuscate", 0.25))
+    for _ in range(per_family):
+        sub = _pick_substance(family.get("substance"), rng)
+        sub2 = rng.choice([s for s in SUBSTANCES if s != sub])
+        values: dict[str, str] = {}
+        for slot, cat in (("sub", sub), ("sub2", sub2)):
+            if cat is None:
+                continue
+            term = rng.choice(terms[cat])
+            if rng.random() < p_obf:
+                term = obfuscate(term, rng)
+            elif rng.random() < 0.3:
+                term = term.capitalize()
+            values[slot] = term
+        title_t = rng.choice(family["title"])
+        desc_t = rng.choice(family["description"])
+        seller_t = rng.choice(family.get("seller") or [""])
+        title = filler.fill(title_t, values)
+        description = filler.fill(desc_t, values)
+        seller = filler.fill(seller_t, values)
+        if rng.random() < 0.15:
+            description = description.lower()
+        sale = int(family["sale"])
+        labels: set[str] = set()
+        if sale:
+            labels = set(family.get("labels") or ([sub] if sub else []))
+            if sub and family.get("labels"):
+                labels.add(sub)
+            if "{sub2}" in title_t + desc_t + seller_t:
+                labels.add(sub2)
+        yield Example(
+            title=title,
+            description=description,
+            seller=seller,
+            sale=sale,
+            substances=sorted(labels),
+            lang=family["lang"],
+            platform=family["platform"],
+            family=family["name"],
+            topic=spec if isinstance(spec := family.get("substance"), str) and spec != "any" else "mixed",
+        )
+
+
+def load_handwritten(directory: Path | None = None) -> list[Example]:
+    """Hand-written examples; each line is one JSON object, `group` names its family."""
+    root = DATA_DIR / "handwritten" if directory is None else directory
+    out: list[Example] = []
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".jsonl"):
+            continue
+        for n, line in enumerate(entry.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                unknown = set(row["substances"]) - set(SUBSTANCES)
+                if unknown:
+                    raise ValueError(f"unknown substances {sorted(unknown)}")
+                out.append(
+                    Example(
+                        title=row.get("title", ""),
+                        description=row.get("description", ""),
+                        seller=row.get("seller", ""),
+                        sale=int(row["sale"]),
+                        substances=sorted(row["substances"]),
+                        lang=row["lang"],
+                        platform=row["platform"],
+                        family=f"hw_{row['group']}",
+                        source="handwritten",
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as err:
+                raise ConfigError(f"Hand-written example {entry.name}:{n} is invalid ({err}); fix that line.") from None
+    return out
+
+
+def _stable_rank(name: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
+def assign_splits(families: dict[str, tuple], seed: int = 0) -> dict[str, Split]:
+    """Family -> split, 3:1:1 within each stratum (label, topic or language), so every split sees every kind.
+
+    Without the topic, all precursor sellers could land in train and the lexicon stacker, fit
+    on validation, would learn that precursor names mean "lab catalogue".
+    """
+    strata: dict[tuple[int, str], list[str]] = {}
+    for fam, key in families.items():
+        strata.setdefault(key, []).append(fam)
+    out: dict[str, Split] = {}
+    cycle: tuple[Split, ...] = ("train", "validation", "test", "train", "train")
+    for fams in strata.values():
+        for i, fam in enumerate(sorted(fams, key=lambda f: _stable_rank(f, seed))):
+            out[fam] = cycle[i % len(cycle)]
+    return out
+
+
+def build_corpus(per_family: int = 120, seed: int = 0, handwritten: bool = True) -> list[Example]:
+    """The whole corpus with `split` set; deterministic for a given (per_family, seed)."""
+    rng = random.Random(seed)
+    load_lexicon()  # fail early on a broken lexicon
+    examples: list[Example] = []
+    for family in load_templates()["families"]:
+        seen: set[str] = set()
+        for ex in generate_family(family, per_family, rng):
+            if ex.text() not in seen:
+                seen.add(ex.text())
+                examples.append(ex)
+    if handwritten:
+        examples.extend(load_handwritten())
+    # Families with a fixed substance are stratified by it (they are few per substance); the rest by language.
+    keys = {ex.family: (ex.sale, ex.topic if ex.topic != "mixed" else ex.lang) for ex in examples}
+    splits = assign_splits(keys, seed)
+    for ex in examples:
+        ex.split = splits[ex.family]
+    return examples
+
+
+def write_jsonl(examples: list[Example], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for ex in examples:
+            fh.write(json.dumps(asdict(ex), ensure_ascii=False) + "\n")

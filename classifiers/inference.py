@@ -1,0 +1,372 @@
+"""Scoring listings fast on CPU, with the evidence an analyst needs to trust a flag.
+
+`Classifier.load()` picks the model in service (see `classifiers.registry`) and runs its
+int8 ONNX export when there is one, else the PyTorch weights. `predict` deduplicates texts
+within the call, tokenises with head+tail truncation, runs length-sorted batches padded only
+to their own longest member, and calibrates the logits with the lexicon stacker. Flagged
+listings also get token attributions by occlusion: each word (or, in long texts, each run of
+words) is hidden from attention in turn and the drop in the model's sale logit is its weight.
+That costs one extra forward row per word, so it is done only for flagged listings.
+
+`classify_file` is the JSONL shell around it with a persistent skip cache keyed by
+(model version, SHA-256 of the normalised text), so re-crawled unchanged listings cost nothing.
+"""
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import ValidationError
+
+from listingwatch.errors import ListingwatchError
+from listingwatch.schema import Classification, Explanation, LexiconHit, Listing, TokenAttribution
+from listingwatch.settings import Settings, get_settings
+
+from .backends import ONNX_FILE, Backend, OnnxBackend, TorchBackend, run_batched
+from .encoding import encode, text_sha256
+from .labels import OUTPUTS, SUBSTANCES
+from .lexicon import Lexicon, features, load_lexicon, match_fields
+from .registry import active_model_dir, is_complete
+from .stacker import Stacker
+
+FIELDS = ("title", "description", "seller")
+MAX_UNITS = 16  # occlusion units per flagged listing: bounds the cost of explanations
+TOP_TOKENS = 8
+
+Fields = dict[str, str | None]
+
+
+def listing_fields(listing: Listing) -> Fields:
+    return {"title": listing.title, "description": listing.description, "seller": listing.seller.name}
+
+
+def joined(fields: Fields) -> tuple[str, list[tuple[str, int]]]:
+    """`Listing.text()` for these fields, plus where each field starts in it."""
+    parts, starts, pos = [], [], 0
+    for name in FIELDS:
+        value = fields.get(name)
+        if value:
+            starts.append((name, pos))
+            parts.append(value)
+            pos += len(value) + 1
+    return "\n".join(parts), starts
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Raw per-text results before they become `Classification` records."""
+
+    probs: np.ndarray  # calibrated, OUTPUTS order
+    sale_logit: float
+    hits: list[LexiconHit]
+
+
+class Classifier:
+    """A loaded model version: tokenizer, network backend, lexicon stacker and thresholds."""
+
+    def __init__(self, model_dir: Path, backend: Backend, *, batch_size: int = 32) -> None:
+        from transformers import AutoTokenizer
+
+        self.model_dir = model_dir
+        self.backend = backend
+        self.batch_size = batch_size
+        self.meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+        self.thresholds = json.loads((model_dir / "thresholds.json").read_text(encoding="utf-8"))
+        outputs = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))
+        if tuple(outputs) != OUTPUTS:
+            raise ListingwatchError(
+                f"Model {model_dir.name} predicts {outputs}, this code expects {list(OUTPUTS)}; retrain it."
+            )
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.stacker = Stacker.load(model_dir / "stacker.json")
+        self.lexicon: Lexicon = load_lexicon()
+        if self.stacker.lexicon_categories != self.lexicon.names:
+            raise ListingwatchError(
+                f"Model {model_dir.name} was calibrated on other lexicon categories; retrain with "
+                "`listingwatch model train`."
+            )
+        self.max_length = int(self.meta["max_length"])
+
+    @property
+    def version(self) -> str:
+        return str(self.meta["version"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.thresholds["sale"])
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings | None = None,
+        model_dir: Path | None = None,
+        backend: Literal["auto", "onnx", "pytorch"] = "auto",
+    ) -> "Classifier":
+        """The model in service (or `model_dir`): int8 ONNX when exported, else PyTorch."""
+        settings = settings or get_settings()
+        path = model_dir or active_model_dir(settings)
+        if path is None or not is_complete(path):
+            where = path or settings.model.models_dir
+            raise ListingwatchError(f"No trained model in {where}: run `listingwatch model train` first.")
+        onnx_path = path / ONNX_FILE
+        if backend == "onnx" or (backend == "auto" and onnx_path.is_file()):
+            if not onnx_path.is_file():
+                raise ListingwatchError(
+                    f"Model {path.name} has no ONNX export: run `listingwatch model export {path.name}`."
+                )
+            return cls(path, OnnxBackend(onnx_path), batch_size=settings.model.batch_size)
+        return cls(path, TorchBackend.load(path), batch_size=settings.model.batch_size)
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_fields(self, items: Sequence[Fields]) -> list[Scored]:
+        """Calibrated probabilities and lexicon hits for each item; identical texts are run once."""
+        if not items:
+            return []
+        texts = [joined(f)[0] for f in items]
+        unique: dict[str, int] = {}
+        for t in texts:
+            unique.setdefault(t, len(unique))
+        order = list(unique)
+        ids = encode(self.tokenizer, order, self.max_length).ids
+        logits = run_batched(self.backend, ids, self.batch_size, len(OUTPUTS))
+        hits = [match_fields(f, self.lexicon) for f in items]
+        lex = np.array([features(h, self.lexicon) for h in hits], dtype=np.float32)
+        item_logits = logits[np.array([unique[t] for t in texts], dtype=np.int64)]
+        probs = self.stacker.predict(item_logits, lex)
+        return [Scored(probs[i], float(item_logits[i, 0]), hits[i]) for i in range(len(items))]
+
+    def predict(self, listings: Sequence[Listing], explain: bool = True) -> list[Classification]:
+        """One `Classification` per listing, in order; token attributions for flagged ones when `explain`."""
+        items = [listing_fields(li) for li in listings]
+        return self.classify_fields(items, explain=explain)
+
+    def classify_fields(self, items: Sequence[Fields], explain: bool = True) -> list[Classification]:
+        scored = self.score_fields(items)
+        out = []
+        for f, s in zip(items, scored, strict=True):
+            score = float(s.probs[0])
+            flagged = score >= self.threshold
+            labels = {name: round(float(p), 6) for name, p in zip(OUTPUTS, s.probs, strict=True)}
+            substances = (
+                [n for n in SUBSTANCES if labels[n] >= float(self.thresholds["substance"])] if flagged else []
+            )
+            out.append(
+                Classification(
+                    score=round(score, 6),
+                    flagged=flagged,
+                    threshold=self.threshold,
+                    substances=substances,
+                    labels=labels,
+                    model_version=self.version,
+                    text_sha256=text_sha256(joined(f)[0]),
+                    explanation=Explanation(lexicon=s.hits),
+                )
+            )
+        if explain:
+            todo = [i for i, c in enumerate(out) if c.flagged]
+            for i, tokens in zip(todo, self.attributions([items[i] for i in todo]), strict=True):
+                out[i].explanation.tokens = tokens
+        return out
+
+    # ------------------------------------------------------------------ explanations
+
+    def attributions(self, items: Sequence[Fields]) -> list[list[TokenAttribution]]:
+        """Occlusion attributions: the drop in the sale logit when each word is hidden from attention."""
+        results = []
+        for f in items:
+            text, starts = joined(f)
+            enc = encode(self.tokenizer, [text], self.max_length)
+            ids, offsets = enc.ids[0], enc.offsets[0]
+            units = _word_units(text, offsets)
+            if not units:
+                results.append([])
+                continue
+            width = len(ids)
+            input_ids = np.tile(np.asarray(ids, dtype=np.int64), (len(units) + 1, 1))
+            mask = np.ones((len(units) + 1, width), dtype=np.int64)
+            for r, (positions, _s, _e) in enumerate(units, start=1):
+                mask[r, positions] = 0
+            logits = self.backend.logits(input_ids, mask)[:, 0]
+            weights = logits[0] - logits[1:]
+            ranked = sorted(range(len(units)), key=lambda k: -abs(weights[k]))[:TOP_TOKENS]
+            attrs = []
+            for k in sorted(ranked, key=lambda k: -weights[k]):
+                _p, s, e = units[k]
+                name, base = _field_at(starts, s)
+                attrs.append(
+                    TokenAttribution(
+                        token=text[s:e], weight=round(float(weights[k]), 4), field=name, start=s - base, end=e - base
+                    )
+                )
+            results.append(attrs)
+        return results
+
+
+def _word_units(text: str, offsets: list[tuple[int, int]]) -> list[tuple[list[int], int, int]]:
+    """Group word pieces into words (adjacent pieces), skip punctuation, merge into <= MAX_UNITS runs."""
+    words: list[tuple[list[int], int, int]] = []
+    for pos, (s, e) in enumerate(offsets):
+        if s < 0 or e <= s:
+            continue
+        if words and words[-1][2] == s and text[s].isalnum() and text[s - 1].isalnum():
+            words[-1][0].append(pos)
+            words[-1] = (words[-1][0], words[-1][1], e)
+        else:
+            words.append(([pos], s, e))
+    words = [w for w in words if any(ch.isalnum() for ch in text[w[1] : w[2]]) or not text[w[1] : w[2]].isascii()]
+    if len(words) <= MAX_UNITS:
+        return words
+    size = -(-len(words) // MAX_UNITS)
+    merged = []
+    for i in range(0, len(words), size):
+        group = words[i : i + size]
+        merged.append(([p for g in group for p in g[0]], group[0][1], group[-1][2]))
+    return merged
+
+
+def _field_at(starts: list[tuple[str, int]], pos: int) -> tuple[str, int]:
+    name, base = starts[0]
+    for n, b in starts:
+        if b <= pos:
+            name, base = n, b
+    return name, base
+
+
+# ---------------------------------------------------------------------- files and the skip cache
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    error: str
+
+
+@dataclass
+class ClassifyReport:
+    in_path: Path
+    out_path: Path
+    model_version: str
+    read: int = 0
+    classified: int = 0
+    cached: int = 0
+    flagged: int = 0
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+
+class SkipCache:
+    """Classifications already computed, by (model version, normalised-text SHA-256), in SQLite."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS scored (model_version TEXT, text_sha256 TEXT, classification TEXT,"
+            " PRIMARY KEY (model_version, text_sha256))"
+        )
+
+    def get_many(self, version: str, hashes: Sequence[str]) -> dict[str, Classification]:
+        found: dict[str, Classification] = {}
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT text_sha256, classification FROM scored WHERE model_version = ? AND text_sha256 IN ({marks})",  # noqa: S608 - placeholders only
+                [version, *chunk],
+            )
+            found.update((h, Classification.model_validate_json(c)) for h, c in rows)
+        return found
+
+    def put_many(self, items: Sequence[Classification]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO scored VALUES (?, ?, ?)",
+            [(c.model_version, c.text_sha256, c.model_dump_json()) for c in items],
+        )
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _reuse(cached: Classification, fields: Fields, lexicon: Lexicon) -> Classification:
+    """A cached result for text that differs at most in case/whitespace: re-derive its spans for this text."""
+    out = cached.model_copy(deep=True)
+    out.explanation.lexicon = match_fields(fields, lexicon)
+    for tok in out.explanation.tokens:
+        value = (fields.get(tok.field or "") or "").casefold()
+        at = value.find(tok.token.casefold()) if value else -1
+        tok.start, tok.end = (at, at + len(tok.token)) if at >= 0 else (None, None)
+    return out
+
+
+def _read_chunks(path: Path, size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            chunk.append((n, line))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def classify_file(
+    in_path: Path,
+    out_path: Path,
+    settings: Settings | None = None,
+    classifier: Classifier | None = None,
+    *,
+    explain: bool = True,
+    chunk_size: int = 512,
+    progress: Callable[[int], None] | None = None,
+) -> ClassifyReport:
+    """Classify a JSONL file of `Listing` into another; bad lines are reported with their numbers and skipped."""
+    settings = settings or get_settings()
+    in_path, out_path = Path(in_path), Path(out_path)
+    if not in_path.is_file():
+        raise ListingwatchError(f"Input file {in_path} does not exist; pass a JSONL file of listings.")
+    classifier = classifier or Classifier.load(settings)
+    report = ClassifyReport(in_path, out_path, classifier.version)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".part")
+    cache = SkipCache(settings.var_dir / "classify-cache" / "scored.sqlite")
+    with closing(cache), tmp.open("w", encoding="utf-8") as out:
+        for chunk in _read_chunks(in_path, chunk_size):
+            listings: list[Listing] = []
+            for n, line in chunk:
+                report.read += 1
+                if not line.strip():
+                    continue
+                try:
+                    listings.append(Listing.model_validate_json(line))
+                except ValidationError as err:
+                    first = err.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"]) or "line"
+                    report.bad_lines.append(BadLine(n, f"{where}: {first['msg']}"))
+            fields = [listing_fields(li) for li in listings]
+            hashes = [text_sha256(joined(f)[0]) for f in fields]
+            hits = cache.get_many(classifier.version, hashes)
+            todo = [i for i, h in enumerate(hashes) if h not in hits]
+            fresh = classifier.classify_fields([fields[i] for i in todo], explain=explain)
+            cache.put_many(fresh)
+            results: dict[int, Classification] = dict(zip(todo, fresh, strict=True))
+            for i, li in enumerate(listings):
+                if i in results:
+                    li.classification = results[i]
+                else:
+                    li.classification = _reuse(hits[hashes[i]], fields[i], classifier.lexicon)
+                    report.cached += 1
+                report.classified += 1
+                report.flagged += int(li.classification.flagged)
+                out.write(li.model_dump_json() + "\n")
+            if progress:
+                progress(len(chunk))
+    tmp.replace(out_path)
+    return report

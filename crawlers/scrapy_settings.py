@@ -1,0 +1,99 @@
+"""Scrapy settings for one crawl, derived from the source config and the project settings.
+
+Standard Scrapy machinery does the work: RobotsTxtMiddleware, RetryMiddleware, AutoThrottle,
+DOWNLOAD_MAXSIZE (a 20 MB page is cancelled mid-stream, not downloaded whole), redirects
+bounded by REDIRECT_MAX_TIMES, JOBDIR for resumable crawls, HttpCache only when asked for.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from crawlers.sources import SourceConfig
+from listingwatch.settings import Settings
+
+PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+
+
+def evidence_dirs(settings: Settings, source: str) -> dict[str, Path]:
+    """Where a source's WARC files, screenshots, JOBDIR and logs live under ``var/``."""
+    var = settings.var_dir
+    return {
+        "warc": var / "warc" / source,
+        "screenshots": var / "screenshots" / source,
+        "jobs": var / "jobs" / source,
+        "logs": var / "logs" / "crawl",
+    }
+
+
+def scrapy_settings(
+    source: SourceConfig,
+    settings: Settings,
+    *,
+    output: Path,
+    append: bool,
+    jobdir: Path | None,
+    max_pages: int | None,
+    timeout_s: float | None,
+    log_file: Path | None,
+) -> dict[str, Any]:
+    crawl = settings.crawl
+    polite = source.politeness
+    limits = source.limits
+    timeout = limits.timeout_s or crawl.download_timeout
+    max_bytes = limits.max_page_bytes or crawl.max_page_bytes
+    dirs = evidence_dirs(settings, source.name)
+    out: dict[str, Any] = {
+        "BOT_NAME": "listingwatch",
+        "USER_AGENT": polite.user_agent or crawl.user_agent,
+        "ROBOTSTXT_OBEY": polite.obey_robots_txt,
+        "CONCURRENT_REQUESTS": max(16, polite.concurrency_per_domain),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": polite.concurrency_per_domain,
+        "DOWNLOAD_DELAY": polite.download_delay,
+        "AUTOTHROTTLE_ENABLED": polite.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(polite.download_delay, 0.25),
+        "AUTOTHROTTLE_MAX_DELAY": max(30.0, polite.download_delay),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": polite.autothrottle_target_concurrency,
+        "RETRY_ENABLED": limits.retries > 0,
+        "RETRY_TIMES": limits.retries,
+        "DOWNLOAD_TIMEOUT": timeout,
+        "DOWNLOAD_MAXSIZE": max_bytes,
+        "DOWNLOAD_WARNSIZE": max_bytes // 2,
+        "REDIRECT_MAX_TIMES": crawl.max_redirects,
+        "DEPTH_LIMIT": limits.max_depth,
+        "HTTPERROR_ALLOWED_CODES": [401, 403],
+        "CLOSESPIDER_PAGECOUNT": max_pages or limits.max_pages or 0,
+        "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
+        "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
+        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.WarcCaptureMiddleware": 585},
+        "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},
+        "HTTPCACHE_ENABLED": crawl.http_cache,
+        "HTTPCACHE_DIR": str(settings.cache_dir / "httpcache"),
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_LEVEL": "INFO",
+        "LOG_FILE": str(log_file) if log_file else None,
+        "LISTINGWATCH_SOURCE_NAME": source.name,
+        "LISTINGWATCH_OUTPUT": str(output),
+        "LISTINGWATCH_APPEND": append,
+        "LISTINGWATCH_WARC_DIR": str(dirs["warc"]),
+        "LISTINGWATCH_WARC_MAX_BYTES": crawl.warc_max_bytes,
+    }
+    if jobdir is not None:
+        out["JOBDIR"] = str(jobdir)
+    if source.render == "browser":
+        out["DOWNLOADER_MIDDLEWARES"]["crawlers.pagepool.PagePoolMiddleware"] = 590
+        out.update(
+            {
+                "DOWNLOAD_HANDLERS": {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
+                "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+                "PLAYWRIGHT_LAUNCH_OPTIONS": {
+                    "executable_path": str(crawl.chromium_path),
+                    "args": list(crawl.browser_args),
+                    "headless": True,
+                },
+                "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout * 1000,
+                # Pooled tabs plus the index page must fit, or a request would wait for a tab forever.
+                "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": polite.concurrency_per_domain + 1,
+            }
+        )
+    return out

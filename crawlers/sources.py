@@ -1,0 +1,230 @@
+"""Source configs: one YAML file per site, so pointing the crawler at a new site means writing YAML, not code.
+
+A config is validated up front (selectors compiled, regexes compiled, cron parsed) so a typo
+fails at `listingwatch sources check` time with the file and field named, not halfway
+through a scheduled crawl. Values may use ``${VAR}`` / ``${VAR:-default}`` so the shipped
+demo sources can be pointed at another host without editing them.
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from cssselect import GenericTranslator, SelectorError
+from lxml import etree
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from listingwatch.errors import ConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
+
+
+def _check_selector(value: str) -> str:
+    """Compile a selector: plain text is CSS (with Parsel's ::text/::attr), ``xpath:`` prefixes XPath."""
+    if value.startswith("xpath:"):
+        try:
+            etree.XPath(value.removeprefix("xpath:"))
+        except etree.XPathSyntaxError as err:
+            raise ValueError(f"invalid XPath {value!r} ({err})") from None
+        return value
+    css = re.sub(r"::(text|attr\([^)]*\))$", "", value.strip())
+    try:
+        GenericTranslator().css_to_xpath(css)
+    except SelectorError as err:
+        raise ValueError(f"invalid CSS selector {value!r} ({err})") from None
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"invalid regular expression {value!r} ({err})") from None
+    return value
+
+
+def _check_cron(value: str) -> str:
+    value = value.strip()
+    if value in _CRON_MACROS:
+        return value
+    parts = value.split()
+    if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+        raise ValueError(f"{value!r} is not a 5-field cron expression or @hourly/@daily/...")
+    return value
+
+
+SelectorStr = Annotated[str, AfterValidator(_check_selector)]
+RegexStr = Annotated[str, AfterValidator(_check_regex)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinkRule(_Strict):
+    """Which links to follow: Scrapy LinkExtractor arguments (regions to look in and URL patterns)."""
+
+    restrict_css: list[SelectorStr] = Field(default_factory=list)
+    restrict_xpaths: list[str] = Field(default_factory=list)
+    allow: list[RegexStr] = Field(default_factory=list)
+    deny: list[RegexStr] = Field(default_factory=list)
+
+
+class Links(_Strict):
+    listings: LinkRule
+    next_pages: LinkRule = Field(default_factory=LinkRule)
+
+
+class FieldSelectors(_Strict):
+    """Selectors for listing fields; a missing one falls back to schema.org JSON-LD, then main text."""
+
+    title: SelectorStr | None = None
+    description: SelectorStr | None = None
+    price: SelectorStr | None = None
+    seller: SelectorStr | None = None
+    seller_url: SelectorStr | None = None
+    posted_at: SelectorStr | None = None
+    images: SelectorStr | None = None
+
+
+class BrowserActions(_Strict):
+    """What the browser does before the page is read (only for render: browser)."""
+
+    wait_for: SelectorStr | None = Field(default=None, description="Listing-index pages: wait for this element.")
+    detail_wait_for: SelectorStr | None = Field(default=None, description="Listing pages: wait for this element.")
+    item_selector: SelectorStr | None = Field(
+        default=None, description="Elements counted while scrolling; scrolling stops when no new ones appear."
+    )
+    scroll_times: int = Field(default=0, ge=0, le=200)
+    scroll_wait_ms: int = Field(default=1500, ge=0, le=30_000)
+    click_selector: SelectorStr | None = Field(default=None, description='A "load more" button to click.')
+    click_times: int = Field(default=0, ge=0, le=200)
+    screenshot: bool = True
+
+
+class Politeness(_Strict):
+    obey_robots_txt: bool = True
+    concurrency_per_domain: int = Field(default=4, ge=1, le=64)
+    download_delay: float = Field(default=0.0, ge=0)
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = Field(default=4.0, gt=0)
+    user_agent: str | None = None
+
+
+class Limits(_Strict):
+    max_pages: int | None = Field(default=None, ge=1)
+    max_depth: int = Field(default=20, ge=0)
+    max_page_bytes: int | None = Field(default=None, ge=1024, description="Unset = settings.crawl.max_page_bytes.")
+    timeout_s: float | None = Field(default=None, gt=0, description="Per request; unset = settings.")
+    retries: int = Field(default=2, ge=0, le=10)
+    crawl_timeout_s: float | None = Field(default=None, gt=0, description="Whole crawl wall-clock bound.")
+
+
+class SourceConfig(_Strict):
+    """One site to crawl; `platform` is who receives the takedown request."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    platform: str = Field(min_length=1)
+    enabled: bool = True
+    start_urls: list[str] = Field(min_length=1)
+    allowed_domains: list[str] = Field(min_length=1)
+    render: Literal["http", "browser"] = "http"
+    schedule: str = "@daily"
+    links: Links
+    fields: FieldSelectors = Field(default_factory=FieldSelectors)
+    browser: BrowserActions = Field(default_factory=BrowserActions)
+    politeness: Politeness = Field(default_factory=Politeness)
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("start_urls")
+    @classmethod
+    def _absolute(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        return urls
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _bare_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if "/" in host or ":" in host:
+                raise ValueError(f"{host!r} must be a bare host name (no scheme, port or path)")
+        return hosts
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return _check_cron(value)
+
+
+def expand_env(text: str) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable with no default is a config error."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(f"Environment variable {name} is not set and has no ${{{name}:-default}}; set it.")
+
+    return _ENV_REF.sub(sub, text)
+
+
+def _describe(path: Path, err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the file"
+    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
+    return f"Source {path}: field {where}: {first['msg']}{more}; fix the YAML and run `listingwatch sources check`."
+
+
+def load_source(path: Path) -> SourceConfig:
+    """Read and validate one source file, raising `ConfigError` that names the file and the bad field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8")))
+    except OSError as err:
+        raise ConfigError(f"Source {path} cannot be read ({err.strerror}); check the path.") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Source {path} is not valid YAML ({err}); fix the syntax.") from None
+    except ConfigError as err:
+        raise ConfigError(f"Source {path}: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Source {path} must be a YAML mapping of fields; see docs/crawlers.md.")
+    try:
+        config = SourceConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_describe(path, err)) from None
+    if config.name != path.stem:
+        raise ConfigError(f"Source {path}: field name is {config.name!r} but must match the file name {path.stem!r}.")
+    return config
+
+
+def load_sources(directory: Path) -> dict[str, SourceConfig | ConfigError]:
+    """Every ``*.yaml`` in a directory keyed by file stem; a bad file yields its error and never hides the others."""
+    results: dict[str, SourceConfig | ConfigError] = {}
+    for path in sorted(Path(directory).glob("*.y*ml")):
+        try:
+            results[path.stem] = load_source(path)
+        except ConfigError as err:
+            results[path.stem] = err
+    return results
+
+
+def find_source(directory: Path, name: str) -> SourceConfig:
+    """A source by name or by path, with a clear error listing what exists when it is not found."""
+    candidate = Path(name)
+    if candidate.suffix in {".yaml", ".yml"} and candidate.exists():
+        return load_source(candidate)
+    for suffix in (".yaml", ".yml"):
+        path = Path(directory) / f"{name}{suffix}"
+        if path.exists():
+            return load_source(path)
+    known = ", ".join(sorted(p.stem for p in Path(directory).glob("*.y*ml"))) or "none"
+    raise ConfigError(f"No source named {name!r} in {directory} (known: {known}); check the name.")

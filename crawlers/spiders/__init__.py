@@ -1,0 +1,1 @@
+"""The one generic spider; sites differ only in their source YAML."""

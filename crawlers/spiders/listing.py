@@ -1,0 +1,184 @@
+"""The generic listing spider: index pages -> listing links (+ next pages) -> one `Listing` per listing page.
+
+Everything site-specific comes from the `SourceConfig` passed in as JSON; browser-mode
+sources get their waits, scrolls, clicks and a full-page screenshot via scrapy-playwright.
+Non-listing pages (bot challenges, login walls, errors) and failed requests are counted under
+``listingwatch/skipped/<reason>`` and logged, never written as listings.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from pydantic import ValidationError
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy_playwright.page import PageMethod
+from twisted.python.failure import Failure
+
+from crawlers.evidence import Capture, save_screenshot
+from crawlers.extract.fields import extract_fields
+from crawlers.extract.pagekind import detect_page_kind
+from crawlers.failures import UNREACHABLE, failure_reason
+from crawlers.middlewares import EVIDENCE_META
+from crawlers.pagepool import PagePool
+from crawlers.sources import LinkRule, SourceConfig
+from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
+from listingwatch.urls import canonical_url
+
+# Scroll until no new items appear (or `times` is reached): adaptive, so short lists finish fast.
+SCROLL_JS = """async ([selector, times, waitMs]) => {
+  const count = () => selector ? document.querySelectorAll(selector).length : document.body.scrollHeight;
+  for (let i = 0; i < times; i++) {
+    const before = count();
+    window.scrollTo(0, document.body.scrollHeight);
+    const deadline = Date.now() + waitMs;
+    while (count() === before && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+    if (count() === before) return i;
+  }
+  return times;
+}"""
+CLICK_JS = """async ([selector, times, waitMs]) => {
+  for (let i = 0; i < times; i++) {
+    const button = document.querySelector(selector);
+    if (!button || button.disabled) return i;
+    button.click();
+    await new Promise(r => setTimeout(r, waitMs));
+  }
+  return times;
+}"""
+
+
+def _extractor(rule: LinkRule) -> LinkExtractor:
+    return LinkExtractor(
+        allow=rule.allow, deny=rule.deny, restrict_css=rule.restrict_css, restrict_xpaths=rule.restrict_xpaths
+    )
+
+
+class ListingSpider(scrapy.Spider):
+    name = "listing"
+
+    def __init__(self, source_json: str, screenshot_dir: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = SourceConfig.model_validate_json(source_json)
+        self.allowed_domains = list(self.source.allowed_domains)
+        self.screenshot_dir = Path(screenshot_dir)
+        self.errors: list[str] = []
+        self._listing_links = _extractor(self.source.links.listings)
+        self._next_links = _extractor(self.source.links.next_pages)
+        self._browser = self.source.render == "browser"
+        self.page_pool = PagePool()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.source.start_urls:
+            yield self._index_request(url)
+
+    def _meta(self, methods: list[PageMethod], keep_page: bool = False) -> dict[str, Any]:
+        if not self._browser:
+            return {}
+        return {"playwright": True, "playwright_page_methods": methods, "playwright_include_page": keep_page}
+
+    def _index_request(self, url: str) -> scrapy.Request:
+        actions = self.source.browser
+        methods: list[PageMethod] = []
+        if actions.wait_for:
+            methods.append(PageMethod("wait_for_selector", actions.wait_for))
+        if actions.scroll_times:
+            methods.append(
+                PageMethod("evaluate", SCROLL_JS, [actions.item_selector, actions.scroll_times, actions.scroll_wait_ms])
+            )
+        if actions.click_selector and actions.click_times:
+            methods.append(
+                PageMethod("evaluate", CLICK_JS, [actions.click_selector, actions.click_times, actions.scroll_wait_ms])
+            )
+        return scrapy.Request(
+            canonical_url(url), callback=self.parse_index, errback=self.on_error, meta=self._meta(methods)
+        )
+
+    def _listing_request(self, url: str) -> scrapy.Request:
+        actions = self.source.browser
+        methods: list[PageMethod] = []
+        if actions.detail_wait_for:
+            methods.append(PageMethod("wait_for_selector", actions.detail_wait_for))
+        if actions.screenshot:
+            methods.append(PageMethod("screenshot", full_page=True, type="png"))
+        return scrapy.Request(
+            canonical_url(url), callback=self.parse_listing, errback=self.on_error, meta=self._meta(methods, True)
+        )
+
+    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+        if not isinstance(response, TextResponse):
+            self._skip("not_html", response.url)
+            return
+        for link in self._listing_links.extract_links(response):
+            yield self._listing_request(link.url)
+        for link in self._next_links.extract_links(response):
+            yield self._index_request(link.url)
+
+    def parse_listing(self, response: Response) -> Iterator[Listing]:
+        # Body and screenshot are captured by now: the tab can serve the next listing.
+        self.page_pool.release(response.meta.pop("playwright_page", None))
+        if not isinstance(response, TextResponse):
+            self._skip("not_html", response.url)
+            return
+        html = response.text
+        kind, reason = detect_page_kind(response.status, response.url, html)
+        if kind != "listing":
+            self._skip(reason or kind, response.url)
+            return
+        fields = extract_fields(html, response.url, self.source.fields)
+        if not fields.title and not fields.description:
+            self._skip("no_content", response.url)
+            return
+        capture: Capture | None = response.meta.get(EVIDENCE_META)
+        evidence = Evidence()
+        if capture is not None:
+            evidence = Evidence(
+                warc_file=str(capture.warc_file), warc_offset=capture.offset, warc_record_id=capture.record_id,
+                body_sha256=capture.body_sha256, captured_at=capture.captured_at,
+            )
+        for method in response.meta.get("playwright_page_methods", []):
+            if method.method == "screenshot" and isinstance(method.result, bytes):
+                path, digest = save_screenshot(self.screenshot_dir, response.url, method.result)
+                evidence.screenshot_path, evidence.screenshot_sha256 = str(path), digest
+        try:
+            yield Listing(
+                url=response.url,
+                source=self.source.name,
+                platform=self.source.platform,
+                render_mode=self.source.render,
+                http_status=response.status,
+                **({"fetched_at": evidence.captured_at} if evidence.captured_at else {}),
+                title=fields.title[:MAX_TITLE] if fields.title else None,
+                description=fields.description[:MAX_TEXT] if fields.description else None,
+                price=fields.price.amount if fields.price else None,
+                currency=fields.price.currency if fields.price else None,
+                price_text=fields.price.text if fields.price else None,
+                seller=Seller(
+                    name=fields.seller[:2000] if fields.seller else None,
+                    profile_url=response.urljoin(fields.seller_url)[:2000] if fields.seller_url else None,
+                ),
+                images=[response.urljoin(src)[:2000] for src in fields.images],
+                posted_at=fields.posted_at,
+                language=fields.language,
+                extraction=fields.methods,
+                evidence=evidence,
+            )
+        except ValidationError as err:
+            self._skip("invalid_listing", response.url, str(err.errors()[0]["msg"]))
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        # Never leak a kept tab (it would hold a PLAYWRIGHT_MAX_PAGES_PER_CONTEXT slot forever).
+        self.page_pool.release(request.meta.pop("playwright_page", None))
+        reason = failure_reason(failure)
+        self._skip(reason, request.url, str(failure.value))
+        if reason in UNREACHABLE:
+            self.errors.append(f"could not reach {request.url}: {failure.value}")
+
+    def _skip(self, reason: str, url: str, detail: str = "") -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"listingwatch/skipped/{reason}")
+        self.logger.warning("skipped %s: %s%s", url, reason, f" ({detail})" if detail else "")
+

@@ -1,0 +1,388 @@
+"""Load `Listing` records into Elasticsearch without losing or duplicating any.
+
+Per record the loader sends two bulk actions:
+
+* an `update` of the listing (``_id`` = listing id) carrying a partial ``doc`` and an
+  ``upsert``. A new listing is inserted from ``upsert`` (first_seen = last_seen = fetch
+  time, takedown "none"); an existing one only has ``doc`` merged in, and ``doc`` never
+  contains first_seen or takedown, so those survive every re-crawl. This needs no painless
+  (absent from the integ-test distribution) and no read before write, so it runs at bulk
+  speed. A record without a classification leaves the stored one alone.
+* a `create` of an observation whose ``_id`` hashes (listing id, fetched_at, body sha256):
+  loading the same fetch twice answers 409, counted as a duplicate, never a second document.
+
+Both are idempotent, which is what makes spooling safe: when the node cannot be reached
+(connection refused, 5xx after bounded retries, a write block during migration) the
+unacknowledged records go to the on-disk spool, and a later replay may resend records that
+had in fact arrived without creating anything twice.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from pydantic import ValidationError
+from pydantic_core import to_json
+
+from index_config import spool
+from index_config.client import get_client
+from index_config.manage import init_indices, listings_alias, observations_alias
+from listingwatch.errors import ListingwatchError, ServiceUnavailable
+from listingwatch.schema import Listing
+from listingwatch.settings import Settings
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+MAX_CHUNK_BYTES = 20 * 1024 * 1024
+MAX_ERRORS_KEPT = 1_000
+RETRY_STATUSES = (429, 502, 503, 504)
+# Item errors that mean "not now" rather than "never": such records are spooled, not dropped.
+TRANSIENT_ERRORS = frozenset(
+    {"cluster_block_exception", "es_rejected_execution_exception", "unavailable_shards_exception"}
+)
+
+Record = tuple[int | None, Listing]
+Progress = Callable[[int], None]
+
+
+@dataclass
+class DocumentError:
+    """Why one input line or document did not make it in."""
+
+    reason: str
+    line: int | None = None
+    id: str | None = None
+    url: str | None = None
+    status: int | None = None
+
+
+@dataclass
+class LoadReport:
+    """Counts per load; `errors` keeps the first MAX_ERRORS_KEPT problems with line numbers."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    observations: int = 0
+    duplicate_observations: int = 0
+    failed: int = 0
+    spooled: int = 0
+    skipped_lines: int = 0
+    unavailable: bool = False
+    errors: list[DocumentError] = field(default_factory=list)
+    replay: "LoadReport | None" = None
+
+    def note(self, error: DocumentError) -> None:
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(error)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Unavailable(Exception):
+    """The node could not take a batch; the caller spools it and everything after it."""
+
+
+def observation_id(listing: Listing) -> str:
+    """Stable per fetch: the same capture loaded twice maps to the same observation."""
+    key = f"{listing.id}|{listing.fetched_at.isoformat()}|{listing.evidence.body_sha256 or ''}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _listing_body(listing: Listing) -> str:
+    """`{"doc": partial, "upsert": full}` built from pydantic's (Rust) JSON, without re-encoding."""
+    exclude = {"classification"} if listing.classification is None else None
+    base = listing.model_dump_json(exclude=exclude)
+    seen = json.dumps(listing.fetched_at.isoformat())
+    doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen}}}'
+    upsert = f'{doc[:-1]},"first_seen":{seen},"takedown":{{"status":"none"}}}}'
+    return f'{{"doc":{doc},"upsert":{upsert}}}'
+
+
+def _observation_body(listing: Listing) -> bytes:
+    verdict = listing.classification
+    return to_json(
+        {
+            "listing_id": listing.id,
+            "url": listing.url,
+            "source": listing.source,
+            "platform": listing.platform,
+            "site": listing.site,
+            "page_kind": listing.page_kind,
+            "render_mode": listing.render_mode,
+            "fetched_at": listing.fetched_at,
+            "http_status": listing.http_status,
+            "content_sha256": listing.evidence.body_sha256,
+            "text_sha256": verdict.text_sha256 if verdict else None,
+            "score": verdict.score if verdict else None,
+            "flagged": verdict.flagged if verdict else None,
+            "model_version": verdict.model_version if verdict else None,
+            "evidence": listing.evidence.model_dump(),
+        }
+    )
+
+
+def _as_is(action: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
+    return action
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _error_reason(info: dict[str, Any]) -> tuple[str, str]:
+    error = info.get("error")
+    if isinstance(error, dict):
+        return error.get("type", "error"), f"{error.get('type')}: {error.get('reason')}"
+    return "error", str(error)
+
+
+def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record], report: LoadReport) -> list[Record]:
+    """Send one batch; count outcomes into `report`; return the records to spool for later."""
+    listings_index, observations_index = listings_alias(settings), observations_alias(settings)
+    actions: list[tuple[dict[str, Any], Any]] = []
+    owners: dict[tuple[str, str], list[int]] = {}
+    for position, (_, listing) in enumerate(batch):
+        lid, oid = listing.id, observation_id(listing)
+        actions.append(
+            ({"update": {"_index": listings_index, "_id": lid, "retry_on_conflict": 3}}, _listing_body(listing))
+        )
+        actions.append(({"create": {"_index": observations_index, "_id": oid}}, _observation_body(listing)))
+        owners.setdefault(("update", lid), []).append(position)
+        owners.setdefault(("create", oid), []).append(position)
+    transient: set[int] = set()
+    failed: set[int] = set()
+    try:
+        for ok, item in helpers.streaming_bulk(
+            client,
+            actions,
+            expand_action_callback=_as_is,
+            chunk_size=len(actions),
+            max_chunk_bytes=MAX_CHUNK_BYTES,
+            max_retries=settings.es.bulk_max_retries,
+            initial_backoff=0.5,
+            max_backoff=10.0,
+            retry_on_status=RETRY_STATUSES,
+            raise_on_error=False,
+        ):
+            op, info = next(iter(item.items()))
+            positions = owners[(op, info["_id"])]
+            if ok:
+                if op == "create":
+                    report.observations += 1
+                else:
+                    result = info.get("result")
+                    report.created += result == "created"
+                    report.updated += result == "updated"
+                    report.unchanged += result == "noop"
+                continue
+            kind, reason = _error_reason(info)
+            if op == "create" and info.get("status") == 409:
+                report.duplicate_observations += 1
+            elif kind in TRANSIENT_ERRORS or info.get("status") in RETRY_STATUSES:
+                transient.update(positions)
+            else:
+                failed.update(positions)
+                for p in positions:
+                    line, listing = batch[p]
+                    report.note(
+                        DocumentError(
+                            reason=f"{op} rejected: {reason}"[:500],
+                            line=line,
+                            id=listing.id,
+                            url=listing.url,
+                            status=info.get("status"),
+                        )
+                    )
+    except ApiError as err:
+        if err.status_code in RETRY_STATUSES:
+            raise _Unavailable from err
+        if err.status_code in (401, 403):
+            raise ServiceUnavailable(
+                f"Elasticsearch at {settings.es.endpoint} refused the credentials ({err.status_code}); "
+                "check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY."
+            ) from None
+        raise ListingwatchError(f"Elasticsearch rejected a bulk request: {err.message}.") from None
+    except TransportError as err:
+        raise _Unavailable from err
+    report.failed += len(failed - transient)
+    return [batch[p] for p in sorted(transient - failed)]
+
+
+def _ensure_aliases(client: Elasticsearch, settings: Settings) -> None:
+    try:
+        present = client.indices.exists_alias(name=[listings_alias(settings), observations_alias(settings)])
+    except ApiError as err:
+        if err.status_code in RETRY_STATUSES:
+            raise _Unavailable from err
+        raise
+    except TransportError as err:
+        raise _Unavailable from err
+    if not present:
+        init_indices(client, settings)
+
+
+def _run(
+    records: Iterator[Record],
+    settings: Settings,
+    client: Elasticsearch,
+    report: LoadReport,
+    sink: Callable[[Iterable[Record]], int],
+    progress: Progress | None,
+) -> None:
+    """Write records batch by batch; whatever cannot be written now goes to `sink`."""
+    counted = _counting(records, report)
+    if not report.unavailable:
+        try:
+            _ensure_aliases(client, settings)
+        except _Unavailable:
+            report.unavailable = True
+    if report.unavailable:
+        report.spooled += sink(counted)
+        return
+    later: list[Record] = []
+    for batch in _batches(counted, settings.es.bulk_chunk_size):
+        try:
+            later.extend(_write_batch(client, settings, batch, report))
+        except _Unavailable:
+            report.unavailable = True
+            report.spooled += sink(chain(later, batch, counted))
+            return
+        if progress:
+            progress(len(batch))
+    if later:
+        report.spooled += sink(later)
+
+
+def _counting(records: Iterable[Record], report: LoadReport) -> Iterator[Record]:
+    for record in records:
+        report.read += 1
+        yield record
+
+
+def _spool_sink(settings: Settings) -> Callable[[Iterable[Record]], int]:
+    return lambda records: spool.append_segment(settings, (listing.model_dump_json() for _, listing in records))
+
+
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"]
+    if first["type"] == "json_invalid":
+        return f"invalid JSON ({first.get('ctx', {}).get('error', message)})"
+    return f"{where}: {message}" if where else message
+
+
+def _coerce(listings: Iterable[Listing | dict[str, Any]], report: LoadReport) -> Iterator[Record]:
+    for position, item in enumerate(listings, start=1):
+        if isinstance(item, Listing):
+            yield None, item
+            continue
+        try:
+            yield None, Listing.model_validate(item)
+        except ValidationError as err:
+            report.skipped_lines += 1
+            report.note(DocumentError(reason=f"record {position}: {_describe(err)}", line=position))
+
+
+def _read_jsonl(path: Path, report: LoadReport) -> Iterator[Record]:
+    """Valid listings with their line numbers; bad lines are noted in `report` and skipped."""
+    with path.open("rb") as fh:
+        number = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                report.skipped_lines += 1
+                report.note(DocumentError(reason=f"line longer than {MAX_LINE_BYTES} bytes", line=number))
+                continue
+            if not raw.strip():
+                continue
+            try:
+                listing = Listing.model_validate_json(raw)
+            except ValidationError as err:
+                report.skipped_lines += 1
+                report.note(DocumentError(reason=_describe(err), line=number))
+                continue
+            yield number, listing
+
+
+def _read_spooled(segment: Path, report: LoadReport) -> Iterator[Record]:
+    for number, line in spool.read_segment(segment):
+        try:
+            yield None, Listing.model_validate_json(line)
+        except ValidationError as err:  # written by an incompatible schema version
+            report.skipped_lines += 1
+            report.note(DocumentError(reason=f"{segment.name}: {_describe(err)}", line=number))
+
+
+def replay_spool(
+    settings: Settings, client: Elasticsearch | None = None, progress: Progress | None = None
+) -> LoadReport:
+    """Drain the spool oldest segment first; what still cannot be written stays, in order."""
+    client = client or get_client(settings)
+    report = LoadReport()
+    with spool.replay_lock(settings):
+        for segment in spool.segments(settings):
+            records = _read_spooled(segment, report)
+            keep: list[Record] = []
+
+            def hold(rest: Iterable[Record], keep: list[Record] = keep) -> int:
+                before = len(keep)
+                keep.extend(rest)
+                return len(keep) - before
+
+            _run(records, settings, client, report, hold, progress)
+            spool.rewrite_segment(segment, (listing.model_dump_json() for _, listing in keep))
+            if report.unavailable:
+                break
+    return report
+
+
+def _load(
+    records: Iterator[Record],
+    settings: Settings,
+    client: Elasticsearch | None,
+    progress: Progress | None,
+    report: LoadReport,
+) -> LoadReport:
+    client = client or get_client(settings)
+    if spool.segments(settings):
+        report.replay = replay_spool(settings, client)
+        # The node just failed us: straight to the spool, behind the records already there.
+        report.unavailable = report.replay.unavailable
+    _run(records, settings, client, report, _spool_sink(settings), progress)
+    return report
+
+
+def load_listings(
+    listings: Iterable[Listing | dict[str, Any]],
+    settings: Settings,
+    client: Elasticsearch | None = None,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Upsert listings and record one observation each; spool what the node cannot take now.
+
+    The spool is replayed first, so records keep their arrival order across outages.
+    """
+    report = LoadReport()
+    return _load(_coerce(listings, report), settings, client, progress, report)
+
+
+def load_jsonl(
+    path: Path, settings: Settings, client: Elasticsearch | None = None, progress: Progress | None = None
+) -> LoadReport:
+    """`load_listings` over a JSON-lines file of `Listing`; bad lines are reported by number and skipped."""
+    if not path.is_file():
+        raise ListingwatchError(f"Input file {path} does not exist; pass a JSON-lines file of listings.")
+    report = LoadReport()
+    return _load(_read_jsonl(path, report), settings, client, progress, report)

@@ -1,0 +1,3 @@
+from listingwatch.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The `listingwatch` command.
+
+Each area registers its own commands from a module of its own (`es`, `index`, `crawl`,
+`model`, `pipeline`); modules import their heavy libraries inside the commands so that
+`listingwatch --help` stays instant. Expected failures (`ListingwatchError`) become one
+plain sentence on stderr and a non-zero exit, never a traceback.
+"""
+
+import logging
+import sys
+
+import typer
+
+from listingwatch.cli import crawl, es, index, model, pipeline
+from listingwatch.errors import ListingwatchError
+
+app = typer.Typer(
+    name="listingwatch",
+    help=(
+        "Find online listings selling illicit synthetic drugs and turn them into evidence.\n\n"
+        "Data flows one way: crawl -> classify -> index -> search/export. Start with "
+        "`listingwatch es start`, then `listingwatch crawl SOURCE` or `listingwatch demo`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (es, index, crawl, model, pipeline):
+    module.register(app)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except ListingwatchError as err:
+        typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)

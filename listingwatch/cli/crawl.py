@@ -1,0 +1,141 @@
+"""`listingwatch` commands for the crawl area: `crawl`, `sources check|list`, `sites serve`."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from listingwatch.errors import ConfigError
+
+sources_app = typer.Typer(help="Validate and list the source configs (crawlers/sources/*.yaml).", no_args_is_help=True)
+sites_app = typer.Typer(help="The local marketplace sites used by tests and the demo.", no_args_is_help=True)
+
+
+def crawl(
+    source: Annotated[str, typer.Argument(help="Source name (file stem in the sources dir) or a path to a YAML file.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan; fetch nothing.")] = False,
+    max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL file (default: var/crawl/...).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Wall-clock bound in seconds.")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
+) -> None:
+    """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from crawlers.run import start_crawl
+    from crawlers.scrapy_settings import evidence_dirs
+    from crawlers.sources import find_source
+    from listingwatch.schema import utcnow
+    from listingwatch.settings import get_settings
+
+    settings = get_settings()
+    config = find_source(settings.crawl.sources_dir, source)
+    dirs = evidence_dirs(settings, config.name)
+    output = output or settings.var_dir / "crawl" / config.name / f"{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+    jobdir = dirs["jobs"] if resume else None
+    console = Console(stderr=True)
+    if dry_run:
+        plan = Table(title=f"crawl plan: {config.name}", show_header=False)
+        for key, value in [
+            ("platform", config.platform), ("render", config.render), ("start_urls", "\n".join(config.start_urls)),
+            ("robots.txt", "obeyed" if config.politeness.obey_robots_txt else "ignored"),
+            ("max pages", str(max_pages or config.limits.max_pages or "unbounded")), ("output", str(output)),
+            ("warc", str(dirs["warc"])), ("screenshots", str(dirs["screenshots"])), ("jobdir", str(jobdir)),
+        ]:
+            plan.add_row(key, value)
+        console.print(plan)
+        return
+    process = start_crawl(config, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout)
+    with console.status(f"crawling {config.name}…") as status:
+        started = time.monotonic()
+        while process.popen.poll() is None:
+            written = _count_lines(output)
+            status.update(f"crawling {config.name}: {written} listings written, {time.monotonic() - started:.0f}s")
+            time.sleep(0.5)
+    report = process.wait(timeout)
+    table = Table(title=f"crawl {config.name}: {report.finish_reason or 'did not finish'}", show_header=False)
+    table.add_row("pages fetched", str(report.pages_fetched))
+    table.add_row("listings written", str(report.listings_written))
+    for reason, count in sorted(report.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(count))
+    table.add_row("output", str(report.output))
+    table.add_row("warc", "\n".join(str(p) for p in report.warc_files))
+    table.add_row("log", str(report.log_file))
+    console.print(table)
+    for error in report.errors:
+        console.print(f"[red]error:[/red] {error}")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return 0
+
+
+@sources_app.command("check")
+def sources_check(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Sources directory (default: settings).")] = None,
+) -> None:
+    """Validate every source file; exits non-zero if any is invalid, naming the file and field."""
+    from rich.console import Console
+
+    from crawlers.sources import load_sources
+    from listingwatch.settings import get_settings
+
+    directory = directory or get_settings().crawl.sources_dir
+    results = load_sources(directory)
+    if not results:
+        raise ConfigError(f"No source files (*.yaml) in {directory}; add one or fix crawl.sources_dir.")
+    console = Console()
+    bad = 0
+    for name, result in results.items():
+        if isinstance(result, ConfigError):
+            bad += 1
+            console.print(f"[red]✗[/red] {name}: {result}", soft_wrap=True)
+        else:
+            console.print(f"[green]✓[/green] {name} ({result.render}, {result.schedule})")
+    if bad:
+        raise ConfigError(f"{bad} of {len(results)} source file(s) in {directory} are invalid; see above.")
+
+
+@sources_app.command("list")
+def sources_list(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Sources directory (default: settings).")] = None,
+) -> None:
+    """Show the valid sources: platform, render mode, schedule, start URLs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from crawlers.sources import SourceConfig, load_sources
+    from listingwatch.settings import get_settings
+
+    table = Table("name", "platform", "render", "schedule", "enabled", "start urls")
+    for name, result in load_sources(directory or get_settings().crawl.sources_dir).items():
+        if isinstance(result, SourceConfig):
+            table.add_row(name, result.platform, result.render, result.schedule, str(result.enabled),
+                          "\n".join(result.start_urls))
+    Console().print(table)
+
+
+@sites_app.command("serve")
+def sites_serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (keep it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (the demo sources expect 8700).")] = 8700,
+) -> None:
+    """Serve the local marketplace sites in the foreground until Ctrl-C."""
+    from crawlers.fixtures.sites import main
+
+    main(["--host", host, "--port", str(port)])
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    app.command("crawl")(crawl)
+    app.add_typer(sources_app, name="sources")
+    app.add_typer(sites_app, name="sites")

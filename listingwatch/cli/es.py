@@ -1,0 +1,8 @@
+"""`listingwatch` commands for the es area."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    _ = app

@@ -1,0 +1,176 @@
+"""`listingwatch model train|evaluate|export|info|promote` and `listingwatch classify IN OUT`.
+
+Heavy imports (torch, transformers, onnxruntime) happen inside the commands so that
+`listingwatch --help` stays instant.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from listingwatch.errors import ListingwatchError
+
+model_app = typer.Typer(help="Train, evaluate, export and inspect the listing classifier.", no_args_is_help=True)
+
+
+def _model_dir(version: str | None) -> Path:
+    from classifiers.registry import active_model_dir, is_complete
+    from listingwatch.settings import get_settings
+
+    settings = get_settings()
+    if version:
+        path = settings.model.models_dir / version
+        if not is_complete(path):
+            raise ListingwatchError(
+                f"No model {version} in {settings.model.models_dir}; see `listingwatch model info` for versions."
+            )
+        return path
+    path = active_model_dir(settings)
+    if path is None:
+        raise ListingwatchError(
+            f"No trained model in {settings.model.models_dir}: run `listingwatch model train` first."
+        )
+    return path
+
+
+@model_app.command()
+def train(
+    quick: Annotated[bool, typer.Option("--quick", help="Small corpus slice, for CI and smoke tests.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for corpus generation, splits and training.")] = 0,
+    export: Annotated[bool, typer.Option("--export/--no-export", help="Also export the int8 ONNX model.")] = True,
+    promote: Annotated[
+        bool | None, typer.Option("--promote/--no-promote", help="Put it in service (default: only if none is yet).")
+    ] = None,
+) -> None:
+    """Fine-tune the classifier on the project corpus and write a new versioned model directory."""
+    from rich.progress import Progress
+
+    from classifiers import registry
+    from classifiers.export import export_model
+    from classifiers.train import train_model
+    from listingwatch.settings import get_settings
+
+    settings = get_settings()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("fine-tuning", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        path = train_model(settings, quick=quick, seed=seed, progress=report)
+        if export:
+            bar.update(task, description="exporting int8 ONNX", total=None)
+            export_model(path)
+    if promote or (promote is None and registry.promoted_version(settings) is None):
+        registry.promote(settings, path.name)
+        typer.echo(f"promoted {path.name}")
+    typer.echo(f"trained {path}")
+    typer.echo((path / "MODEL_CARD.md").read_text(encoding="utf-8").split("## Metrics", 1)[-1].split("Headline")[0])
+
+
+@model_app.command()
+def evaluate(
+    version: Annotated[str | None, typer.Argument(help="Model version; default: the one in service.")] = None,
+    split: Annotated[str, typer.Option(help="Corpus split: train, validation or test.")] = "test",
+    backend: Annotated[str, typer.Option(help="auto (int8 ONNX if exported), onnx or pytorch.")] = "auto",
+) -> None:
+    """Write the evaluation report (metrics, plots, worst errors) for a model version."""
+    from classifiers.evaluate import evaluate_model
+    from listingwatch.settings import get_settings
+
+    if backend not in ("auto", "onnx", "pytorch"):
+        raise ListingwatchError(f"Unknown backend {backend!r}; use auto, onnx or pytorch.")
+    result = evaluate_model(_model_dir(version), get_settings(), split=split, backend=backend)  # type: ignore[arg-type]
+    o, b = result["overall"], result["lexicon_baseline"]
+    typer.echo(f"{result['model_version']} on {split} ({result['backend']}), threshold {result['threshold']:.4f}")
+    typer.echo(
+        f"  model:    precision {o['precision']:.3f} recall {o['recall']:.3f} F1 {o['f1']:.3f} PR-AUC {o['pr_auc']:.3f}"
+    )
+    typer.echo(f"  lexicon:  precision {b['precision']:.3f} recall {b['recall']:.3f} F1 {b['f1']:.3f}")
+    typer.echo(f"  ECE {result['calibration']['ece']:.3f}; report in {result['report_dir']}")
+
+
+@model_app.command("export")
+def export_cmd(
+    version: Annotated[str | None, typer.Argument(help="Model version; default: the one in service.")] = None,
+) -> None:
+    """Export a model to ONNX and quantise it to int8 (checked against PyTorch F1)."""
+    from classifiers.export import export_model
+
+    path = export_model(_model_dir(version))
+    typer.echo(f"wrote {path}")
+
+
+@model_app.command()
+def promote(version: Annotated[str, typer.Argument(help="Model version to put in service.")]) -> None:
+    """Put a model version in service for `classify` and the pipeline."""
+    from classifiers.registry import promote as do_promote
+    from listingwatch.settings import get_settings
+
+    do_promote(get_settings(), version)
+    typer.echo(f"promoted {version}")
+
+
+@model_app.command()
+def info() -> None:
+    """List model versions, which one is in service, and their thresholds and headline metric."""
+    import json
+
+    from classifiers.registry import active_model_dir, list_models
+    from listingwatch.settings import get_settings
+
+    settings = get_settings()
+    models = list_models(settings)
+    if not models:
+        raise ListingwatchError(
+            f"No trained model in {settings.model.models_dir}: run `listingwatch model train` first."
+        )
+    active = active_model_dir(settings)
+    for path in models:
+        thresholds = json.loads((path / "thresholds.json").read_text(encoding="utf-8"))
+        headline = json.loads((path / "metrics.json").read_text(encoding="utf-8"))["headline"]
+        onnx = "int8 onnx" if (path / "onnx" / "model.int8.onnx").is_file() else "pytorch only"
+        mark = "*" if path == active else " "
+        typer.echo(
+            f"{mark} {path.name}  threshold {thresholds['sale']:.4f} (precision >= {thresholds['target_precision']})"
+            f"  {headline['name']} {headline['value']:.4f}  {onnx}"
+        )
+
+
+def classify(
+    in_path: Annotated[Path, typer.Argument(help="JSONL of listings (one `Listing` per line).")],
+    out_path: Annotated[Path, typer.Argument(help="Where to write the listings with `classification` filled.")],
+    explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Explain flagged listings.")] = True,
+) -> None:
+    """Classify a JSONL file of listings with the model in service; bad lines are reported and skipped."""
+    from rich.progress import Progress
+
+    from classifiers.inference import Classifier, classify_file
+    from listingwatch.settings import get_settings
+
+    if not in_path.is_file():
+        raise ListingwatchError(f"Input file {in_path} does not exist; pass a JSONL file of listings.")
+    settings = get_settings()
+    classifier = Classifier.load(settings)
+    with in_path.open("rb") as fh:
+        total = sum(1 for _ in fh)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"classifying with {classifier.version}", total=total)
+        report = classify_file(
+            in_path, out_path, settings, classifier, explain=explain, progress=lambda n: bar.advance(task, n)
+        )
+    for bad in report.bad_lines[:20]:
+        typer.secho(f"{in_path}:{bad.line}: skipped, {bad.error}", err=True, fg=typer.colors.YELLOW)
+    if len(report.bad_lines) > 20:
+        typer.secho(f"... and {len(report.bad_lines) - 20} more bad lines", err=True, fg=typer.colors.YELLOW)
+    typer.echo(
+        f"{report.classified} classified ({report.cached} from cache), {report.flagged} flagged, "
+        f"{len(report.bad_lines)} bad lines skipped -> {out_path}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    app.add_typer(model_app, name="model")
+    app.command("classify")(classify)

@@ -1,0 +1,22 @@
+"""Errors a user can act on.
+
+Anything raised as `ListingwatchError` is an expected failure (bad config, bad input, a
+missing service): the CLI prints its message as one plain sentence and exits non-zero,
+without a traceback. Its message must say what went wrong and how to fix it.
+"""
+
+
+class ListingwatchError(Exception):
+    """An expected failure with a one-sentence, actionable message."""
+
+    exit_code = 2
+
+
+class ConfigError(ListingwatchError):
+    """The configuration (YAML, environment, source file) is invalid."""
+
+
+class ServiceUnavailable(ListingwatchError):
+    """A service the command needs (Elasticsearch, Java, Maven, the browser) is missing or down."""
+
+    exit_code = 3

@@ -1,0 +1,175 @@
+"""Builds the pipeline's Airflow DAGs; the files in ``dags/`` are one-line calls into here.
+
+Task bodies only look up the run's directory and call the plain functions in
+`listingwatch.pipeline`, so what runs under Airflow is exactly what `listingwatch run`
+and the tests run. Settings are read when the DAG file is parsed, which on a worker is
+the worker's own environment.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Asset, Param, get_current_context, task
+
+from crawlers.sources import SourceConfig, find_source
+from listingwatch.pipeline.recheck import recheck_flagged
+from listingwatch.pipeline.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
+from listingwatch.pipeline.runs import RunPaths, run_key, run_paths
+from listingwatch.pipeline.steps import classify_step, crawl_step, crawl_timeout_s, index_step, summarize
+from listingwatch.pipeline.summary import describe
+from listingwatch.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+CRAWL_GRACE = timedelta(minutes=5)
+
+
+def default_args(settings: Settings) -> dict[str, Any]:
+    """Owner and retry policy every task gets: exponential backoff so a flapping site is not hammered."""
+    return {
+        "owner": settings.airflow.owner,
+        "retries": settings.airflow.retries,
+        "retry_delay": timedelta(seconds=settings.airflow.retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=settings.airflow.max_retry_delay_minutes),
+    }
+
+
+def summary_asset(source: str) -> Asset:
+    """The asset whose events carry each run's summary; other DAGs or alerting can schedule on it."""
+    return Asset(name=f"listingwatch_run_summary_{source}", uri=f"x-listingwatch://run-summary/{source}")
+
+
+def current_run_paths(settings: Settings, source: str) -> RunPaths:
+    """This task's run directory: keyed by logical date so a cleared run maps to the same one."""
+    dag_run = get_current_context()["dag_run"]
+    when = dag_run.logical_date or dag_run.run_after
+    return run_paths(settings, source, run_key(when))
+
+
+def source_dag(name: str, settings: Settings | None = None) -> DAG:
+    """The DAG of one source YAML; a bad YAML raises here, which Airflow shows as this file's import error."""
+    settings = settings or get_settings()
+    return build_source_dag(find_source(settings.crawl.sources_dir, name), settings)
+
+
+def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
+    """crawl -> classify -> index -> publish_summary, on the source's own cron (none while disabled)."""
+    asset = summary_asset(source.name)
+    crawl_pool = {"pool": settings.airflow.browser_pool} if source.render == "browser" else {}
+    tags = ["listingwatch", "crawl", f"platform:{source.platform}", f"render:{source.render}"]
+    with DAG(
+        dag_id=f"crawl_{source.name}",
+        description=f"Crawl {source.name} ({source.platform}), classify new/changed listings, index them.",
+        schedule=source.schedule if source.enabled else None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[*tags, "enabled" if source.enabled else "disabled"],
+        default_args=default_args(settings),
+        doc_md=(
+            f"Source YAML: `{source.name}` in `{settings.crawl.sources_dir}`; schedule `{source.schedule}`"
+            f"{'' if source.enabled else ' (disabled: runs only when triggered)'}. "
+            "Each run publishes a summary as an event of the asset "
+            f"`{asset.name}` and in the `publish_summary` log. See docs/engineers.md."
+        ),
+    ) as dag:
+
+        @task(
+            execution_timeout=timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE,
+            **crawl_pool,
+        )
+        def crawl() -> dict[str, Any]:
+            paths = current_run_paths(settings, source.name)
+            return crawl_step(source, settings, paths).model_dump()
+
+        @task
+        def classify(_crawled: dict[str, Any]) -> dict[str, Any]:
+            return classify_step(settings, current_run_paths(settings, source.name)).model_dump()
+
+        @task
+        def index(_classified: dict[str, Any]) -> dict[str, Any]:
+            return index_step(settings, current_run_paths(settings, source.name)).model_dump()
+
+        @task(outlets=[asset])
+        def publish_summary(_indexed: dict[str, Any]) -> dict[str, Any]:
+            summary = summarize(current_run_paths(settings, source.name))
+            log.info("%s", describe(summary))
+            payload = summary.model_dump(mode="json")
+            get_current_context()["outlet_events"][asset].extra = payload
+            return payload
+
+        publish_summary(index(classify(crawl())))
+    return dag
+
+
+def recheck_dag(settings: Settings | None = None) -> DAG:
+    """Re-fetch listings already flagged: still live? changed? Keeps takedown evidence current."""
+    settings = settings or get_settings()
+    with DAG(
+        dag_id="recheck_flagged",
+        description="Re-fetch flagged listings, record whether each is still live or changed, and re-index them.",
+        schedule=settings.airflow.recheck_schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["listingwatch", "recheck"],
+        default_args=default_args(settings),
+        doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
+    ) as dag:
+
+        @task
+        def recheck() -> dict[str, Any]:
+            dag_run = get_current_context()["dag_run"]
+            key = run_key(dag_run.logical_date or dag_run.run_after)
+            report = recheck_flagged(settings, key=key, limit=settings.airflow.recheck_limit)
+            log.info("%s", report.describe())
+            return report.model_dump(mode="json")
+
+        recheck()
+    return dag
+
+
+def retrain_dag(settings: Settings | None = None) -> DAG:
+    """Train a candidate, evaluate it against the active model, and promote it only if it scores no worse."""
+    settings = settings or get_settings()
+    with DAG(
+        dag_id="retrain_model",
+        description="Train and evaluate a candidate classifier; promote it only if it beats the active one.",
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["listingwatch", "model"],
+        default_args=default_args(settings),
+        params={
+            "quick": Param(False, type="boolean", description="Small, fast training run (for checks, not use)."),
+            "seed": Param(0, type="integer", minimum=0),
+        },
+        doc_md="Trigger on demand. The `promote` task is skipped when the candidate scores below the active model.",
+    ) as dag:
+
+        @task
+        def train() -> str:
+            params = get_current_context()["params"]
+            return str(train_candidate(settings, quick=bool(params["quick"]), seed=int(params["seed"])))
+
+        @task
+        def evaluate(candidate_dir: str) -> dict[str, Any]:
+            decision = decide_promotion(settings, candidate_dir)
+            log.info("%s", decision.reason)
+            return decision.model_dump(mode="json")
+
+        @task.short_circuit
+        def better_than_active(decision: dict[str, Any]) -> bool:
+            return PromotionDecision.model_validate(decision).promote
+
+        @task
+        def promote(decision: dict[str, Any]) -> str:
+            return promote_candidate(settings, PromotionDecision.model_validate(decision))
+
+        decision = evaluate(train())
+        better_than_active(decision) >> promote(decision)
+    return dag

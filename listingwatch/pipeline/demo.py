@@ -1,0 +1,205 @@
+"""The README's main job: from a fresh clone to flagged listings searchable in Elasticsearch.
+
+Starts what is not running (local Elasticsearch node, local marketplace sites), makes sure
+a model is active, then runs every enabled source's DAG through Airflow (`airflow dags
+test`, one subprocess per source so one failing source cannot take the others down),
+and reports per source. Safe to run twice: services already up are reused, the model is
+not retrained, and re-indexing upserts by listing id.
+"""
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from listingwatch.errors import ListingwatchError
+from listingwatch.pipeline.airflow_home import bootstrap_airflow, configure_airflow
+from listingwatch.pipeline.runs import latest_summary
+from listingwatch.pipeline.services import ensure_sites, stop_sites
+from listingwatch.pipeline.summary import RunSummary
+from listingwatch.settings import Settings
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    ok: bool
+    seconds: float
+    summary: RunSummary | None
+    detail: str
+
+
+def _step(console: Console, text: str) -> Any:
+    return console.status(f"[bold]{text}[/bold]", spinner="dots")
+
+
+def ensure_model(settings: Settings, console: Console) -> str:
+    """The active model's version, training and promoting the full model first if there is none."""
+    from classifiers.registry import active_model_dir, promote
+    from classifiers.train import train_model
+
+    active = active_model_dir(settings)
+    if active is not None:
+        return active.name
+    console.print("No trained model yet: training the full model once (a few minutes on 2 cores).")
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, TextColumn("{task.completed}/{task.total}"), console=console) as progress:
+        bar = progress.add_task("training", total=None)
+
+        def report(stage: str, step: int, total: int) -> None:
+            progress.update(bar, description=stage, completed=step, total=total)
+
+        model_dir = train_model(settings, progress=report)
+    promote(settings, model_dir.name)
+    return model_dir.name
+
+
+def enabled_sources(settings: Settings, console: Console) -> list[str]:
+    """Names of enabled sources; broken YAML files are reported and skipped, not fatal."""
+    from crawlers.sources import load_sources
+
+    names = []
+    for name, config in load_sources(settings.crawl.sources_dir).items():
+        if isinstance(config, Exception):
+            console.print(f"[yellow]skipping source {name}: {config}[/yellow]")
+        elif config.enabled:
+            names.append(name)
+    return names
+
+
+def run_source_dag(settings: Settings, source: str, log_dir: Path) -> SourceOutcome:
+    """`airflow dags test crawl_SOURCE` in a subprocess, its log kept in a file."""
+    env = configure_airflow(settings)
+    log_path = log_dir / f"crawl_{source}.log"
+    started = time.monotonic()
+    with log_path.open("w", encoding="utf-8") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "test", f"crawl_{source}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+            cwd=settings.home,
+        )
+    seconds = time.monotonic() - started
+    summary_path = latest_summary(settings, source)
+    fresh = summary_path is not None and summary_path.stat().st_mtime >= time.time() - seconds
+    summary = RunSummary.model_validate_json(summary_path.read_text(encoding="utf-8")) if fresh else None
+    ok = done.returncode == 0 and summary is not None
+    return SourceOutcome(source, ok, seconds, summary, "ok" if ok else f"failed: see {log_path}")
+
+
+def summary_table(outcomes: list[SourceOutcome]) -> Table:
+    table = Table(title="Pipeline runs")
+    numeric = ("pages", "listings", "new", "changed", "flagged")
+    for column in ("source", *numeric, "by substance", "time", "status"):
+        table.add_column(column, justify="right" if column in numeric else "left")
+    for o in outcomes:
+        s = o.summary
+        substances = ", ".join(f"{k} {v}" for k, v in sorted(s.flagged_by_substance.items())) if s else ""
+        table.add_row(
+            o.source,
+            *(str(v) for v in ((s.pages_fetched, s.listings, s.new, s.changed, s.flagged) if s else ("-",) * 5)),
+            substances,
+            f"{o.seconds:.0f}s",
+            "[green]ok[/green]" if o.ok else f"[red]{o.detail}[/red]",
+        )
+    return table
+
+
+def top_flagged(settings: Settings, size: int = 5) -> list[dict[str, Any]]:
+    """The highest-scoring flagged listings in the index: what an analyst would look at first."""
+    from index_config.client import get_client
+    from index_config.manage import listings_alias
+
+    response = get_client(settings).search(
+        index=listings_alias(settings),
+        query={"term": {"classification.flagged": True}},
+        sort=[{"classification.score": "desc"}],
+        size=size,
+        source_includes=["title", "url", "source", "classification.score", "classification.substances"],
+    )
+    return [hit["_source"] for hit in response["hits"]["hits"]]
+
+
+def flagged_table(hits: list[dict[str, Any]]) -> Table:
+    table = Table(title="Top flagged listings in Elasticsearch")
+    for column in ("score", "substances", "source", "title", "url"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        cls = hit.get("classification") or {}
+        table.add_row(
+            f"{cls.get('score', 0):.3f}",
+            ", ".join(cls.get("substances") or []),
+            hit.get("source", ""),
+            (hit.get("title") or "")[:80],
+            hit.get("url", ""),
+        )
+    return table
+
+
+def run_demo(settings: Settings, console: Console, *, only: list[str] | None = None) -> list[SourceOutcome]:
+    """Bring everything up, run the source DAGs, print what was found; returns per-source outcomes."""
+    from index_config.client import get_client
+    from index_config.manage import init_indices, listings_alias
+
+    from index_config.node import ensure_node
+
+    with _step(console, "Starting the local Elasticsearch node (first start takes a minute)"):
+        ensure_node(settings)
+        init_indices(get_client(settings), settings)
+    console.print(f"Elasticsearch: {settings.es.endpoint}")
+    with _step(console, "Starting the local marketplace sites"):
+        url, _started = ensure_sites(settings)
+    console.print(f"Local marketplace sites: {url}")
+    version = ensure_model(settings, console)
+    console.print(f"Classifier model: {version}")
+    with _step(console, "Preparing Airflow (database, pools, DAG files)"):
+        bootstrap_airflow(settings)
+    console.print(f"Airflow home: {configure_airflow(settings)['AIRFLOW_HOME']}")
+
+    sources = only or enabled_sources(settings, console)
+    if not sources:
+        raise ListingwatchError(f"No enabled sources in {settings.crawl.sources_dir}; add one (see docs/engineers.md).")
+    log_dir = settings.var_dir / "log" / "demo"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task("Running source DAGs through Airflow", total=len(sources))
+        for source in sources:
+            progress.update(overall, description=f"DAG crawl_{source}: crawl -> classify -> index")
+            outcomes.append(run_source_dag(settings, source, log_dir))
+            progress.advance(overall)
+    console.print(summary_table(outcomes))
+    console.print(flagged_table(top_flagged(settings)))
+    alias = listings_alias(settings)
+    console.print(
+        "Query the index yourself:\n"
+        f"  curl -s '{settings.es.endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
+        "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
+        "Services are left running; stop them with `listingwatch demo --stop`."
+    )
+    return outcomes
+
+
+def stop_demo(settings: Settings, console: Console) -> None:
+    """Stop what the demo started: the local sites process and the local Elasticsearch node."""
+    from index_config.node import stop_node
+
+    stopped = stop_sites(settings)
+    console.print("Stopped the local sites." if stopped else "No local sites process started by the demo is running.")
+    stop_node(settings)
+    console.print("Stopped the local Elasticsearch node.")

@@ -1,0 +1,90 @@
+"""The local marketplace sites the demo crawls, kept running after the demo command exits.
+
+The sites run as a detached process whose pid is recorded under ``var/run/`` so
+`listingwatch demo --stop` stops exactly the process it started and nothing else; a site
+server someone already runs on the port (or `LISTINGWATCH_SITES_URL`) is used as is.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from listingwatch.errors import ServiceUnavailable
+from listingwatch.settings import Settings
+
+SITES_HOST = "127.0.0.1"
+SITES_PORT = 8700
+STARTUP_TIMEOUT_S = 30.0
+SITES_MODULE = "crawlers.fixtures.sites"
+
+
+def sites_url() -> str:
+    """Where the demo sources point (the same variable their YAML reads)."""
+    return os.environ.get("LISTINGWATCH_SITES_URL") or f"http://{SITES_HOST}:{SITES_PORT}"
+
+
+def is_up(url: str, timeout: float = 2.0) -> bool:
+    """True if anything answers HTTP at `url` (any status: a 404 still means the server is there)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - local http URL from settings
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.var_dir / "run" / "sites.pid"
+
+
+def ensure_sites(settings: Settings) -> tuple[str, bool]:
+    """Start the local sites unless something already serves them; returns (url, started_now)."""
+    url = sites_url()
+    if is_up(url):
+        return url, False
+    if "LISTINGWATCH_SITES_URL" in os.environ:
+        raise ServiceUnavailable(f"LISTINGWATCH_SITES_URL is {url} but nothing answers there; start it or unset it.")
+    log_path = settings.var_dir / "log" / "sites.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings).parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", SITES_MODULE, "--port", str(SITES_PORT)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=settings.home,
+        )
+    _pid_file(settings).write_text(str(proc.pid), encoding="utf-8")
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceUnavailable(f"The local sites exited with code {proc.returncode}; see {log_path}.")
+        if is_up(url):
+            return url, True
+        time.sleep(0.3)
+    raise ServiceUnavailable(f"The local sites did not answer at {url} within {STARTUP_TIMEOUT_S:.0f}s; see {log_path}")
+
+
+def stop_sites(settings: Settings) -> bool:
+    """Stop the sites process the demo started (by its recorded pid); False if there was none."""
+    pid_file = _pid_file(settings)
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text(encoding="utf-8").strip())
+    pid_file.unlink()
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists() or SITES_MODULE.encode() not in cmdline.read_bytes():
+        return False  # exited already, and the pid may now belong to someone else's process
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,48 @@
+"""The run summary: what one source's run did, in the log, as an Airflow asset event and on disk.
+
+Engineers read it to tell a healthy run from a silent failure (zero pages, a spike in
+"gone", a flagged count that fell to zero after a model change), so every number an
+on-call person would ask for is here and nothing else.
+"""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class RunSummary(BaseModel):
+    source: str
+    run_key: str
+    finished_at: datetime
+    model_version: str | None = None
+    pages_fetched: int = 0
+    listings: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    gone: int = 0
+    classified: int = Field(default=0, description="Listings the model actually ran on (new, changed, or older model).")
+    flagged: int = 0
+    flagged_by_substance: dict[str, int] = Field(default_factory=dict)
+    indexed: int = 0
+    errors: int = 0
+    error_samples: list[str] = Field(default_factory=list)
+    seconds: dict[str, float] = Field(default_factory=dict, description="Wall-clock time per step.")
+
+    @property
+    def total_seconds(self) -> float:
+        return round(sum(self.seconds.values()), 1)
+
+
+def describe(summary: RunSummary) -> str:
+    """One log paragraph a person can read in the Airflow task log."""
+    substances = ", ".join(f"{k} {v}" for k, v in sorted(summary.flagged_by_substance.items())) or "none"
+    lines = [
+        f"Run summary for source {summary.source} (run {summary.run_key}, model {summary.model_version or 'none'}):",
+        f"  pages fetched {summary.pages_fetched}; listings {summary.listings} "
+        f"(new {summary.new}, changed {summary.changed}, unchanged {summary.unchanged}, gone {summary.gone})",
+        f"  classified {summary.classified}; flagged {summary.flagged} (by substance: {substances})",
+        f"  indexed {summary.indexed}; errors {summary.errors}; time {summary.total_seconds}s",
+    ]
+    lines += [f"  error: {sample}" for sample in summary.error_samples]
+    return "\n".join(lines)

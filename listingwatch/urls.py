@@ -1,0 +1,38 @@
+"""Canonical listing URLs and the stable document IDs derived from them.
+
+One listing is one canonical URL, so the same page reached with tracking parameters,
+a fragment or a different query order must map to the same ID; re-runs then upsert
+instead of duplicating.
+"""
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "ref", "ref_src", "igshid", "si"}
+)
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a URL: lowercase host, default port dropped, fragment and tracking params removed."""
+    url = canonicalize_url(url.strip(), keep_fragments=False)
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith("utm_")
+    ]
+    netloc = parts.hostname or ""
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
+    ):
+        netloc = f"{netloc}:{parts.port}"
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), path, urlencode(sorted(query)), ""))
+
+
+def listing_id(url: str) -> str:
+    """Stable document ID: SHA-256 (hex, first 32 chars) of the canonical URL."""
+    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:32]

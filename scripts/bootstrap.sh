@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything listingwatch needs on a fresh Debian machine; safe to run again.
+# Debian packages (chromium, redis-server, a JDK, Maven) only when missing; the virtual
+# environment is rebuilt only when requirements.lock changes; the Elasticsearch
+# distribution is fetched once into the ignored .cache/ directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_missing=()
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
+command -v java >/dev/null || apt_missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || apt_missing+=(maven)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${apt_missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+if ! python3 -m uv --version >/dev/null 2>&1; then
+  echo "==> installing uv (fast, cached Python installs)"
+  python3 -m pip install -q --disable-pip-version-check uv
+fi
+
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "==> installing Python packages into .venv (first run downloads torch; later runs use the cache)"
+  [ -x .venv/bin/python ] || python3 -m uv venv -q .venv --python python3
+  python3 -m uv pip sync -q --python .venv/bin/python requirements.lock
+  python3 -m uv pip install -q --python .venv/bin/python --no-deps -e .
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+.venv/bin/listingwatch es fetch

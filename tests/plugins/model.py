@@ -1,0 +1,43 @@
+"""Fixtures for the model area.
+
+`trained_model` trains the quick model once per session into a temporary models directory,
+exports it to int8 ONNX, promotes it, and hands back `Settings` pointing at it. Other areas'
+tests (the Airflow DAG end to end) use it too: `trained_model.settings` is all they need.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from listingwatch.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    settings: Settings
+    model_dir: Path
+
+    @property
+    def version(self) -> str:
+        return self.model_dir.name
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    from classifiers.export import export_model
+    from classifiers.registry import promote
+    from classifiers.train import train_model
+
+    home = tmp_path_factory.mktemp("model-home")
+    settings = load_settings(home=home, model={"models_dir": home / "models"})
+    model_dir = train_model(settings, quick=True, seed=0)
+    export_model(model_dir)
+    promote(settings, model_dir.name)
+    return TrainedModel(settings=settings, model_dir=model_dir)
+
+
+@pytest.fixture
+def model_settings(trained_model: TrainedModel, tmp_path: Path) -> Settings:
+    """Settings on the session's trained model with a fresh `var_dir` (an empty skip cache) per test."""
+    return load_settings(home=tmp_path, model={"models_dir": trained_model.settings.model.models_dir})

@@ -1,0 +1,65 @@
+"""Fixtures for the crawl area: the local marketplace sites and a crawl runner against them."""
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crawlers.fixtures.sites import SitesServer, start_sites
+from crawlers.run import CrawlReport, run_crawl
+from crawlers.sources import SourceConfig, load_source
+from listingwatch.schema import Listing
+from listingwatch.settings import Settings, load_settings
+
+SOURCES_DIR = Path(__file__).resolve().parents[2] / "crawlers" / "sources"
+
+
+@pytest.fixture(scope="session")
+def sites() -> Iterator[SitesServer]:
+    """One local marketplace server for the session; demo sources resolve to it via LISTINGWATCH_SITES_URL."""
+    with start_sites() as server, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LISTINGWATCH_SITES_URL", server.url)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def crawl_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose var/ (WARC, screenshots, jobs, logs) is a throwaway directory."""
+    return load_settings(var_dir=tmp_path_factory.mktemp("var"))
+
+
+def demo_source(name: str, server: SitesServer, **changes: object) -> SourceConfig:
+    """A shipped demo source pointed at `server`, optionally with top-level fields replaced."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LISTINGWATCH_SITES_URL", server.url)
+        source = load_source(SOURCES_DIR / f"{name}.yaml")
+    return source.model_copy(update=changes) if changes else source
+
+
+def read_listings(path: Path) -> list[Listing]:
+    with path.open(encoding="utf-8") as fh:
+        return [Listing.model_validate(json.loads(line)) for line in fh if line.strip()]
+
+
+CrawlResult = tuple[CrawlReport, list[Listing]]
+
+
+@pytest.fixture(scope="session")
+def crawl_demo(
+    sites: SitesServer, crawl_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., CrawlResult]:
+    """Crawl a demo source once per session (cached by name and limits) and return (report, listings)."""
+    cache: dict[tuple[str, int | None], CrawlResult] = {}
+
+    def crawl(name: str, max_pages: int | None = None) -> CrawlResult:
+        key = (name, max_pages)
+        if key not in cache:
+            output = tmp_path_factory.mktemp(f"crawl-{name}") / f"{name}.jsonl"
+            report = run_crawl(
+                demo_source(name, sites), crawl_settings, output=output, max_pages=max_pages, timeout_s=120
+            )
+            cache[key] = (report, read_listings(output))
+        return cache[key]
+
+    return crawl

@@ -1,0 +1,116 @@
+"""Training output, ONNX/PyTorch agreement, predictions and explanations of the quick model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from classifiers.backends import ONNX_FILE, TorchBackend
+from classifiers.inference import Classifier
+from classifiers.labels import OUTPUTS
+from classifiers.registry import active_model_dir, latest_model, promote, promoted_version
+from listingwatch.errors import ListingwatchError
+from listingwatch.schema import Listing
+
+pytestmark = pytest.mark.slow
+
+ILLICIT = [
+    ("M30 blues 💊 pressed fent", "M30 blues 💊 pressed fent, tele @plugdude, BTC only"),
+    ("Fentanilo en polvo 99%", "Vendo fentanilo, envío discreto a domicilio, pago con cripto. Escríbeme al privado"),
+    ("4-ANPP CAS 21409-26-7", "Factory supply 4-ANPP and NPP, 100% safe delivery to Mexico and USA. Wickr: chemlab"),
+]
+BENIGN = [
+    (
+        "CDC: fentanyl overdose deaths fell in 2025",
+        "Overdose deaths involving fentanyl fell last year, officials said in a report released on Tuesday.",
+    ),
+    ("Free naloxone", "Free naloxone kits and fentanyl test strips at our harm reduction center. Never use alone."),
+    ("Snow boots size 10", "Waterproof snow boots, worn twice. $45, pickup downtown."),
+]
+
+
+def listing(i: int, title: str, description: str) -> Listing:
+    return Listing(url=f"https://m.example/{i}", source="t", platform="t", title=title, description=description)
+
+
+def test_training_writes_a_complete_versioned_model(trained_model) -> None:
+    d = trained_model.model_dir
+    for name in (
+        "config.json", "model.safetensors", "tokenizer.json", "thresholds.json", "metrics.json",
+        "MODEL_CARD.md", "meta.json", "stacker.json", "labels.json", ONNX_FILE,
+    ):  # fmt: skip
+        assert (d / name).is_file(), name
+    thresholds = json.loads((d / "thresholds.json").read_text())
+    assert 0 < thresholds["sale"] < 1
+    assert thresholds["target_precision"] == trained_model.settings.model.target_precision
+    metrics = json.loads((d / "metrics.json").read_text())
+    assert 0 <= metrics["headline"]["value"] <= 1
+    assert json.loads((d / "labels.json").read_text()) == list(OUTPUTS)
+    card = (d / "MODEL_CARD.md").read_text()
+    for section in ("## Data", "## Intended use", "## Limits and known failure modes", "## Operating threshold"):
+        assert section in card
+    assert latest_model(trained_model.settings) == d
+    assert promoted_version(trained_model.settings) == d.name
+    assert active_model_dir(trained_model.settings) == d
+
+
+def test_obvious_sales_are_flagged_and_hard_negatives_are_not(trained_model) -> None:
+    clf = Classifier.load(trained_model.settings)
+    assert clf.backend.kind == "onnx-int8"
+    rows = [listing(i, t, d) for i, (t, d) in enumerate(ILLICIT + BENIGN)]
+    got = clf.predict(rows)
+    assert [c.flagged for c in got] == [True] * len(ILLICIT) + [False] * len(BENIGN), [c.score for c in got]
+    for c in got:
+        assert c.model_version == trained_model.version
+        assert c.text_sha256 and len(c.text_sha256) == 64
+        assert set(c.labels) == set(OUTPUTS)
+    assert {"counterfeit_pill", "fentanyl"} & set(got[0].substances)
+    assert "precursor" in got[2].substances
+    assert all(not c.substances for c in got[len(ILLICIT) :])
+
+
+def test_flagged_listings_carry_spans_the_web_app_can_highlight(trained_model) -> None:
+    clf = Classifier.load(trained_model.settings)
+    item = listing(0, *ILLICIT[0])
+    (c,) = clf.predict([item])
+    assert c.flagged and c.explanation.lexicon and c.explanation.tokens
+    for hit in c.explanation.lexicon:
+        assert getattr(item, hit.field)[hit.start : hit.end] == hit.term
+    for tok in c.explanation.tokens:
+        assert getattr(item, tok.field)[tok.start : tok.end] == tok.token
+    assert any(t.weight != 0 for t in c.explanation.tokens)
+    (quiet,) = clf.predict([listing(1, *BENIGN[2])])
+    assert quiet.explanation.tokens == []  # attributions are computed only for flagged listings
+
+
+def test_int8_onnx_agrees_with_pytorch(trained_model) -> None:
+    from classifiers.evaluate import split_examples
+
+    onnx = Classifier.load(trained_model.settings)
+    torch_clf = Classifier(trained_model.model_dir, TorchBackend.load(trained_model.model_dir))
+    items = [e.fields() for e in split_examples("test", trained_model.model_dir)]
+    a = np.array([s.probs[0] for s in onnx.score_fields(items)])
+    b = np.array([s.probs[0] for s in torch_clf.score_fields(items)])
+    assert np.abs(a - b).mean() < 0.02
+    agree = np.mean((a >= onnx.threshold) == (b >= torch_clf.threshold))
+    assert agree >= 0.97
+
+
+def test_identical_texts_in_one_call_get_identical_results(trained_model) -> None:
+    clf = Classifier.load(trained_model.settings)
+    a, b = clf.predict([listing(0, *ILLICIT[1]), listing(1, *ILLICIT[1])])
+    assert a.score == b.score and a.text_sha256 == b.text_sha256
+    assert clf.predict([]) == []
+
+
+def test_promote_and_missing_models_are_clear_errors(trained_model, tmp_path) -> None:
+    from listingwatch.settings import load_settings
+
+    empty = load_settings(home=tmp_path, model={"models_dir": tmp_path / "none"})
+    with pytest.raises(ListingwatchError, match="listingwatch model train"):
+        Classifier.load(empty)
+    with pytest.raises(ListingwatchError, match="Cannot promote"):
+        promote(trained_model.settings, "clf-20000101-000000-nope")
+    pinned = load_settings(home=tmp_path, model={"models_dir": tmp_path / "none", "active": "clf-1"})
+    with pytest.raises(ListingwatchError, match="LISTINGWATCH_MODEL__ACTIVE"):
+        active_model_dir(pinned)
