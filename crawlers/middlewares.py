@@ -35,7 +35,9 @@ class WarcCaptureMiddleware:
         capture = self.writer.capture(
             url=response.url,
             method=request.method,
-            request_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs],
+            request_headers=[
+                (k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs
+            ],
             request_body=request.body or b"",
             status=response.status,
             response_headers=[

@@ -5,10 +5,16 @@ tear-down costs about a third of the per-page time (measured: ~4 pages/s reusing
 ~2.7 with a new tab each time). Listing requests ask to keep their page
 (``playwright_include_page``); the spider hands it back here as soon as the response is read
 (the body and screenshot are already captured), and the middleware gives idle tabs to the
-next requests through scrapy-playwright's documented ``playwright_page`` meta key. The pool
-never holds more tabs than the crawl's concurrency, and a closed tab is simply dropped.
+next requests through scrapy-playwright's documented ``playwright_page`` meta key.
+
+A tab is only handed out when a request enters the downloader, and a request that got none
+opens a fresh tab under scrapy-playwright's per-context page limit. Idle tabs must therefore
+never use up that limit: the pool keeps at most `capacity` idle tabs and closes the rest
+(`browser_page_limit` sizes the context limit above it), otherwise requests that found the
+pool empty would wait forever for a slot held by tabs nobody can use.
 """
 
+import asyncio
 from typing import Self
 
 from playwright.async_api import Page
@@ -16,9 +22,16 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 
 
+def browser_page_limit(capacity: int) -> int:
+    """PLAYWRIGHT_MAX_PAGES_PER_CONTEXT for a pool of `capacity` idle tabs and as many in use."""
+    return 2 * capacity + 1
+
+
 class PagePool:
-    def __init__(self) -> None:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
         self._idle: list[Page] = []
+        self._closing: set[asyncio.Future[None]] = set()
 
     def acquire(self) -> Page | None:
         while self._idle:
@@ -28,8 +41,14 @@ class PagePool:
         return None
 
     def release(self, page: object) -> None:
-        if isinstance(page, Page) and not page.is_closed() and page not in self._idle:
+        if not isinstance(page, Page) or page.is_closed() or page in self._idle:
+            return
+        if len(self._idle) < self.capacity:
             self._idle.append(page)
+            return
+        closing = asyncio.ensure_future(page.close())
+        self._closing.add(closing)  # keep a reference until done, as asyncio requires
+        closing.add_done_callback(self._closing.discard)
 
 
 class PagePoolMiddleware:

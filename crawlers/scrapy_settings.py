@@ -8,6 +8,7 @@ bounded by REDIRECT_MAX_TIMES, JOBDIR for resumable crawls, HttpCache only when 
 from pathlib import Path
 from typing import Any
 
+from crawlers.pagepool import browser_page_limit
 from crawlers.sources import SourceConfig
 from listingwatch.settings import Settings
 
@@ -92,8 +93,10 @@ def scrapy_settings(
                     "headless": True,
                 },
                 "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout * 1000,
-                # Pooled tabs plus the index page must fit, or a request would wait for a tab forever.
-                "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": polite.concurrency_per_domain + 1,
+                # Each tab costs a share of a core: let in only as many requests as can render at
+                # once, so queued requests pick up pooled tabs instead of opening new ones.
+                "CONCURRENT_REQUESTS": polite.concurrency_per_domain,
+                "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": browser_page_limit(polite.concurrency_per_domain),
             }
         )
     return out

@@ -152,6 +152,9 @@ def _migrate_family(
     client.indices.create(index=new)
     client.indices.add_block(index=old, block="write")
     try:
+        # The copy reads a point in time, which sees only refreshed documents: refresh after the
+        # block so the last writes before it are copied too.
+        client.indices.refresh(index=old)
         copied = copy_index(client, old, new, progress)
         client.indices.refresh(index=new)
         before, after = client.count(index=old)["count"], client.count(index=new)["count"]
@@ -207,11 +210,12 @@ def index_stats(client: Elasticsearch, settings: Settings) -> dict[str, dict[str
 def delete_indices(client: Elasticsearch, settings: Settings) -> None:
     """Remove every index and template of this prefix (test teardown, `index drop`)."""
     prefix = settings.es.index_prefix
+    quiet = client.options(ignore_status=404)
     for family in templates.FAMILIES:
         # The node requires explicit names for deletes, so resolve the pattern first.
         names = list(client.indices.get(index=f"{prefix}-{family}-v*", allow_no_indices=True).body)
         if names:
             client.indices.delete(index=names)
-        client.indices.delete_index_template(name=f"{prefix}-{family}", ignore=[404])
-        client.cluster.delete_component_template(name=f"{prefix}-{family}-mappings", ignore=[404])
-    client.cluster.delete_component_template(name=f"{prefix}-settings", ignore=[404])
+        quiet.indices.delete_index_template(name=f"{prefix}-{family}")
+        quiet.cluster.delete_component_template(name=f"{prefix}-{family}-mappings")
+    quiet.cluster.delete_component_template(name=f"{prefix}-settings")

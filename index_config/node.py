@@ -226,7 +226,7 @@ def _secure_material(settings: Settings, dist: Path, conf: Path) -> None:
         _run_tool(settings, env, [certutil, "ca", "--silent", "--pem", "--out", str(certs / "ca.zip")])
         _unzip(certs / "ca.zip", certs)
         _run_tool(
-            dist,
+            settings,
             env,
             [
                 certutil, "cert", "--silent", "--pem", "--name", "node",

@@ -103,7 +103,9 @@ class AirflowSettings(BaseModel):
     dags_folder: Path = Path("dags")
     owner: str = "trust-and-safety"
     browser_pool: str = "browser"
-    browser_pool_slots: int = Field(default=1, ge=1, description="Concurrent browser crawls; each Chromium needs ~1 core.")
+    browser_pool_slots: int = Field(
+        default=1, ge=1, description="Concurrent browser crawls; each Chromium needs ~1 core."
+    )
     crawl_timeout_minutes: int = Field(default=60, ge=1, description="Bound on a crawl when its YAML sets none.")
     retries: int = Field(default=2, ge=0)
     retry_delay_seconds: float = Field(default=120.0, ge=0)

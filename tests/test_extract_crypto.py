@@ -14,7 +14,8 @@ BECH32 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
 TAPROOT = "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"  # BIP-350 test vector
 EIP55 = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 TRON = base58.b58encode_check(b"\x41" + bytes(range(20))).decode()
-XMR = "4" + "".join(random.Random(1).choice("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") for _ in range(94))
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+XMR = "4" + "".join(random.Random(1).choice(BASE58) for _ in range(94))
 
 
 def _flip(address: str, index: int) -> str:

@@ -182,7 +182,6 @@ def test_recheck_reports_flagged_listings_live_changed_or_gone(first_run, pipeli
     import shutil
 
     from index_config.loader import load_listings
-
     from index_config.manage import listings_alias
     from listingwatch.pipeline.dag_factory import recheck_dag
 

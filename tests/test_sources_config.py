@@ -71,7 +71,8 @@ def test_bad_field_is_named(tmp_path: Path, old: str, new: str, field: str) -> N
 
 def test_unset_variable_without_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOPE_URL", raising=False)
-    path = write(tmp_path, "env", GOOD.format(name="env").replace("${EXAMPLE_URL:-http://127.0.0.1:8700}", "${NOPE_URL}"))
+    text = GOOD.format(name="env").replace("${EXAMPLE_URL:-http://127.0.0.1:8700}", "${NOPE_URL}")
+    path = write(tmp_path, "env", text)
     with pytest.raises(ConfigError, match="NOPE_URL is not set"):
         load_source(path)
 

@@ -74,7 +74,9 @@ def eth_checksum(address: str) -> bool | None:
     if hex_part == hex_part.lower() or hex_part == hex_part.upper():
         return None
     digest = keccak.new(digest_bits=256, data=hex_part.lower().encode("ascii")).hexdigest()
-    expected = "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c.lower() for i, c in enumerate(hex_part))
+    expected = "".join(
+        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c.lower() for i, c in enumerate(hex_part)
+    )
     return expected == hex_part
 
 

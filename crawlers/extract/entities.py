@@ -25,7 +25,9 @@ _WICKR = re.compile(r"\bwickr(?:\s*me)?\b" + _SEP + _HANDLE, re.IGNORECASE)
 _SNAPCHAT = re.compile(r"(?:\b(?:snapchat|snap|sc)\b|👻)" + _SEP + _HANDLE, re.IGNORECASE)
 _SIGNAL_USER = re.compile(r"\bsignal\b" + _SEP + r"@?([A-Za-z][A-Za-z0-9_]{2,31}\.\d{2,9})\b", re.IGNORECASE)
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})", re.IGNORECASE)
-_APP_PHONE = re.compile(r"\b(whatsapp|whats\s*app|wa|signal)\b" + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)", re.IGNORECASE)
+_APP_PHONE = re.compile(
+    r"\b(whatsapp|whats\s*app|wa|signal)\b" + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)", re.IGNORECASE
+)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}\b")
 _EMAIL_AT = re.compile(r"\s*(?:\[at\]|\(at\)|\{at\}|\s+at\s+)\s*", re.IGNORECASE)
 _EMAIL_DOT = re.compile(r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*", re.IGNORECASE)
@@ -37,7 +39,8 @@ _SHIP_FROM = re.compile(
     re.IGNORECASE,
 )
 _SHIP_TO = re.compile(
-    r"\b(?:ships?|shipping|delivery|deliver|envío|envio|enviamos)\s+(?:to|a|para)\s*:?\s*(?:all\s+of\s+)?(?:the\s+)?" + _PLACE,
+    r"\b(?:ships?|shipping|delivery|deliver|envío|envio|enviamos)\s+(?:to|a|para)\s*:?\s*"
+    r"(?:all\s+of\s+)?(?:the\s+)?" + _PLACE,
     re.IGNORECASE,
 )
 _FROM_TO = re.compile(r"\bfrom\s+" + _PLACE + r"\s+to\s+" + _PLACE, re.IGNORECASE)

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dateparser
-from dateparser.search import search_dates
 import extruct
 import trafilatura
+from dateparser.search import search_dates
 from parsel import Selector
 
 from crawlers.extract.entities import ParsedPrice, parse_price
@@ -22,7 +22,12 @@ from crawlers.sources import FieldSelectors
 
 _WS = re.compile(r"\s+")
 DATE_LANGUAGES = ["en", "es"]  # the languages of the sites crawled; naming them keeps dateparser fast
-_DATEPARSER: dict[str, Any] = {"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC", "PREFER_DATES_FROM": "past"}
+_DATEPARSER: dict[str, Any] = {
+    "TIMEZONE": "UTC",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TO_TIMEZONE": "UTC",
+    "PREFER_DATES_FROM": "past",
+}
 _JSONLD_HINT = "application/ld+json"
 
 
@@ -49,10 +54,7 @@ def clean(text: str | None) -> str | None:
 
 def select_all(sel: Selector, selector: str) -> list[str]:
     """Values for a configured selector; an element selector yields the element's whole text."""
-    if selector.startswith("xpath:"):
-        nodes = sel.xpath(selector.removeprefix("xpath:"))
-    else:
-        nodes = sel.css(selector)
+    nodes = sel.xpath(selector.removeprefix("xpath:")) if selector.startswith("xpath:") else sel.css(selector)
     values: list[str] = []
     for node in nodes:
         raw = node.get() if isinstance(node.root, str) else " ".join(node.xpath(".//text()").getall())
@@ -166,8 +168,9 @@ def extract_fields(html: str, url: str, selectors: FieldSelectors) -> PageFields
     for name in ("title", "description", "seller", "seller_url", "price", "posted_at", "images"):
         if getattr(out, name):
             out.methods[name] = "selector"
-    if out.title is None or out.description is None or out.price is None:
-        if product := jsonld_product(html, url):
-            _apply_jsonld(out, product)
+    if (out.title is None or out.description is None or out.price is None) and (
+        product := jsonld_product(html, url)
+    ):
+        _apply_jsonld(out, product)
     _apply_text(out, html, sel)
     return out

@@ -68,7 +68,7 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings)
         self._next_links = _extractor(self.source.links.next_pages)
         self._browser = self.source.render == "browser"
-        self.page_pool = PagePool()
+        self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.start_urls:

@@ -38,6 +38,10 @@ def _root(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # The transport logs every refused connection with a traceback; commands already turn
+        # an unreachable node into one sentence (or a spool), so keep that out of the way.
+        logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)
 
 
 def main() -> None:

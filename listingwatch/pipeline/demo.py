@@ -148,7 +148,6 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     """Bring everything up, run the source DAGs, print what was found; returns per-source outcomes."""
     from index_config.client import get_client
     from index_config.manage import init_indices, listings_alias
-
     from index_config.node import ensure_node
 
     with _step(console, "Starting the local Elasticsearch node (first start takes a minute)"):
