@@ -9,6 +9,7 @@ Everything the node writes lives under ``<var_dir>/es/<port>/`` so a second node
 port (the test suite's) never touches the first one's data.
 """
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -16,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -29,12 +31,28 @@ from listingwatch.settings import Settings
 CONFIG_FILES = ("jvm.options", "log4j2.properties", "roles.yml", "role_mapping.yml", "users", "users_roles")
 
 
+def _reachable(path: Path) -> Path:
+    """`path`, or a stand-in under the system temp dir when the node's unprivileged user could not reach it.
+
+    Under root the node runs as `es.run_as`, which needs search permission on every parent
+    directory; a checkout under a private home (mode 700) would make it fail with an obscure
+    Java error, so its files move to a world-traversable place instead.
+    """
+    if os.geteuid() != 0:
+        return path
+    existing = [p for p in (path, *path.parents) if p.exists()]
+    if all(p.stat().st_mode & 0o001 for p in existing):
+        return path
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"listingwatch-{digest}" / path.name
+
+
 def distribution_dir(settings: Settings) -> Path:
-    return settings.cache_dir / "elasticsearch" / f"elasticsearch-{settings.es.version}"
+    return _reachable(settings.cache_dir / "elasticsearch") / f"elasticsearch-{settings.es.version}"
 
 
 def node_dir(settings: Settings) -> Path:
-    return settings.var_dir / "es" / str(settings.es.port)
+    return _reachable(settings.var_dir / "es") / str(settings.es.port)
 
 
 def _pid_file(settings: Settings) -> Path:
@@ -75,14 +93,23 @@ def java_home() -> Path:
     return java.parent.parent
 
 
+def _make_dirs(path: Path) -> None:
+    """mkdir -p whose new directories the node's user can traverse whatever the umask."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        directory.chmod(0o755)
+
+
 def _unzip(archive: Path, into: Path) -> None:
-    """Extract keeping the executable bits that `zipfile` drops by default."""
+    """Extract keeping the executable bits that `zipfile` drops, and readable by the node's user."""
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             target = Path(zf.extract(info, into))
             mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                target.chmod(mode)
+            target.chmod((mode | 0o755) if info.is_dir() else (mode or 0o644) | 0o444)
+    for directory in [into, *(p for p in into.rglob("*") if p.is_dir())]:
+        directory.chmod(directory.stat().st_mode | 0o755)
 
 
 def fetch_distribution(settings: Settings) -> Path:
@@ -93,8 +120,9 @@ def fetch_distribution(settings: Settings) -> Path:
     home = distribution_dir(settings)
     if (home / "bin" / "elasticsearch").exists():
         return home
-    cache = home.parent
+    cache = settings.cache_dir / "elasticsearch"
     cache.mkdir(parents=True, exist_ok=True)
+    _make_dirs(home.parent)
     version = settings.es.version
     archive = cache / f"elasticsearch-{version}.zip"
     if not archive.exists():
@@ -112,7 +140,7 @@ def fetch_distribution(settings: Settings) -> Path:
                 f"Maven could not fetch {artifact} ({last[0][:200]}); check the package registry settings in "
                 "~/.m2/settings.xml and retry."
             )
-    staging = cache / f".unpack-{os.getpid()}"
+    staging = home.parent / f".unpack-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     _unzip(archive, staging)
     (staging / home.name).rename(home)
@@ -166,7 +194,7 @@ def _write_config(settings: Settings, dist: Path) -> Path:
     es = settings.es
     base = node_dir(settings)
     conf = base / "config"
-    (conf / "jvm.options.d").mkdir(parents=True, exist_ok=True)
+    _make_dirs(conf / "jvm.options.d")
     for name in CONFIG_FILES:
         if not (conf / name).exists():
             shutil.copy2(dist / "config" / name, conf / name)

@@ -98,7 +98,7 @@ def test_broken_source_yaml_is_one_import_error_and_spares_the_others(tmp_path: 
     error = next(iter(bag.import_errors.values()))
     assert "broken.yaml" in error and "start_urls" in error
     assert bag.dags["crawl_alpha"].schedule == "15 */6 * * *"
-    assert bag.dags["crawl_alpha"].get_task("crawl").pool == get_settings().airflow.browser_pool
+    assert bag.dags["crawl_alpha"].get_task("crawl").pool == load_settings().airflow.browser_pool
 
 
 def test_sync_removes_dag_files_of_deleted_sources_and_keeps_hand_written_ones(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from listingwatch.pipeline.listings_io import read_listings
 from listingwatch.pipeline.runs import run_key, run_paths
 from listingwatch.pipeline.steps import crawl_step
 from listingwatch.pipeline.summary import RunSummary
-from listingwatch.settings import Settings
+from listingwatch.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -51,7 +51,11 @@ def pipeline_settings(es_settings, trained_model, sites, airflow_db, closed_port
     assert sorted(sync_dag_files(settings).created) == [SOURCE, DOWN]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LISTINGWATCH_CRAWL__SOURCES_DIR", str(sources))  # what `dag.test()` parses the DAG files with
-        yield settings
+        get_settings.cache_clear()  # the DAG files read the process-wide settings
+        try:
+            yield settings
+        finally:
+            get_settings.cache_clear()
 
 
 def _states(dag_run) -> dict[str, str]:

@@ -22,6 +22,7 @@ from listingwatch.pipeline.changes import dedupe, diff_listings
 from listingwatch.pipeline.listings_io import iter_listings, read_listings, write_json_atomic, write_listings
 from listingwatch.pipeline.runs import RunPaths, previous_run
 from listingwatch.pipeline.summary import RunSummary
+from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,21 @@ def crawl_step(
     return result
 
 
+def _verdict_is_new(item: Listing, before: Listing | None) -> bool:
+    now, then = item.classification, before.classification if before else None
+    if now is None or then is None:
+        return now is not None
+    return (now.text_sha256, now.model_version) != (then.text_sha256, then.model_version)
+
+
 def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
     """Classify the run's listings and measure them against the previous run.
 
     The classifier's skip cache (model version + text hash) means only new or changed
     text reaches the model; unchanged listings get their earlier classification back.
+    `classified` counts the listings whose verdict is new since the previous run (new or
+    changed text, or another model version), measured against that run rather than the
+    cache, so clearing and rerunning a run reports the same numbers.
     """
     from classifiers.inference import classify_file
 
@@ -142,7 +153,8 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
     previous = {item.id: item for item in read_listings(before_run.classified)} if before_run else {}
     changes = diff_listings(previous, read_listings(paths.crawled))
     result = classify_file(paths.crawled, paths.classified, settings)
-    flagged = [item for item in read_listings(paths.classified) if item.classification and item.classification.flagged]
+    current = read_listings(paths.classified)
+    flagged = [item for item in current if item.classification and item.classification.flagged]
     by_substance = Counter(s for item in flagged for s in item.classification.substances)  # type: ignore[union-attr]
     report = ClassifyStepReport(
         model_version=result.model_version,
@@ -151,7 +163,7 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
         changed=len(changes.changed),
         unchanged=len(changes.unchanged),
         gone=len(changes.gone),
-        classified=result.classified - result.cached,
+        classified=sum(_verdict_is_new(item, previous.get(item.id)) for item in current),
         flagged=len(flagged),
         flagged_by_substance=dict(sorted(by_substance.items())),
         errors=[f"{paths.crawled.name} line {bad.line}: {bad.error}" for bad in result.bad_lines],

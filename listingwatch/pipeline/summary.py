@@ -21,7 +21,9 @@ class RunSummary(BaseModel):
     changed: int = 0
     unchanged: int = 0
     gone: int = 0
-    classified: int = Field(default=0, description="Listings the model actually ran on (new, changed, or older model).")
+    classified: int = Field(
+        default=0, description="Listings whose verdict is new since the previous run (new or changed text, new model)."
+    )
     flagged: int = 0
     flagged_by_substance: dict[str, int] = Field(default_factory=dict)
     indexed: int = 0
