@@ -1,13 +1,15 @@
 """Load `Listing` records into Elasticsearch without losing or duplicating any.
 
-Per record the loader sends two bulk actions:
+Per batch the loader first asks which listing IDs the index already holds (one real-time
+`mget` without sources), then sends two bulk actions per record:
 
-* an `update` of the listing (``_id`` = listing id) carrying a partial ``doc`` and an
-  ``upsert``. A new listing is inserted from ``upsert`` (first_seen = last_seen = fetch
-  time, takedown "none"); an existing one only has ``doc`` merged in, and ``doc`` never
-  contains first_seen or takedown, so those survive every re-crawl. This needs no painless
-  (absent from the integ-test distribution) and no read before write, so it runs at bulk
-  speed. A record without a classification leaves the stored one alone.
+* for a listing not seen before, a `create` of the full document (first_seen = last_seen =
+  fetch time, takedown "none"): as cheap for the node as a plain index request. For a known
+  listing, an `update` with a partial ``doc`` that never contains first_seen or takedown, so
+  those survive every re-crawl. A create that meets an existing document (the same listing
+  twice in one batch, or another writer in between) is retried as an update with ``upsert``.
+  None of this needs painless (absent from the integ-test distribution). A record without a
+  classification leaves the stored one alone.
 * a `create` of an observation whose ``_id`` hashes (listing id, fetched_at, body sha256):
   loading the same fetch twice answers 409, counted as a duplicate, never a second document.
 
@@ -19,7 +21,9 @@ had in fact arrived without creating anything twice.
 
 import hashlib
 import json
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -39,6 +43,7 @@ from listingwatch.settings import Settings
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_CHUNK_BYTES = 20 * 1024 * 1024
 MAX_ERRORS_KEPT = 1_000
+IN_FLIGHT = 2  # bulk requests the node works on at once: one per core of a small machine
 RETRY_STATUSES = (429, 502, 503, 504)
 # Item errors that mean "not now" rather than "never": such records are spooled, not dropped.
 TRANSIENT_ERRORS = frozenset(
@@ -81,6 +86,13 @@ class LoadReport:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(error)
 
+    def merge(self, part: "LoadReport") -> None:
+        """Add a batch's write outcomes (not its reading counts) to this report."""
+        for name in ("created", "updated", "unchanged", "observations", "duplicate_observations", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        for error in part.errors:
+            self.note(error)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -95,14 +107,14 @@ def observation_id(listing: Listing) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _listing_body(listing: Listing) -> str:
-    """`{"doc": partial, "upsert": full}` built from pydantic's (Rust) JSON, without re-encoding."""
+def _listing_bodies(listing: Listing) -> tuple[str, str]:
+    """(partial doc, full new doc) built from pydantic's (Rust) JSON, without re-encoding."""
     exclude = {"classification"} if listing.classification is None else None
     base = listing.model_dump_json(exclude=exclude)
     seen = json.dumps(listing.fetched_at.isoformat())
     doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen}}}'
-    upsert = f'{doc[:-1]},"first_seen":{seen},"takedown":{{"status":"none"}}}}'
-    return f'{{"doc":{doc},"upsert":{upsert}}}'
+    new = f'{doc[:-1]},"first_seen":{seen},"takedown":{{"status":"none"}}}}'
+    return doc, new
 
 
 def _observation_body(listing: Listing) -> bytes:
@@ -145,21 +157,32 @@ def _error_reason(info: dict[str, Any]) -> tuple[str, str]:
     return "error", str(error)
 
 
-def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record], report: LoadReport) -> list[Record]:
-    """Send one batch; count outcomes into `report`; return the records to spool for later."""
-    listings_index, observations_index = listings_alias(settings), observations_alias(settings)
-    actions: list[tuple[dict[str, Any], Any]] = []
-    owners: dict[tuple[str, str], list[int]] = {}
-    for position, (_, listing) in enumerate(batch):
-        lid, oid = listing.id, observation_id(listing)
-        actions.append(
-            ({"update": {"_index": listings_index, "_id": lid, "retry_on_conflict": 3}}, _listing_body(listing))
-        )
-        actions.append(({"create": {"_index": observations_index, "_id": oid}}, _observation_body(listing)))
-        owners.setdefault(("update", lid), []).append(position)
-        owners.setdefault(("create", oid), []).append(position)
+def _existing(client: Elasticsearch, index: str, ids: list[str]) -> set[str]:
+    """Which listing IDs the index already holds (a real-time lookup by ID, no sources)."""
+    docs = client.mget(index=index, ids=ids, source=False).body["docs"]
+    return {d["_id"] for d in docs if d.get("found")}
+
+
+def _send(
+    client: Elasticsearch,
+    settings: Settings,
+    actions: list[tuple[dict[str, Any], Any]],
+    owners: dict[str, list[int]],
+    observation_ids: set[str],
+    batch: list[Record],
+    report: LoadReport,
+) -> tuple[set[int], set[int], list[int]]:
+    """One bulk exchange; returns (transient, failed, conflicts) as positions in `batch`.
+
+    `owners` maps each document ID to the batch positions of its actions, in action order
+    (results come back in that order). `conflicts` are new-listing creates that met an
+    existing document (the same listing twice in one batch, or another writer in between):
+    the caller retries them as updates.
+    """
     transient: set[int] = set()
     failed: set[int] = set()
+    conflicts: list[int] = []
+    answered: Counter[str] = Counter()
     try:
         for ok, item in helpers.streaming_bulk(
             client,
@@ -174,9 +197,12 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
             raise_on_error=False,
         ):
             op, info = next(iter(item.items()))
-            positions = owners[(op, info["_id"])]
+            doc_id = info["_id"]
+            position = owners[doc_id][min(answered[doc_id], len(owners[doc_id]) - 1)]
+            answered[doc_id] += 1
+            is_observation = doc_id in observation_ids
             if ok:
-                if op == "create":
+                if is_observation:
                     report.observations += 1
                 else:
                     result = info.get("result")
@@ -185,23 +211,25 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
                     report.unchanged += result == "noop"
                 continue
             kind, reason = _error_reason(info)
-            if op == "create" and info.get("status") == 409:
+            status = info.get("status")
+            if is_observation and status == 409:
                 report.duplicate_observations += 1
-            elif kind in TRANSIENT_ERRORS or info.get("status") in RETRY_STATUSES:
-                transient.update(positions)
+            elif not is_observation and op == "create" and status == 409:
+                conflicts.append(position)
+            elif kind in TRANSIENT_ERRORS or status in RETRY_STATUSES:
+                transient.add(position)
             else:
-                failed.update(positions)
-                for p in positions:
-                    line, listing = batch[p]
-                    report.note(
-                        DocumentError(
-                            reason=f"{op} rejected: {reason}"[:500],
-                            line=line,
-                            id=listing.id,
-                            url=listing.url,
-                            status=info.get("status"),
-                        )
+                failed.add(position)
+                line, listing = batch[position]
+                report.note(
+                    DocumentError(
+                        reason=f"{op} rejected: {reason}"[:500],
+                        line=line,
+                        id=listing.id,
+                        url=listing.url,
+                        status=status,
                     )
+                )
     except ApiError as err:
         if err.status_code in RETRY_STATUSES:
             raise _Unavailable from err
@@ -213,8 +241,79 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
         raise ListingwatchError(f"Elasticsearch rejected a bulk request: {err.message}.") from None
     except TransportError as err:
         raise _Unavailable from err
+    return transient, failed, conflicts
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One record's IDs and JSON bodies, each computed once per batch."""
+
+    listing_id: str
+    observation_id: str
+    doc: str
+    new: str
+    observation: bytes
+
+
+def _prepare(batch: list[Record]) -> list[_Prepared]:
+    out = []
+    for _, listing in batch:
+        doc, new = _listing_bodies(listing)
+        out.append(_Prepared(listing.id, observation_id(listing), doc, new, _observation_body(listing)))
+    return out
+
+
+def _write_batch(
+    client: Elasticsearch, settings: Settings, batch: list[Record], prepared: list[_Prepared], report: LoadReport
+) -> list[Record]:
+    """Send one batch; count outcomes into `report`; return the records to spool for later.
+
+    Listings the index does not hold yet are written with `create` (as fast as a plain index
+    request); known ones get a partial-document `update`, which keeps first_seen and takedown.
+    """
+    listings_index, observations_index = listings_alias(settings), observations_alias(settings)
+    try:
+        known = _existing(client, listings_index, list({p.listing_id for p in prepared}))
+    except ApiError as err:
+        if err.status_code in RETRY_STATUSES:
+            raise _Unavailable from err
+        raise ListingwatchError(f"Elasticsearch rejected a lookup of listing IDs: {err.message}.") from None
+    except TransportError as err:
+        raise _Unavailable from err
+    actions: list[tuple[dict[str, Any], Any]] = []
+    owners: dict[str, list[int]] = {}
+    for position, p in enumerate(prepared):
+        if p.listing_id in known:
+            update = {"update": {"_index": listings_index, "_id": p.listing_id, "retry_on_conflict": 3}}
+            actions.append((update, f'{{"doc":{p.doc}}}'))
+        else:
+            actions.append(({"create": {"_index": listings_index, "_id": p.listing_id}}, p.new))
+        actions.append(({"create": {"_index": observations_index, "_id": p.observation_id}}, p.observation))
+        owners.setdefault(p.listing_id, []).append(position)
+        owners.setdefault(p.observation_id, []).append(position)
+    observation_ids = {p.observation_id for p in prepared}
+    transient, failed, conflicts = _send(client, settings, actions, owners, observation_ids, batch, report)
+    if conflicts:
+        retry = [
+            ({"update": {"_index": listings_index, "_id": prepared[p].listing_id, "retry_on_conflict": 3}},
+             f'{{"doc":{prepared[p].doc},"upsert":{prepared[p].new}}}')
+            for p in conflicts
+        ]  # fmt: skip
+        retry_owners: dict[str, list[int]] = {}
+        for p in conflicts:
+            retry_owners.setdefault(prepared[p].listing_id, []).append(p)
+        more_transient, more_failed, _ = _send(client, settings, retry, retry_owners, set(), batch, report)
+        transient |= more_transient
+        failed |= more_failed
     report.failed += len(failed - transient)
     return [batch[p] for p in sorted(transient - failed)]
+
+
+def _write_one(client: Elasticsearch, settings: Settings, batch: list[Record]) -> tuple[LoadReport, list[Record]]:
+    """One batch on a worker thread, counted into a report of its own (merged by the caller)."""
+    part = LoadReport()
+    retry = _write_batch(client, settings, batch, _prepare(batch), part)
+    return part, retry
 
 
 def _ensure_aliases(client: Elasticsearch, settings: Settings) -> None:
@@ -249,15 +348,42 @@ def _run(
         report.spooled += sink(counted)
         return
     later: list[Record] = []
-    for batch in _batches(counted, settings.es.bulk_chunk_size):
+    down: list[list[Record]] = []  # batches the node could not take, in arrival order
+    in_flight: deque[tuple[list[Record], set[str], Future[tuple[LoadReport, list[Record]]]]] = deque()
+
+    def settle() -> None:
+        batch, _, future = in_flight.popleft()
         try:
-            later.extend(_write_batch(client, settings, batch, report))
+            part, retry = future.result()
         except _Unavailable:
-            report.unavailable = True
-            report.spooled += sink(chain(later, batch, counted))
+            down.append(batch)
             return
+        report.merge(part)
+        later.extend(retry)
         if progress:
             progress(len(batch))
+
+    # Two batches in flight: the node indexes one per core while the next one is serialised.
+    # A batch sharing a listing with one in flight waits for it, so each listing's updates
+    # still land in arrival order (last_seen never goes backwards).
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="listingwatch-bulk") as pool:
+        for batch in _batches(counted, settings.es.bulk_chunk_size):
+            ids = {listing.id for _, listing in batch}
+            while in_flight and (len(in_flight) >= IN_FLIGHT or any(ids & other for _, other, _ in in_flight)):
+                settle()
+            if down:
+                while in_flight:
+                    settle()
+                report.unavailable = True
+                report.spooled += sink(chain(later, *down, batch, counted))
+                return
+            in_flight.append((batch, ids, pool.submit(_write_one, client, settings, batch)))
+        while in_flight:
+            settle()
+    if down:
+        report.unavailable = True
+        report.spooled += sink(chain(later, *down))
+        return
     if later:
         report.spooled += sink(later)
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from listingwatch.urls import canonical_url, listing_id
+from listingwatch.urls import canonical_url, id_of_canonical
 
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000
@@ -166,7 +166,8 @@ class Listing(_Model):
 
     @property
     def id(self) -> str:
-        return listing_id(self.url)
+        # `url` was canonicalised on validation; hashing it directly keeps the loader's hot path cheap.
+        return id_of_canonical(self.url)
 
     def text(self) -> str:
         """The text a classifier reads: title, description and seller name."""

@@ -35,4 +35,9 @@ def canonical_url(url: str) -> str:
 
 def listing_id(url: str) -> str:
     """Stable document ID: SHA-256 (hex, first 32 chars) of the canonical URL."""
-    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:32]
+    return id_of_canonical(canonical_url(url))
+
+
+def id_of_canonical(url: str) -> str:
+    """`listing_id` for a URL already in canonical form (canonicalising is the costly part)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
