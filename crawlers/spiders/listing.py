@@ -28,13 +28,24 @@ from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
 from listingwatch.urls import canonical_url
 
 # Scroll until no new items appear (or `times` is reached): adaptive, so short lists finish fast.
+# Infinite lists usually load on an IntersectionObserver sentinel, which only fires when the
+# sentinel *enters* the viewport; if new items and the next scroll land in one frame it never
+# left, so while waiting the script steps back up a screen and down again to re-arm it.
 SCROLL_JS = """async ([selector, times, waitMs]) => {
   const count = () => selector ? document.querySelectorAll(selector).length : document.body.scrollHeight;
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
   for (let i = 0; i < times; i++) {
     const before = count();
-    window.scrollTo(0, document.body.scrollHeight);
     const deadline = Date.now() + waitMs;
-    while (count() === before && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+    window.scrollTo(0, document.body.scrollHeight);
+    for (let tick = 1; count() === before && Date.now() < deadline; tick++) {
+      await sleep(50);
+      if (tick % 5 === 0) {
+        window.scrollBy(0, -window.innerHeight);
+        await sleep(50);
+        window.scrollTo(0, document.body.scrollHeight);
+      }
+    }
     if (count() === before) return i;
   }
   return times;
