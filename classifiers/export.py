@@ -65,12 +65,16 @@ def quantise(src: Path, dst: Path) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # Per-channel scales and a 7-bit range: on AVX2 CPUs without VNNI the u8 x s8 kernels
+    # saturate at full range, which cost 0.03 test F1 against fp32 (measured on the full model:
+    # per-tensor 0.899, per-channel + reduce_range 0.927, fp32 0.929), at about the same speed.
     # Fused nodes live in the com.microsoft domain, where shape inference cannot type every output.
     quantize_dynamic(
         str(src),
         str(dst),
         weight_type=QuantType.QInt8,
-        per_channel=False,
+        per_channel=True,
+        reduce_range=True,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     return dst

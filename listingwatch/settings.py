@@ -85,7 +85,6 @@ class CrawlSettings(BaseModel):
     download_timeout: float = Field(default=30.0, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     warc_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
-    redis_url: str | None = Field(default=None, description="Shared frontier for multi-worker crawls.")
     http_cache: bool = Field(default=False, description="Scrapy HttpCache for developing selectors; never in prod.")
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything listingwatch needs on a fresh Debian machine; safe to run again.
-# Debian packages (chromium, redis-server, a JDK, Maven) only when missing; the virtual
+# Debian packages (chromium, a JDK, Maven) only when missing; the virtual
 # environment is rebuilt only when requirements.lock changes; the Elasticsearch
 # distribution is fetched once into the ignored .cache/ directory.
 set -euo pipefail
@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 
 apt_missing=()
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
-command -v redis-server >/dev/null || apt_missing+=(redis-server)
 command -v java >/dev/null || apt_missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_missing+=(maven)
 if [ ${#apt_missing[@]} -gt 0 ]; then

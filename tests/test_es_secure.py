@@ -1,0 +1,52 @@
+"""The `secure` profile: a second real node with TLS and a password, reached only with both."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import urllib3
+
+from index_config.client import get_client
+from index_config.loader import load_listings
+from index_config.manage import init_indices, listings_alias
+from index_config.node import ca_file, password_file, start_node, stop_node
+from listingwatch.settings import Settings, load_settings
+from tests.index_data import listing
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SECURE_PORT = int(os.environ.get("LISTINGWATCH_TEST_ES_SECURE_PORT", "9240"))
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = load_settings(
+        var_dir=tmp_path_factory.mktemp("secure-var"),
+        es={"port": SECURE_PORT, "transport_port": SECURE_PORT + 100, "profile": "secure", "heap": "512m",
+            "index_prefix": "secure-test"},
+    )  # fmt: skip
+    start_node(settings)
+    try:
+        yield settings
+    finally:
+        stop_node(settings)
+
+
+def test_node_speaks_only_tls_with_a_password(secure: Settings) -> None:
+    assert secure.es.endpoint == f"https://127.0.0.1:{SECURE_PORT}"
+    assert password_file(secure).stat().st_mode & 0o077 == 0, "the password file must be private"
+    verified = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(ca_file(secure)), retries=False)
+    anonymous = verified.request("GET", f"{secure.es.endpoint}/_cluster/health", timeout=5)
+    assert anonymous.status == 401
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        urllib3.PoolManager(retries=False).request("GET", f"http://127.0.0.1:{SECURE_PORT}/", timeout=5)
+
+
+def test_pipeline_client_writes_and_reads_over_tls(secure: Settings, tmp_path: Path) -> None:
+    client = get_client(secure)
+    init_indices(client, secure)
+    report = load_listings([listing(i) for i in range(5)], secure.model_copy(update={"var_dir": tmp_path}), client)
+    assert report.created == 5 and not report.unavailable
+    client.indices.refresh(index=listings_alias(secure))
+    assert client.count(index=listings_alias(secure))["count"] == 5
