@@ -1,0 +1,63 @@
+"""The retrain DAG's gate: a candidate that scores below the active model is never promoted."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from classifiers.registry import promote, promoted_version
+from listingwatch.errors import ListingwatchError
+from listingwatch.pipeline.retrain import decide_promotion, promote_candidate
+from listingwatch.settings import Settings, load_settings
+from tests.plugins.model import TrainedModel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def registry(trained_model: TrainedModel, tmp_path: Path) -> tuple[Settings, Path]:
+    """A models dir of its own holding the session's quick model, promoted."""
+    settings = load_settings(home=tmp_path, model={"models_dir": tmp_path / "models"})
+    active = settings.model.models_dir / trained_model.version
+    shutil.copytree(trained_model.model_dir, active)
+    promote(settings, active.name)
+    return settings, active
+
+
+def _candidate(active: Path, name: str, flip_model_logit: bool) -> Path:
+    """A copy of the active model; optionally one whose calibration inverts the network's evidence."""
+    candidate = active.with_name(name)
+    shutil.copytree(active, candidate)
+    if flip_model_logit:
+        path = candidate / "stacker.json"
+        stacker = json.loads(path.read_text(encoding="utf-8"))
+        head = stacker["heads"]["illicit_sale"]
+        head["coef"][0] = -abs(head["coef"][0])
+        path.write_text(json.dumps(stacker), encoding="utf-8")
+    return candidate
+
+
+def test_worse_candidate_is_refused_and_the_active_model_stays(registry: tuple[Settings, Path]) -> None:
+    settings, active = registry
+    worse = _candidate(active, "clf-20991231-000000-quick", flip_model_logit=True)
+
+    decision = decide_promotion(settings, worse)
+
+    assert not decision.promote and decision.active_version == active.name
+    assert decision.candidate_score < decision.active_score  # type: ignore[operator]
+    assert "refusing" in decision.reason
+    with pytest.raises(ListingwatchError, match="Not promoting"):
+        promote_candidate(settings, decision)
+    assert promoted_version(settings) == active.name
+
+
+def test_candidate_scoring_the_same_is_promoted(registry: tuple[Settings, Path]) -> None:
+    settings, active = registry
+    same = _candidate(active, "clf-20991231-000001-quick", flip_model_logit=False)
+
+    decision = decide_promotion(settings, same)
+
+    assert decision.promote and decision.candidate_score == decision.active_score
+    assert promote_candidate(settings, decision) == same.name
+    assert promoted_version(settings) == same.name
