@@ -24,6 +24,7 @@ import json
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -157,6 +158,24 @@ def _error_reason(info: dict[str, Any]) -> tuple[str, str]:
     return "error", str(error)
 
 
+@contextmanager
+def _node_errors(settings: Settings, what: str) -> Iterator[None]:
+    """Turn the client's errors into "try later" (`_Unavailable`, so records spool) or one plain sentence."""
+    try:
+        yield
+    except ApiError as err:
+        if err.status_code in RETRY_STATUSES:
+            raise _Unavailable from err
+        if err.status_code in (401, 403):
+            raise ServiceUnavailable(
+                f"Elasticsearch at {settings.es.endpoint} refused the credentials ({err.status_code}); "
+                "check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY."
+            ) from None
+        raise ListingwatchError(f"Elasticsearch rejected {what}: {err.message}.") from None
+    except TransportError as err:
+        raise _Unavailable from err
+
+
 def _existing(client: Elasticsearch, index: str, ids: list[str]) -> set[str]:
     """Which listing IDs the index already holds (a real-time lookup by ID, no sources)."""
     docs = client.mget(index=index, ids=ids, source=False).body["docs"]
@@ -183,7 +202,7 @@ def _send(
     failed: set[int] = set()
     conflicts: list[int] = []
     answered: Counter[str] = Counter()
-    try:
+    with _node_errors(settings, "a bulk request"):
         for ok, item in helpers.streaming_bulk(
             client,
             actions,
@@ -230,17 +249,6 @@ def _send(
                         status=status,
                     )
                 )
-    except ApiError as err:
-        if err.status_code in RETRY_STATUSES:
-            raise _Unavailable from err
-        if err.status_code in (401, 403):
-            raise ServiceUnavailable(
-                f"Elasticsearch at {settings.es.endpoint} refused the credentials ({err.status_code}); "
-                "check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY."
-            ) from None
-        raise ListingwatchError(f"Elasticsearch rejected a bulk request: {err.message}.") from None
-    except TransportError as err:
-        raise _Unavailable from err
     return transient, failed, conflicts
 
 
@@ -272,14 +280,8 @@ def _write_batch(
     request); known ones get a partial-document `update`, which keeps first_seen and takedown.
     """
     listings_index, observations_index = listings_alias(settings), observations_alias(settings)
-    try:
+    with _node_errors(settings, "a lookup of listing IDs"):
         known = _existing(client, listings_index, list({p.listing_id for p in prepared}))
-    except ApiError as err:
-        if err.status_code in RETRY_STATUSES:
-            raise _Unavailable from err
-        raise ListingwatchError(f"Elasticsearch rejected a lookup of listing IDs: {err.message}.") from None
-    except TransportError as err:
-        raise _Unavailable from err
     actions: list[tuple[dict[str, Any], Any]] = []
     owners: dict[str, list[int]] = {}
     for position, p in enumerate(prepared):
@@ -317,16 +319,9 @@ def _write_one(client: Elasticsearch, settings: Settings, batch: list[Record]) -
 
 
 def _ensure_aliases(client: Elasticsearch, settings: Settings) -> None:
-    try:
-        present = client.indices.exists_alias(name=[listings_alias(settings), observations_alias(settings)])
-    except ApiError as err:
-        if err.status_code in RETRY_STATUSES:
-            raise _Unavailable from err
-        raise
-    except TransportError as err:
-        raise _Unavailable from err
-    if not present:
-        init_indices(client, settings)
+    with _node_errors(settings, "setting up the indices"):
+        if not client.indices.exists_alias(name=[listings_alias(settings), observations_alias(settings)]):
+            init_indices(client, settings)
 
 
 def _run(

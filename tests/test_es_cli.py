@@ -1,7 +1,6 @@
 """The `es` and `index` commands: clear one-sentence failures, and status of the real test node."""
 
 import http.server
-import socket
 import subprocess
 import sys
 import threading
@@ -10,12 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.plugins.es import NodeHandle
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -32,8 +25,9 @@ def _one_sentence(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_start_without_java_says_what_to_install(tmp_path) -> None:
-    done = _cli("es", "start", LISTINGWATCH_ES__PORT=str(_free_port()), LISTINGWATCH_VAR_DIR=str(tmp_path))
+def test_start_without_java_says_what_to_install(tmp_path, closed_port_url: str) -> None:
+    port = closed_port_url.rsplit(":", 1)[1]
+    done = _cli("es", "start", LISTINGWATCH_ES__PORT=port, LISTINGWATCH_VAR_DIR=str(tmp_path))
     assert done.returncode == 3
     assert "`java` is not installed" in _one_sentence(done)
 

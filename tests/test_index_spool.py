@@ -1,6 +1,5 @@
 """Nothing is lost: an unreachable node spools to disk, and replay delivers every record exactly once."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -35,11 +34,8 @@ def _ids(client: Elasticsearch, index: str) -> list[str]:
     return [h["_id"] for h in hits]
 
 
-def _unreachable(settings: Settings) -> Settings:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return settings.model_copy(update={"es": settings.es.model_copy(update={"url": f"http://127.0.0.1:{port}"})})
+def _unreachable(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"es": settings.es.model_copy(update={"url": url})})
 
 
 def test_node_stopped_mid_load_then_replay_delivers_every_record_once(
@@ -83,9 +79,9 @@ def test_node_stopped_mid_load_then_replay_delivers_every_record_once(
 
 
 def test_unreachable_node_spools_everything_and_the_next_load_replays_it_first(
-    settings: Settings, es_client: Elasticsearch, tmp_path: Path
+    settings: Settings, es_client: Elasticsearch, tmp_path: Path, closed_port_url: str
 ) -> None:
-    down = _unreachable(settings)
+    down = _unreachable(settings, closed_port_url)
     path = write_jsonl(tmp_path / "crawl.jsonl", [as_line(listing(i)) for i in range(50)])
     report = load_jsonl(path, down, get_client(down, request_timeout=2))
     assert report.unavailable and report.spooled == 50 and report.created == 0
@@ -114,9 +110,11 @@ def test_replaying_records_that_had_already_arrived_creates_nothing_twice(
     assert len(_ids(es_client, observations_alias(settings))) == 25
 
 
-def test_cli_load_reports_spooling_in_one_sentence_and_exits_3(settings: Settings, tmp_path: Path) -> None:
+def test_cli_load_reports_spooling_in_one_sentence_and_exits_3(
+    settings: Settings, tmp_path: Path, closed_port_url: str
+) -> None:
     path = write_jsonl(tmp_path / "crawl.jsonl", [as_line(listing(i)) for i in range(5)])
-    down = _unreachable(settings)
+    down = _unreachable(settings, closed_port_url)
     env = {
         "PATH": "/usr/bin:/bin",
         "LISTINGWATCH_VAR_DIR": str(settings.var_dir),
