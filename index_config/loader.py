@@ -271,15 +271,14 @@ def _prepare(batch: list[Record]) -> list[_Prepared]:
     return out
 
 
-def _write_batch(
-    client: Elasticsearch, settings: Settings, batch: list[Record], prepared: list[_Prepared], report: LoadReport
-) -> list[Record]:
+def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record], report: LoadReport) -> list[Record]:
     """Send one batch; count outcomes into `report`; return the records to spool for later.
 
     Listings the index does not hold yet are written with `create` (as fast as a plain index
     request); known ones get a partial-document `update`, which keeps first_seen and takedown.
     """
     listings_index, observations_index = listings_alias(settings), observations_alias(settings)
+    prepared = _prepare(batch)
     with _node_errors(settings, "a lookup of listing IDs"):
         known = _existing(client, listings_index, list({p.listing_id for p in prepared}))
     actions: list[tuple[dict[str, Any], Any]] = []
@@ -314,7 +313,7 @@ def _write_batch(
 def _write_one(client: Elasticsearch, settings: Settings, batch: list[Record]) -> tuple[LoadReport, list[Record]]:
     """One batch on a worker thread, counted into a report of its own (merged by the caller)."""
     part = LoadReport()
-    retry = _write_batch(client, settings, batch, _prepare(batch), part)
+    retry = _write_batch(client, settings, batch, part)
     return part, retry
 
 
