@@ -13,7 +13,12 @@ F1 is measured on the test split (families never trained on) for the plain pipel
 >= 0.5), the fp32 model through the project's calibration, and the int8 project inference.
 Targets on 2 cores: project >= 3x baseline, >= 300 listings/s, int8 F1 >= fp32 F1 - 0.01.
 
+`--student-dir` adds a row for a distilled student (`listingwatch model train --layers 3`) of the
+same 6-layer model: its int8 speed against the same baseline, and its test F1 against the same
+fp32 reference.
+
     .venv/bin/python benchmarks/bench_classify.py [--model-dir var/models/<version>] [--n 5000]
+        [--student-dir var/models/<student version>]
 """
 
 import argparse
@@ -70,6 +75,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--explain-n", type=int, default=500)
+    parser.add_argument("--student-dir", type=Path, default=None)
     args = parser.parse_args()
 
     settings = get_settings()
@@ -98,6 +104,12 @@ def main() -> None:
     t = time.perf_counter()
     project.predict(listings, explain=False)
     proj_s = time.perf_counter() - t
+    student = Classifier.load(settings, model_dir=args.student_dir) if args.student_dir else None
+    if student:
+        student.predict(listings[:64], explain=False)
+        t = time.perf_counter()
+        student.predict(listings, explain=False)
+        student_s = time.perf_counter() - t
     sub = listings[:: max(1, len(listings) // args.explain_n)][: args.explain_n]
     t = time.perf_counter()
     flagged = sum(c.flagged for c in project.predict(sub, explain=True))
@@ -122,6 +134,10 @@ def main() -> None:
         (f"project: int8 ONNX, sorted batches ({project.max_length} tok)", proj_rate, f1_int8),
         (f"project + explanations ({flagged}/{len(sub)} flagged)", expl_rate, f1_int8),
     ]
+    if student:
+        layers = student.meta.get("network", {}).get("layers", "?")
+        student_pred = np.array([s.probs[0] >= student.threshold for s in student.score_fields(items)])
+        rows.append((f"distilled {layers}-layer student: int8 ONNX", len(texts) / student_s, f1(y, student_pred)))
     for name, rate, score in rows:
         ratio = rate / base_rate
         rate_s = "-" if np.isnan(rate) else f"{rate:.0f}"

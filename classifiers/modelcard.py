@@ -41,6 +41,19 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
+def _network(meta: dict) -> str:
+    net = meta.get("network") or {}
+    kept = net.get("distilled_from_layers")
+    if not kept:
+        return f"Network: {net.get('layers', 6)} transformer layers."
+    return (
+        f"Network: {net['layers']} transformer layers, distilled from the fine-tuned 6-layer model (started "
+        f"from its layers {kept}, trained on its probabilities). Serving costs about "
+        f"{net['layers']}/6 of the full model; compare the metrics below with a 6-layer model's card before "
+        "putting it in service."
+    )
+
+
 def write_model_card(path: Path, meta: dict, thresholds: dict, metrics: dict, stacker: Stacker) -> None:
     splits = metrics["splits"]
     rows = []
@@ -60,6 +73,7 @@ def write_model_card(path: Path, meta: dict, thresholds: dict, metrics: dict, st
 Listing classifier for listingwatch. Base: {meta["base_model"]}, fine-tuned with a multi-label
 head: `{", ".join(meta["outputs"])}`. Created {meta["created_at"]}
 ({"quick CI slice" if meta["quick"] else "full training"}, {meta["train_seconds"]} s on CPU).
+{_network(meta)}
 
 ## Data
 

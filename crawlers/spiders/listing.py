@@ -17,6 +17,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
+from crawlers.browser import CLICK_JS, SCROLL_JS, full_page_png
 from crawlers.evidence import Capture, save_screenshot
 from crawlers.extract.fields import extract_fields
 from crawlers.extract.pagekind import detect_page_kind
@@ -26,39 +27,6 @@ from crawlers.pagepool import PagePool
 from crawlers.sources import LinkRule, SourceConfig
 from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
 from listingwatch.urls import canonical_url
-
-# Scroll until no new items appear (or `times` is reached): adaptive, so short lists finish fast.
-# Infinite lists usually load on an IntersectionObserver sentinel, which only fires when the
-# sentinel *enters* the viewport; if new items and the next scroll land in one frame it never
-# left, so while waiting the script steps back up a screen and down again to re-arm it.
-SCROLL_JS = """async ([selector, times, waitMs]) => {
-  const count = () => selector ? document.querySelectorAll(selector).length : document.body.scrollHeight;
-  const sleep = ms => new Promise(r => setTimeout(r, ms));
-  for (let i = 0; i < times; i++) {
-    const before = count();
-    const deadline = Date.now() + waitMs;
-    window.scrollTo(0, document.body.scrollHeight);
-    for (let tick = 1; count() === before && Date.now() < deadline; tick++) {
-      await sleep(50);
-      if (tick % 5 === 0) {
-        window.scrollBy(0, -window.innerHeight);
-        await sleep(50);
-        window.scrollTo(0, document.body.scrollHeight);
-      }
-    }
-    if (count() === before) return i;
-  }
-  return times;
-}"""
-CLICK_JS = """async ([selector, times, waitMs]) => {
-  for (let i = 0; i < times; i++) {
-    const button = document.querySelector(selector);
-    if (!button || button.disabled) return i;
-    button.click();
-    await new Promise(r => setTimeout(r, waitMs));
-  }
-  return times;
-}"""
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
@@ -113,7 +81,7 @@ class ListingSpider(scrapy.Spider):
         if actions.detail_wait_for:
             methods.append(PageMethod("wait_for_selector", actions.detail_wait_for))
         if actions.screenshot:
-            methods.append(PageMethod("screenshot", full_page=True, type="png"))
+            methods.append(PageMethod(full_page_png))
         return scrapy.Request(
             canonical_url(url), callback=self.parse_listing, errback=self.on_error, meta=self._meta(methods, True)
         )
@@ -150,7 +118,7 @@ class ListingSpider(scrapy.Spider):
                 body_sha256=capture.body_sha256, captured_at=capture.captured_at,
             )
         for method in response.meta.get("playwright_page_methods", []):
-            if method.method == "screenshot" and isinstance(method.result, bytes):
+            if method.method is full_page_png and isinstance(method.result, bytes):
                 path, digest = save_screenshot(self.screenshot_dir, response.url, method.result)
                 evidence.screenshot_path, evidence.screenshot_sha256 = str(path), digest
         try:
