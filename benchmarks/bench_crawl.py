@@ -10,7 +10,7 @@
   browser launch.
 
 Targets on a 2-core machine: http full >= 70% of bare and >= 40 pages/s; browser full >= 80%
-of bare. Usage: ``.venv/bin/python benchmarks/bench_crawl.py [--repeats 3] [--browser-pages 100]``.
+of bare. Usage: ``.venv/bin/python benchmarks/bench_crawl.py [--repeats 5] [--browser-pages 100]``.
 """
 
 import argparse
@@ -115,7 +115,7 @@ def _row(mode: str, variant: str, runs: list[tuple[int, float]], baseline: float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--browser-pages", type=int, default=100)
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--bare-http", help=argparse.SUPPRESS)

@@ -69,26 +69,23 @@ class Lexicon:
 
 def fold(text: str) -> tuple[str, list[int]]:
     """Lowercase, strip accents/invisibles, map homoglyphs; return the folded text and its index map."""
-    if text.isascii():  # most listings: one C-level lower() instead of a per-character loop
-        folded, index = text.lower(), list(range(len(text)))
-    else:
-        chars: list[str] = []
-        index = []
-        for i, ch in enumerate(text):
-            if ch in _INVISIBLE:
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        if ch.isascii():
+            chars.append(ch.lower())
+            index.append(i)
+            continue
+        base = _HOMOGLYPHS.get(ch.lower(), ch)
+        for c in unicodedata.normalize("NFKD", base):
+            if unicodedata.combining(c):
                 continue
-            if ch.isascii():
-                chars.append(ch.lower())
+            for low in c.lower():
+                chars.append(low)
                 index.append(i)
-                continue
-            base = _HOMOGLYPHS.get(ch.lower(), ch)
-            for c in unicodedata.normalize("NFKD", base):
-                if unicodedata.combining(c):
-                    continue
-                for low in c.lower():
-                    chars.append(low)
-                    index.append(i)
-        folded = "".join(chars)
+    folded = "".join(chars)
     # Join letters spelled out one by one ("f e n t", "f.e.n.t"), then words split by an inner
     # hyphen or dot ("fe-ntanyl"), so they read as one word. Terms are folded the same way.
     for pattern, drop in ((_SPACED, _every_other), (_INNER_SEP, _whole)):
@@ -213,7 +210,7 @@ def match_text(text: str, lexicon: Lexicon, field: Field = "description") -> lis
         for m in pattern.finditer(text):
             if m.end() > m.start():
                 hits.append(LexiconHit(term=m.group(), category=cat, field=field, start=m.start(), end=m.end()))
-    for cat, sym in () if text.isascii() else lexicon.emoji:
+    for cat, sym in lexicon.emoji:
         start = text.find(sym)
         while start != -1:
             hits.append(LexiconHit(term=sym, category=cat, field=field, start=start, end=start + len(sym)))

@@ -14,11 +14,11 @@ from playwright.async_api import CDPSession, Page
 # sentinel *enters* the viewport; if new items and the next scroll land in one frame it never
 # left, so while waiting the script steps back up a screen and down again to re-arm it.
 # A round ends early when the page has had no fetch/XHR in flight and no new items for
-# `quietMs`: the last scroll of a list then costs that, not the whole `waitMs` a slow site may need.
+# `quietMs` (300 ms): the last scroll of a list then costs that, not the whole `waitMs` a slow site may need.
 SCROLL_JS = """async ([selector, times, waitMs]) => {
   const count = () => selector ? document.querySelectorAll(selector).length : document.body.scrollHeight;
   const sleep = ms => new Promise(r => setTimeout(r, ms));
-  const quietMs = Math.min(waitMs, 500);
+  const quietMs = Math.min(waitMs, 300);
   let inflight = 0, lastActive = Date.now();
   const busy = () => { inflight++; lastActive = Date.now(); };
   const idle = () => { inflight = Math.max(0, inflight - 1); lastActive = Date.now(); };

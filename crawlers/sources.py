@@ -99,8 +99,14 @@ class BrowserActions(_Strict):
     item_selector: SelectorStr | None = Field(
         default=None, description="Elements counted while scrolling; scrolling stops when no new ones appear."
     )
-    scroll_times: int = Field(default=0, ge=0, le=200)
-    scroll_wait_ms: int = Field(default=1500, ge=0, le=30_000)
+    scroll_times: int = Field(default=0, ge=0, le=200, description="Most scroll rounds on an index page.")
+    scroll_wait_ms: int = Field(
+        default=1500,
+        ge=0,
+        le=30_000,
+        description="Longest wait for new items after a scroll; a round also ends once no fetch/XHR "
+        "has been in flight for 300 ms.",
+    )
     click_selector: SelectorStr | None = Field(default=None, description='A "load more" button to click.')
     click_times: int = Field(default=0, ge=0, le=200)
     screenshot: bool = True
