@@ -40,7 +40,9 @@ def _print_families(title: str, report: dict[str, dict[str, Any]]) -> None:
     from rich.table import Table
 
     columns = sorted({key for row in report.values() for key in row})
-    table = Table("family", *columns, title=title)
+    table = Table(title=title)
+    for name in ("family", *columns):
+        table.add_column(name, overflow="fold")  # narrow terminals wrap values instead of cutting them off
     for family, row in report.items():
         table.add_row(family, *("-" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console().print(table)

@@ -96,21 +96,35 @@ def run_source_dag(settings: Settings, source: str, log_dir: Path) -> SourceOutc
 
 
 def summary_table(outcomes: list[SourceOutcome]) -> Table:
+    """Counts per source; the long parts (substances, failure details) follow in `summary_notes`.
+
+    Every cell is short, so the table fits an 80-column terminal without cutting values off.
+    """
     table = Table(title="Pipeline runs")
-    numeric = ("pages", "listings", "new", "changed", "flagged")
-    for column in ("source", *numeric, "by substance", "time", "status"):
-        table.add_column(column, justify="right" if column in numeric else "left")
+    numeric = ("pages", "listings", "new", "changed", "flagged", "time")
+    for column in ("source", *numeric, "status"):
+        table.add_column(column, justify="right" if column in numeric else "left", no_wrap=True)
     for o in outcomes:
         s = o.summary
-        substances = ", ".join(f"{k} {v}" for k, v in sorted(s.flagged_by_substance.items())) if s else ""
         table.add_row(
             o.source,
             *(str(v) for v in ((s.pages_fetched, s.listings, s.new, s.changed, s.flagged) if s else ("-",) * 5)),
-            substances,
             f"{o.seconds:.0f}s",
-            "[green]ok[/green]" if o.ok else f"[red]{o.detail}[/red]",
+            "[green]ok[/green]" if o.ok else "[red]failed[/red]",
         )
     return table
+
+
+def summary_notes(outcomes: list[SourceOutcome]) -> list[str]:
+    """One line per source: flagged listings by substance, or why it failed."""
+    lines = []
+    for o in outcomes:
+        if not o.ok:
+            lines.append(f"{o.source}: {o.detail}")
+        elif o.summary and o.summary.flagged_by_substance:
+            found = ", ".join(f"{k} {v}" for k, v in sorted(o.summary.flagged_by_substance.items()))
+            lines.append(f"{o.source} flagged by substance: {found}")
+    return lines
 
 
 def top_flagged(settings: Settings, size: int = 5) -> list[dict[str, Any]]:
@@ -183,6 +197,8 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
             outcomes.append(run_source_dag(settings, source, log_dir))
             progress.advance(overall)
     console.print(summary_table(outcomes))
+    for line in summary_notes(outcomes):
+        console.print(line, markup=False, highlight=False)
     console.print(flagged_table(top_flagged(settings)))
     alias = listings_alias(settings)
     console.print(
