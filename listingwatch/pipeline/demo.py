@@ -198,14 +198,15 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
             progress.advance(overall)
     console.print(summary_table(outcomes))
     for line in summary_notes(outcomes):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
     alias = listings_alias(settings)
     console.print(
         "Query the index yourself:\n"
         f"  curl -s '{settings.es.endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
         "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
-        "Services are left running; stop them with `listingwatch demo --stop`."
+        "Services are left running; stop them with `listingwatch demo --stop`.",
+        soft_wrap=True,  # a command wrapped with hard newlines breaks when copied
     )
     return outcomes
 
