@@ -56,6 +56,14 @@ def listings_for(n: int, seed: int) -> list:
     ]
 
 
+def predict_seconds(classifier, listings: list) -> float:
+    """Seconds for `predict(explain=False)` over all listings, after a warm-up call."""
+    classifier.predict(listings[:64], explain=False)
+    t = time.perf_counter()
+    classifier.predict(listings, explain=False)
+    return time.perf_counter() - t
+
+
 def f1(y: np.ndarray, pred: np.ndarray) -> float:
     tp = int(np.sum(pred & (y == 1)))
     return 2 * tp / (2 * tp + int(np.sum(pred & (y == 0))) + int(np.sum(~pred & (y == 1)))) if tp else 0.0
@@ -95,21 +103,13 @@ def main() -> None:
     project = Classifier.load(settings, model_dir=model_dir)
     fp32 = Classifier(model_dir, TorchBackend(model))
 
-    pipe(texts[:64], batch_size=32, truncation=True)  # warm-up both
-    project.predict(listings[:64], explain=False)
-
+    pipe(texts[:64], batch_size=32, truncation=True)  # warm-up
     t = time.perf_counter()
     pipe(texts, batch_size=32, truncation=True)
     base_s = time.perf_counter() - t
-    t = time.perf_counter()
-    project.predict(listings, explain=False)
-    proj_s = time.perf_counter() - t
+    proj_s = predict_seconds(project, listings)
     student = Classifier.load(settings, model_dir=args.student_dir) if args.student_dir else None
-    if student:
-        student.predict(listings[:64], explain=False)
-        t = time.perf_counter()
-        student.predict(listings, explain=False)
-        student_s = time.perf_counter() - t
+    student_s = predict_seconds(student, listings) if student else float("nan")
     sub = listings[:: max(1, len(listings) // args.explain_n)][: args.explain_n]
     t = time.perf_counter()
     flagged = sum(c.flagged for c in project.predict(sub, explain=True))

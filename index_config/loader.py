@@ -271,6 +271,10 @@ def _prepare(batch: list[Record]) -> list[_Prepared]:
     return out
 
 
+def _update_action(index: str, listing_id: str) -> dict[str, Any]:
+    return {"update": {"_index": index, "_id": listing_id, "retry_on_conflict": 3}}
+
+
 def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record], report: LoadReport) -> list[Record]:
     """Send one batch; count outcomes into `report`; return the records to spool for later.
 
@@ -285,8 +289,7 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
     owners: dict[str, list[int]] = {}
     for position, p in enumerate(prepared):
         if p.listing_id in known:
-            update = {"update": {"_index": listings_index, "_id": p.listing_id, "retry_on_conflict": 3}}
-            actions.append((update, f'{{"doc":{p.doc}}}'))
+            actions.append((_update_action(listings_index, p.listing_id), f'{{"doc":{p.doc}}}'))
         else:
             actions.append(({"create": {"_index": listings_index, "_id": p.listing_id}}, p.new))
         actions.append(({"create": {"_index": observations_index, "_id": p.observation_id}}, p.observation))
@@ -296,10 +299,9 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
     transient, failed, conflicts = _send(client, settings, actions, owners, observation_ids, batch, report)
     if conflicts:
         retry = [
-            ({"update": {"_index": listings_index, "_id": prepared[p].listing_id, "retry_on_conflict": 3}},
-             f'{{"doc":{prepared[p].doc},"upsert":{prepared[p].new}}}')
-            for p in conflicts
-        ]  # fmt: skip
+            (_update_action(listings_index, c.listing_id), f'{{"doc":{c.doc},"upsert":{c.new}}}')
+            for c in (prepared[p] for p in conflicts)
+        ]
         retry_owners: dict[str, list[int]] = {}
         for p in conflicts:
             retry_owners.setdefault(prepared[p].listing_id, []).append(p)
@@ -360,25 +362,22 @@ def _run(
     # Two batches in flight: the node indexes one per core while the next one is serialised.
     # A batch sharing a listing with one in flight waits for it, so each listing's updates
     # still land in arrival order (last_seen never goes backwards).
+    unsent: Iterable[Record] = ()  # once the node is down, the rest is spooled without trying
     with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="listingwatch-bulk") as pool:
         for batch in _batches(counted, settings.es.bulk_chunk_size):
             ids = {listing.id for _, listing in batch}
             while in_flight and (len(in_flight) >= IN_FLIGHT or any(ids & other for _, other, _ in in_flight)):
                 settle()
             if down:
-                while in_flight:
-                    settle()
-                report.unavailable = True
-                report.spooled += sink(chain(later, *down, batch, counted))
-                return
+                unsent = chain(batch, counted)
+                break
             in_flight.append((batch, ids, pool.submit(_write_one, client, settings, batch)))
         while in_flight:
             settle()
     if down:
         report.unavailable = True
-        report.spooled += sink(chain(later, *down))
-        return
-    if later:
+        report.spooled += sink(chain(later, *down, unsent))
+    elif later:
         report.spooled += sink(later)
 
 
