@@ -91,8 +91,12 @@ async def full_page_png(page: Page) -> bytes:
         "height": max(1, min(int(size["height"]), MAX_SCREENSHOT_PX)),
         "scale": 1,
     }
+    view = metrics["cssLayoutViewport"]
+    # A page that fits in the window is captured as painted; only a taller (or wider) one needs
+    # Chromium to lay it out again at full size for the capture.
+    beyond = clip["width"] > view["clientWidth"] or clip["height"] > view["clientHeight"]
     shot = await session.send(
         "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True, "clip": clip},
+        {"format": "png", "captureBeyondViewport": beyond, "optimizeForSpeed": True, "clip": clip},
     )
     return base64.b64decode(shot["data"])
