@@ -98,9 +98,17 @@ Max length {meta["max_length"]} word pieces (head {70}% + tail), training config
 The score is a logistic regression over [model sale logit, log1p(lexicon hits) per category],
 fit on the validation split (families unseen in training): Platt scaling that also lets
 transparent lexicon evidence move the score. Sale-head coefficients: {coef}; intercept
-{sale_head.intercept:+.2f}. Each substance output has its own head over [its logit, its lexicon
-count]. Substances are reported for flagged listings when their calibrated probability is at
-least {thresholds["substance"]}.
+{sale_head.intercept:+.2f}. Each substance output has its own head over [its logit, log1p(lexicon
+hits) of every substance category], fit on the validation rows that are sales, since a substance
+is only reported for a flagged listing (it estimates P(substance | sale)). Substances are reported
+for flagged listings when their calibrated probability is at least {thresholds["substance"]}:
+
+| substance (test split, flagged listings) | precision | recall | F1 | support |
+|---|---|---|---|---|
+""" + "\n".join(
+        f"| {k} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['support']} |"
+        for k, v in splits["test"]["per_substance"].items()
+    ) + f"""
 
 ## Operating threshold
 

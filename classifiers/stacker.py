@@ -3,10 +3,18 @@
 The fine-tuned model is good at reading context ("free test strips" vs "test before you
 buy from me") but was trained on our own corpus; the lexicon is transparent and catches
 rare terms and CAS numbers the model never saw. A logistic regression per output, fit on
-the *validation* split (families the model did not train on), takes
-``[model logit, log1p(hit count) per lexicon category]`` and returns a calibrated
-probability (Platt scaling with lexicon features). Coefficients are stored as JSON in the
-model directory, so inference needs only numpy.
+the *validation* split (families the model did not train on), takes the output's model logit
+and ``log1p(hit count)`` of lexicon categories and returns a calibrated probability (Platt
+scaling with lexicon features). Coefficients are stored as JSON in the model directory, so
+inference needs only numpy.
+
+The sale head sees every category. A substance head sees the hits of every *substance*
+category and is fit on the validation rows that are sales: substances are reported only for
+flagged listings, so the head estimates P(substance | sale). Fit on all rows, news and
+harm-reduction texts that name a drug taught it that a name is weak evidence, and flagged
+listings titled "Isotonitazene powder 1g" came out with no substance at all. Seeing the other
+substances' hits lets it learn that "M30 blues" usually means fentanyl and that "stronger
+than fent" next to a nitazene name is a comparison.
 """
 
 import json
@@ -15,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import OUTPUTS, SALE
+from .labels import OUTPUTS, SALE, SUBSTANCES
 
 
 @dataclass(frozen=True)
@@ -33,13 +41,13 @@ class LinearHead:
 class Stacker:
     heads: dict[str, LinearHead]  # output name -> head
     lexicon_categories: tuple[str, ...]
-    substance_lexicon_index: dict[str, int]  # substance -> index of its lexicon feature
+    substance_lexicon_columns: dict[str, tuple[int, ...]]  # substance -> the lexicon features its head sees
 
     def design(self, logit: np.ndarray, lex: np.ndarray, output: str) -> np.ndarray:
-        """Feature matrix for one output: the sale head sees every lexicon category, a substance head its own."""
+        """Feature matrix for one output: its model logit, then the lexicon features its head sees."""
         if output == SALE:
             return np.column_stack([logit, lex])
-        return np.column_stack([logit, lex[:, self.substance_lexicon_index[output]]])
+        return np.column_stack([logit, lex[:, list(self.substance_lexicon_columns[output])]])
 
     def predict(self, logits: np.ndarray, lex: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, one column per output in `OUTPUTS` order."""
@@ -48,18 +56,23 @@ class Stacker:
 
     def to_json(self) -> dict:
         return {
-            "method": "logistic regression per output on [model logit, log1p lexicon hit counts], fit on validation",
+            "method": "logistic regression per output on [model logit, log1p lexicon hit counts], fit on validation"
+            " (substance heads: on its sale rows, over every substance category)",
             "lexicon_categories": list(self.lexicon_categories),
-            "substance_lexicon_index": self.substance_lexicon_index,
+            "substance_lexicon_columns": {k: list(v) for k, v in self.substance_lexicon_columns.items()},
             "heads": {k: {"coef": list(v.coef), "intercept": v.intercept} for k, v in self.heads.items()},
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "Stacker":
+        if "substance_lexicon_columns" in data:
+            columns = {k: tuple(int(i) for i in v) for k, v in data["substance_lexicon_columns"].items()}
+        else:  # models calibrated before 2026-11-25: each substance head saw its own category only
+            columns = {k: (int(v),) for k, v in data["substance_lexicon_index"].items()}
         return cls(
             heads={k: LinearHead(tuple(v["coef"]), float(v["intercept"])) for k, v in data["heads"].items()},
             lexicon_categories=tuple(data["lexicon_categories"]),
-            substance_lexicon_index={k: int(v) for k, v in data["substance_lexicon_index"].items()},
+            substance_lexicon_columns=columns,
         )
 
     def save(self, path: Path) -> None:
@@ -90,7 +103,11 @@ def fit_stacker(
     logits: np.ndarray, lex: np.ndarray, targets: np.ndarray, lexicon_categories: tuple[str, ...]
 ) -> Stacker:
     """Fit every output's head on validation logits, lexicon features and 0/1 targets (OUTPUTS order)."""
-    index = {name: lexicon_categories.index(name) for name in OUTPUTS if name != SALE}
-    proto = Stacker({}, lexicon_categories, index)
-    heads = {name: fit_head(proto.design(logits[:, i], lex, name), targets[:, i]) for i, name in enumerate(OUTPUTS)}
-    return Stacker(heads, lexicon_categories, index)
+    substance_columns = tuple(lexicon_categories.index(name) for name in SUBSTANCES)
+    proto = Stacker({}, lexicon_categories, {name: substance_columns for name in SUBSTANCES})
+    sales = targets[:, 0] == 1
+    heads = {}
+    for i, name in enumerate(OUTPUTS):
+        rows = slice(None) if name == SALE else sales
+        heads[name] = fit_head(proto.design(logits[rows, i], lex[rows], name), targets[rows, i])
+    return Stacker(heads, lexicon_categories, proto.substance_lexicon_columns)
