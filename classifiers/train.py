@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -247,16 +248,30 @@ def train_model(
 
 
 def calibrate_model(model_dir: Path, settings: Settings) -> Path:
-    """Refit the stacker and threshold of a trained model (after a lexicon edit or a new target precision)."""
+    """Refit the stacker and threshold of a trained model (after a lexicon edit or a new target precision).
+
+    The result is a new version beside the old one (network weights and ONNX copied, not
+    promoted): every verdict names the version that made it, and the classify skip cache is keyed
+    by version, so changing calibration under an existing name would leave stale verdicts behind.
+    """
     from transformers import AutoTokenizer
 
     meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
     cfg = meta["train_config"]
     corpus = build_corpus(per_family=cfg["per_family"], seed=cfg["seed"])
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("validation", "test")}
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    _calibrate(model_dir, settings, meta, TorchBackend.load(model_dir), tokenizer, split)
-    return model_dir
+    version = new_version("quick-recal" if meta["quick"] else "full-recal")
+    out = model_dir.parent / version
+    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("meta.json", "evaluation"))
+    meta = {
+        **meta,
+        "version": version,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "recalibrated_from": meta["version"],
+    }
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    _calibrate(out, settings, meta, TorchBackend.load(out), tokenizer, split)
+    return out
 
 
 def _calibrate(out: Path, settings: Settings, meta: dict, backend: TorchBackend, tokenizer, split) -> None:

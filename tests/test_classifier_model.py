@@ -114,3 +114,25 @@ def test_promote_and_missing_models_are_clear_errors(trained_model, tmp_path) ->
     pinned = load_settings(home=tmp_path, model={"models_dir": tmp_path / "none", "active": "clf-1"})
     with pytest.raises(ListingwatchError, match="LISTINGWATCH_MODEL__ACTIVE"):
         active_model_dir(pinned)
+
+
+def test_recalibration_writes_a_new_version_and_leaves_the_old_one_as_it_was(trained_model, tmp_path) -> None:
+    import shutil
+
+    from classifiers.train import calibrate_model
+    from listingwatch.settings import load_settings
+
+    settings = load_settings(home=tmp_path, model={"models_dir": tmp_path / "models"})
+    old = settings.model.models_dir / trained_model.version
+    shutil.copytree(trained_model.model_dir, old)
+    before = {p.name: p.read_bytes() for p in old.glob("*.json")}
+
+    new = calibrate_model(old, settings)
+
+    assert new.parent == old.parent and new.name != old.name and new.name.endswith("-recal")
+    assert {p.name: p.read_bytes() for p in old.glob("*.json")} == before
+    meta = json.loads((new / "meta.json").read_text(encoding="utf-8"))
+    assert meta["version"] == new.name and meta["recalibrated_from"] == old.name
+    assert latest_model(settings) == new
+    verdict = Classifier.load(settings, model_dir=new).predict([listing(0, *ILLICIT[2])])[0]
+    assert verdict.model_version == new.name and verdict.flagged
