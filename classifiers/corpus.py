@@ -42,7 +42,7 @@ class Example:
     lang: str
     platform: str
     family: str
-    topic: str = "mixed"  # the family's fixed substance, if it has one: splits are stratified by it
+    topic: str = "mixed"  # the family's stratum or fixed substance, if it has one: splits are stratified by it
     source: Literal["generated", "handwritten"] = "generated"
     split: Split | None = field(default=None)
 
@@ -141,6 +141,10 @@ def _pick_substance(spec: object, rng: random.Random) -> str | None:
     raise ConfigError(f"Template family substance {spec!r} is not one of {SUBSTANCES}, a list of them, or 'any'.")
 
 
+def _topic(substance: object) -> str:
+    return substance if isinstance(substance, str) and substance != "any" else "mixed"
+
+
 def generate_family(family: dict, per_family: int, rng: random.Random) -> Iterator[Example]:
     """`per_family` examples of one family; each draws its own slot values and disguises."""
     templates = load_templates()
@@ -185,7 +189,7 @@ def generate_family(family: dict, per_family: int, rng: random.Random) -> Iterat
             lang=family["lang"],
             platform=family["platform"],
             family=family["name"],
-            topic=spec if isinstance(spec := family.get("substance"), str) and spec != "any" else "mixed",
+            topic=family.get("stratum") or _topic(family.get("substance")),
         )
 
 

@@ -60,6 +60,17 @@ def test_split_assignment_is_stable_and_stratified() -> None:
         assert got.count("train") == 6 and got.count("validation") == 2 and got.count("test") == 2
 
 
+def test_a_family_added_in_a_stratum_of_its_own_moves_no_other_family(corpus) -> None:
+    fams = {f"pos{i}": (1, "en") for i in range(10)}
+    before = assign_splits(fams, seed=0)
+    assert {f: s for f, s in assign_splits(fams | {"new": (1, "terse")}, seed=0).items() if f != "new"} == before
+    # the reason for strata of their own: joining an existing one reshuffles it (unless it sorts last)
+    joined = [assign_splits(fams | {f"new{i}": (1, "en")}, seed=0) for i in range(5)]
+    assert any({f: s for f, s in split.items() if f in fams} != before for split in joined)
+    # the families the templates file adds that way train the model and leave evaluation alone
+    assert {ex.split for ex in corpus if ex.topic in {"terse", "boilerplate"}} == {"train"}
+
+
 def test_obfuscated_terms_stay_findable_by_the_lexicon() -> None:
     import random
 
