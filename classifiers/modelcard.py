@@ -29,8 +29,11 @@ Not for: judging people, scoring private messages, automated enforcement without
   can be flagged.
 - Images are not read: a listing whose text is only emoji and a contact handle relies on emoji
   codes in the lexicon.
-- Substance outputs are only reported for flagged listings and are weaker for classes with few
-  families (xylazine, nitazenes).
+- Terse street posts are the weakest kind of sale: a title of slang the lexicon lacks ("yellow
+  footballs", "zaza") over a two-line description is often missed, and so are offers of only
+  non-synthetic drugs ("Ketamine + coke").
+- Substance outputs are only reported for flagged listings. Methamphetamine is over-reported:
+  sellers of other drugs decorate with 💎, a meth code in the lexicon.
 - The test split is made of template families the model never trained on, but they come from the
   same authors; numbers on real listings will be lower. Measure on labelled real data before
   relying on a precision figure.
