@@ -57,7 +57,7 @@ class Stacker:
     def to_json(self) -> dict:
         return {
             "method": "logistic regression per output on [model logit, log1p lexicon hit counts], fit on validation"
-            " (substance heads: on its sale rows, over every substance category)",
+            " (substance heads: on the validation sales only, over every substance category)",
             "lexicon_categories": list(self.lexicon_categories),
             "substance_lexicon_columns": {k: list(v) for k, v in self.substance_lexicon_columns.items()},
             "heads": {k: {"coef": list(v.coef), "intercept": v.intercept} for k, v in self.heads.items()},
