@@ -24,9 +24,10 @@ from listingwatch.errors import ListingwatchError
 from listingwatch.settings import Settings
 
 from . import metrics as M
-from .backends import TorchBackend, run_batched
+from .backends import ONNX_FILE, TorchBackend, run_batched
 from .corpus import Example, build_corpus
 from .encoding import encode, length_batches, pad_batch
+from .export import check_int8
 from .labels import OUTPUTS, SALE, SUBSTANCES
 from .lexicon import features, load_lexicon, match_fields
 from .modelcard import write_model_card
@@ -253,6 +254,7 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     The result is a new version beside the old one (network weights and ONNX copied, not
     promoted): every verdict names the version that made it, and the classify skip cache is keyed
     by version, so changing calibration under an existing name would leave stale verdicts behind.
+    The int8 graph is checked again under the new calibration (`check_int8`).
     """
     from transformers import AutoTokenizer
 
@@ -262,7 +264,7 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("validation", "test")}
     version = new_version("quick-recal" if meta["quick"] else "full-recal")
     out = model_dir.parent / version
-    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("meta.json", "evaluation"))
+    shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("meta.json", "evaluation", "verification.json"))
     meta = {
         **meta,
         "version": version,
@@ -271,6 +273,8 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     }
     tokenizer = AutoTokenizer.from_pretrained(out)
     _calibrate(out, settings, meta, TorchBackend.load(out), tokenizer, split)
+    if (out / ONNX_FILE).is_file():
+        check_int8(out)
     return out
 
 

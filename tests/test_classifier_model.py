@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from classifiers.backends import ONNX_FILE, TorchBackend
+from classifiers.export import MAX_F1_DROP
 from classifiers.inference import Classifier
 from classifiers.labels import OUTPUTS
 from classifiers.registry import active_model_dir, latest_model, promote, promoted_version
@@ -134,5 +135,8 @@ def test_recalibration_writes_a_new_version_and_leaves_the_old_one_as_it_was(tra
     meta = json.loads((new / "meta.json").read_text(encoding="utf-8"))
     assert meta["version"] == new.name and meta["recalibrated_from"] == old.name
     assert latest_model(settings) == new
+    # the old version's int8 check is not copied: the new calibration gets one of its own
+    report = json.loads((new / "onnx" / "verification.json").read_text(encoding="utf-8"))
+    assert report["f1_drop"] <= MAX_F1_DROP and report["n"] > 0
     verdict = Classifier.load(settings, model_dir=new).predict([listing(0, *ILLICIT[2])])[0]
     assert verdict.model_version == new.name and verdict.flagged
