@@ -10,6 +10,18 @@ apt_missing=()
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
 command -v java >/dev/null || apt_missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_missing+=(maven)
+# Services the tests start themselves: Redis (shared crawl frontier, Celery broker) and
+# PostgreSQL (production Airflow metadata); Tor for onion sources.
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
+[ -d /usr/lib/postgresql ] || apt_missing+=(postgresql)
+command -v tor >/dev/null || apt_missing+=(tor)
+# Fonts a screenshot of these listings needs: colour emoji, CJK, Arabic, Cyrillic.
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || apt_missing+=(fonts-noto-color-emoji)
+[ -d /usr/share/fonts/opentype/noto ] || apt_missing+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || apt_missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_missing+=(fonts-dejavu-core)
+# pdftoppm renders takedown report PDFs to PNG for checks.
+command -v pdftoppm >/dev/null || apt_missing+=(poppler-utils)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${apt_missing[*]}"
   sudo_cmd=""
