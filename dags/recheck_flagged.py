@@ -1,5 +1,5 @@
 """Airflow DAG `recheck_flagged`: re-fetch flagged listings daily (still live? changed?)."""
 
-from listingwatch.pipeline.dag_factory import recheck_dag
+from listingwatch.orchestration.dag_factory import recheck_dag
 
 dag = recheck_dag()

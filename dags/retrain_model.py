@@ -1,5 +1,5 @@
 """Airflow DAG `retrain_model`: train and evaluate on demand; promote only a model that is no worse."""
 
-from listingwatch.pipeline.dag_factory import retrain_dag
+from listingwatch.orchestration.dag_factory import retrain_dag
 
 dag = retrain_dag()

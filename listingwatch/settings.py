@@ -154,6 +154,7 @@ class Settings(BaseSettings):
         self.crawl.sources_dir = self.path(self.crawl.sources_dir)
         self.model.models_dir = self.path(self.model.models_dir)
         self.airflow.home = self.path(self.airflow.home)
+        self.airflow.dags_folder = self.path(self.airflow.dags_folder)
         return self
 
     def path(self, p: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from listingwatch.pipeline.dag_files import expected_shims, shim_dir, sync_dag_files
+from listingwatch.orchestration.dag_files import expected_shims, shim_dir, sync_dag_files
 from listingwatch.settings import get_settings, load_settings
 
 VALID_SOURCE = {
@@ -28,7 +28,7 @@ def repo_dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     settings = get_settings()
-    return DagBag(str(settings.path(settings.airflow.dags_folder)))
+    return DagBag(str(settings.airflow.dags_folder))
 
 
 def _source_yamls() -> dict[str, dict]:

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from listingwatch.pipeline.demo import SourceOutcome, summary_notes, summary_table
-from listingwatch.pipeline.summary import RunSummary
+from listingwatch.demo.run import SourceOutcome, summary_notes, summary_table
+from listingwatch.runs.summary import RunSummary
 
 
 def _outcomes() -> list[SourceOutcome]:

@@ -16,12 +16,12 @@ import yaml
 
 from crawlers.sources import find_source
 from listingwatch.errors import ListingwatchError
-from listingwatch.pipeline.dag_factory import source_dag
-from listingwatch.pipeline.dag_files import sync_dag_files
-from listingwatch.pipeline.listings_io import read_listings
-from listingwatch.pipeline.runs import run_key, run_paths
-from listingwatch.pipeline.steps import crawl_step
-from listingwatch.pipeline.summary import RunSummary
+from listingwatch.orchestration.dag_factory import source_dag
+from listingwatch.orchestration.dag_files import sync_dag_files
+from listingwatch.runs.listings_io import read_listings
+from listingwatch.runs.paths import run_key, run_paths
+from listingwatch.runs.steps import crawl_step
+from listingwatch.runs.summary import RunSummary
 from listingwatch.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -187,7 +187,7 @@ def test_recheck_reports_flagged_listings_live_changed_or_gone(first_run, pipeli
 
     from index_config.loader import load_listings
     from index_config.manage import listings_alias
-    from listingwatch.pipeline.dag_factory import recheck_dag
+    from listingwatch.orchestration.dag_factory import recheck_dag
 
     classified = read_listings(run_paths(pipeline_settings, SOURCE, run_key(FIRST)).classified)
     flagged = [x for x in classified if x.classification and x.classification.flagged]

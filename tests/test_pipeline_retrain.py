@@ -8,7 +8,7 @@ import pytest
 
 from classifiers.registry import promote, promoted_version
 from listingwatch.errors import ListingwatchError
-from listingwatch.pipeline.retrain import decide_promotion, promote_candidate
+from listingwatch.jobs.retrain import decide_promotion, promote_candidate
 from listingwatch.settings import Settings, load_settings
 from tests.plugins.model import TrainedModel
 

@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from listingwatch.pipeline.changes import diff_listings, fingerprint
-from listingwatch.pipeline.listings_io import read_listings, write_listings
-from listingwatch.pipeline.runs import previous_run, run_key, run_paths
+from listingwatch.runs.changes import diff_listings, fingerprint
+from listingwatch.runs.listings_io import read_listings, write_listings
+from listingwatch.runs.paths import previous_run, run_key, run_paths
 from listingwatch.schema import Classification, Listing
 from listingwatch.settings import load_settings
 

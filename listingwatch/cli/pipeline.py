@@ -26,7 +26,7 @@ def demo(
     """The main job: start Elasticsearch and the local sites, ensure a model, run every source DAG, show results."""
     from rich.console import Console
 
-    from listingwatch.pipeline.demo import run_demo, stop_demo
+    from listingwatch.demo.run import run_demo, stop_demo
     from listingwatch.settings import get_settings
 
     console = Console()
@@ -47,8 +47,8 @@ def run(
     """Run one source's pipeline (crawl -> classify -> index -> summary) here, without Airflow."""
     from rich.console import Console
 
-    from listingwatch.pipeline.source_run import STEPS, run_source
-    from listingwatch.pipeline.summary import describe
+    from listingwatch.runs.source_run import STEPS, run_source
+    from listingwatch.runs.summary import describe
     from listingwatch.settings import get_settings
 
     console = Console()
@@ -65,7 +65,7 @@ def run(
 @airflow_app.command("env")
 def airflow_env() -> None:
     """Print `export` lines so the plain `airflow` CLI uses the project's home: eval "$(listingwatch airflow env)"."""
-    from listingwatch.pipeline.airflow_home import airflow_environment
+    from listingwatch.orchestration.airflow_home import airflow_environment
     from listingwatch.settings import get_settings
 
     for key, value in airflow_environment(get_settings()).items():
@@ -75,7 +75,7 @@ def airflow_env() -> None:
 @airflow_app.command("init")
 def airflow_init() -> None:
     """Create the per-source DAG files, the metadata database and the browser pool (idempotent)."""
-    from listingwatch.pipeline.airflow_home import bootstrap_airflow
+    from listingwatch.orchestration.airflow_home import bootstrap_airflow
     from listingwatch.settings import get_settings
 
     settings = get_settings()
@@ -87,7 +87,7 @@ def airflow_init() -> None:
 @airflow_app.command("sync-dags")
 def airflow_sync_dags() -> None:
     """Write a DAG file for each source YAML and delete those whose YAML is gone."""
-    from listingwatch.pipeline.dag_files import sync_dag_files
+    from listingwatch.orchestration.dag_files import sync_dag_files
     from listingwatch.settings import get_settings
 
     report = sync_dag_files(get_settings())
@@ -105,7 +105,7 @@ def airflow_test_dag(
     ] = None,
 ) -> None:
     """Run one DAG once, in this terminal, through Airflow (`airflow dags test`)."""
-    from listingwatch.pipeline.airflow_home import bootstrap_airflow
+    from listingwatch.orchestration.airflow_home import bootstrap_airflow
     from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())
@@ -116,7 +116,7 @@ def airflow_test_dag(
 @airflow_app.command("standalone")
 def airflow_standalone() -> None:
     """Start Airflow (scheduler, API server and UI on :8080) with the project's DAGs; Ctrl-C stops it."""
-    from listingwatch.pipeline.airflow_home import bootstrap_airflow
+    from listingwatch.orchestration.airflow_home import bootstrap_airflow
     from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())

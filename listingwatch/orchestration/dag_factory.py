@@ -1,7 +1,7 @@
 """Builds the pipeline's Airflow DAGs; the files in ``dags/`` are one-line calls into here.
 
 Task bodies only look up the run's directory and call the plain functions in
-`listingwatch.pipeline`, so what runs under Airflow is exactly what `listingwatch run`
+`listingwatch.runs` and `listingwatch.jobs`, so what runs under Airflow is exactly what `listingwatch run`
 and the tests run. Settings are read when the DAG file is parsed, which on a worker is
 the worker's own environment.
 """
@@ -13,11 +13,11 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 
 from crawlers.sources import SourceConfig, find_source
-from listingwatch.pipeline.recheck import recheck_flagged
-from listingwatch.pipeline.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
-from listingwatch.pipeline.runs import RunPaths, run_key, run_paths
-from listingwatch.pipeline.steps import classify_step, crawl_step, crawl_timeout_s, index_step, summarize
-from listingwatch.pipeline.summary import describe
+from listingwatch.jobs.recheck import recheck_flagged
+from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
+from listingwatch.runs.paths import RunPaths, run_key, run_paths
+from listingwatch.runs.steps import classify_step, crawl_step, crawl_timeout_s, index_step, summarize
+from listingwatch.runs.summary import describe
 from listingwatch.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from listingwatch.demo.services import ensure_sites, stop_sites
 from listingwatch.errors import ListingwatchError
-from listingwatch.pipeline.airflow_home import bootstrap_airflow, configure_airflow
-from listingwatch.pipeline.runs import latest_summary
-from listingwatch.pipeline.services import ensure_sites, stop_sites
-from listingwatch.pipeline.summary import RunSummary
+from listingwatch.orchestration.airflow_home import bootstrap_airflow, configure_airflow
+from listingwatch.runs.paths import latest_summary
+from listingwatch.runs.summary import RunSummary
 from listingwatch.settings import Settings
 
 

@@ -15,15 +15,11 @@ from listingwatch.errors import ConfigError, ServiceUnavailable
 from listingwatch.settings import Settings
 
 
-def dags_folder(settings: Settings) -> Path:
-    return settings.path(settings.airflow.dags_folder)
-
-
 def airflow_environment(settings: Settings) -> dict[str, str]:
     """The variables that make Airflow use the project's home and DAGs; its default database is SQLite there."""
     return {
         "AIRFLOW_HOME": str(settings.airflow.home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder(settings)),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.airflow.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
 
@@ -69,7 +65,7 @@ def ensure_pools(settings: Settings) -> None:
 
 def bootstrap_airflow(settings: Settings) -> None:
     """Everything `airflow dags test` or `airflow standalone` needs first: database, pools, DAG files."""
-    from listingwatch.pipeline.dag_files import sync_dag_files
+    from listingwatch.orchestration.dag_files import sync_dag_files
 
     configure_airflow(settings)
     sync_dag_files(settings)

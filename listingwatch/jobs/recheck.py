@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.errors import ListingwatchError
-from listingwatch.pipeline.listings_io import write_json_atomic
+from listingwatch.runs.listings_io import write_json_atomic
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 

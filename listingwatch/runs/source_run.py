@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from crawlers.sources import find_source
-from listingwatch.pipeline.runs import run_key, run_paths
-from listingwatch.pipeline.steps import classify_step, crawl_step, index_step, summarize
-from listingwatch.pipeline.summary import RunSummary
+from listingwatch.runs.paths import run_key, run_paths
+from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
+from listingwatch.runs.summary import RunSummary
 from listingwatch.settings import Settings
 
 STEPS = ("crawl", "classify", "index", "summary")

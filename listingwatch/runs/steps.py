@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from crawlers.sources import SourceConfig
 from listingwatch.errors import ListingwatchError, ServiceUnavailable
-from listingwatch.pipeline.changes import dedupe, diff_listings
-from listingwatch.pipeline.listings_io import iter_listings, read_listings, write_json_atomic, write_listings
-from listingwatch.pipeline.runs import RunPaths, previous_run
-from listingwatch.pipeline.summary import RunSummary
+from listingwatch.runs.changes import dedupe, diff_listings
+from listingwatch.runs.listings_io import iter_listings, read_listings, write_json_atomic, write_listings
+from listingwatch.runs.paths import RunPaths, previous_run
+from listingwatch.runs.summary import RunSummary
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 
