@@ -20,7 +20,8 @@ from typing import TypeVar
 from elasticsearch import Elasticsearch, helpers
 
 from index_config.client import get_client
-from index_config.loader import load_listings, observation_id
+from index_config.documents import observation_id
+from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices, listings_alias, observations_alias
 from index_config.node import ensure_node
 from listingwatch.schema import Listing

@@ -1,4 +1,7 @@
-"""Load `Listing` records into Elasticsearch without losing or duplicating any.
+"""Deliver `Listing` records to Elasticsearch without losing or duplicating any.
+
+What is stored (`StoredListing`, `Observation`) is defined in `index_config.documents`;
+this module is delivery only: bulk requests, batches in flight, and the spool.
 
 Per batch the loader first asks which listing IDs the index already holds (one real-time
 `mget` without sources), then sends two bulk actions per record:
@@ -19,23 +22,21 @@ unacknowledged records go to the on-disk spool, and a later replay may resend re
 had in fact arrived without creating anything twice.
 """
 
-import hashlib
-import json
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from pydantic import ValidationError
-from pydantic_core import to_json
 
 from index_config import spool
 from index_config.client import get_client
+from index_config.documents import listing_bodies, observation_body, observation_id
 from index_config.manage import init_indices, listings_alias, observations_alias
 from listingwatch.errors import ListingwatchError, ServiceUnavailable
 from listingwatch.schema import Listing
@@ -94,51 +95,9 @@ class LoadReport:
         for error in part.errors:
             self.note(error)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 class _Unavailable(Exception):
     """The node could not take a batch; the caller spools it and everything after it."""
-
-
-def observation_id(listing: Listing) -> str:
-    """Stable per fetch: the same capture loaded twice maps to the same observation."""
-    key = f"{listing.id}|{listing.fetched_at.isoformat()}|{listing.evidence.body_sha256 or ''}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _listing_bodies(listing: Listing) -> tuple[str, str]:
-    """(partial doc, full new doc) built from pydantic's (Rust) JSON, without re-encoding."""
-    exclude = {"classification"} if listing.classification is None else None
-    base = listing.model_dump_json(exclude=exclude)
-    seen = json.dumps(listing.fetched_at.isoformat())
-    doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen}}}'
-    new = f'{doc[:-1]},"first_seen":{seen},"takedown":{{"status":"none"}}}}'
-    return doc, new
-
-
-def _observation_body(listing: Listing) -> bytes:
-    verdict = listing.classification
-    return to_json(
-        {
-            "listing_id": listing.id,
-            "url": listing.url,
-            "source": listing.source,
-            "platform": listing.platform,
-            "site": listing.site,
-            "page_kind": listing.page_kind,
-            "render_mode": listing.render_mode,
-            "fetched_at": listing.fetched_at,
-            "http_status": listing.http_status,
-            "content_sha256": listing.evidence.body_sha256,
-            "text_sha256": verdict.text_sha256 if verdict else None,
-            "score": verdict.score if verdict else None,
-            "flagged": verdict.flagged if verdict else None,
-            "model_version": verdict.model_version if verdict else None,
-            "evidence": listing.evidence.model_dump(),
-        }
-    )
 
 
 def _as_is(action: tuple[dict[str, Any], Any]) -> tuple[dict[str, Any], Any]:
@@ -266,8 +225,8 @@ class _Prepared:
 def _prepare(batch: list[Record]) -> list[_Prepared]:
     out = []
     for _, listing in batch:
-        doc, new = _listing_bodies(listing)
-        out.append(_Prepared(listing.id, observation_id(listing), doc, new, _observation_body(listing)))
+        doc, new = listing_bodies(listing)
+        out.append(_Prepared(listing.id, observation_id(listing), doc, new, observation_body(listing)))
     return out
 
 

@@ -1,0 +1,93 @@
+"""The two documents the index stores, defined once: a listing's current state and one fetch of it.
+
+`StoredListing` and `Observation` are what the mappings in ``templates/`` index (a test
+checks every field they store is mapped, since the mappings are ``dynamic: false`` and an
+unmapped field would be silently unsearchable). The loader does not build them field by
+field: it splices the listing's own pydantic JSON, which is what keeps bulk loading fast,
+and the tests check that the bodies it sends validate as these models.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from pydantic_core import to_json
+
+from listingwatch.schema import Evidence, Listing, PageKind, RenderMode, Takedown
+
+# A new listing's takedown state; an update never sends one, so the analysts' state survives re-crawls.
+NEW_TAKEDOWN = Takedown().model_dump_json(exclude_none=True)
+
+
+class StoredListing(Listing):
+    """The listings index document (``_id`` = its id): the latest fetch plus what only the index knows."""
+
+    stored_id: str = Field(alias="id", description="`Listing.id` of `url`, stored so it can be searched.")
+    first_seen: datetime
+    last_seen: datetime
+    takedown: Takedown = Field(default_factory=Takedown)
+
+
+class Observation(BaseModel):
+    """The observations index document: one fetch of a listing, kept even after the listing changes."""
+
+    listing_id: str
+    url: str
+    source: str
+    platform: str
+    site: str | None = None
+    page_kind: PageKind
+    render_mode: RenderMode
+    fetched_at: datetime
+    http_status: int | None = None
+    content_sha256: str | None = None
+    text_sha256: str | None = None
+    score: float | None = None
+    flagged: bool | None = None
+    model_version: str | None = None
+    evidence: Evidence
+
+
+def observation_id(listing: Listing) -> str:
+    """Stable per fetch: the same capture loaded twice maps to the same observation."""
+    key = f"{listing.id}|{listing.fetched_at.isoformat()}|{listing.evidence.body_sha256 or ''}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def listing_bodies(listing: Listing) -> tuple[str, str]:
+    """(partial doc for an update, full `StoredListing` for a create), spliced from pydantic's JSON.
+
+    The partial doc never holds first_seen or takedown, so an update leaves both alone; a
+    listing without a classification leaves the stored one alone too.
+    """
+    exclude = {"classification"} if listing.classification is None else None
+    base = listing.model_dump_json(exclude=exclude)
+    seen = json.dumps(listing.fetched_at.isoformat())
+    doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen}}}'
+    new = f'{doc[:-1]},"first_seen":{seen},"takedown":{NEW_TAKEDOWN}}}'
+    return doc, new
+
+
+def observation_body(listing: Listing) -> bytes:
+    """The `Observation` of this fetch as JSON."""
+    verdict = listing.classification
+    return to_json(
+        {
+            "listing_id": listing.id,
+            "url": listing.url,
+            "source": listing.source,
+            "platform": listing.platform,
+            "site": listing.site,
+            "page_kind": listing.page_kind,
+            "render_mode": listing.render_mode,
+            "fetched_at": listing.fetched_at,
+            "http_status": listing.http_status,
+            "content_sha256": listing.evidence.body_sha256,
+            "text_sha256": verdict.text_sha256 if verdict else None,
+            "score": verdict.score if verdict else None,
+            "flagged": verdict.flagged if verdict else None,
+            "model_version": verdict.model_version if verdict else None,
+            "evidence": listing.evidence.model_dump(),
+        }
+    )
