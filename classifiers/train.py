@@ -243,6 +243,8 @@ def train_model(
             "distilled_from_layers": getattr(model.config, "distilled_from_layers", None),
         },
     }
+    if progress:
+        progress("calibrating on the validation split", 0, 0)
     _calibrate(out, settings, meta, TorchBackend(model), tokenizer, split)
     log.info("trained %s in %.0fs", version, meta["train_seconds"])
     return out

@@ -14,6 +14,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from index_config import templates
+from index_config.queries import count_flagged
 from listingwatch.errors import ListingwatchError
 from listingwatch.settings import Settings
 
@@ -202,8 +203,7 @@ def index_stats(client: Elasticsearch, settings: Settings) -> dict[str, dict[str
             "needs_migration": _fingerprint_of(client, index) != templates.fingerprint(family),
         }
     if report["listings"].get("index"):
-        flagged = client.count(index=listings_alias(settings), query={"term": {"classification.flagged": True}})
-        report["listings"]["flagged"] = flagged["count"]
+        report["listings"]["flagged"] = count_flagged(client, listings_alias(settings))
     return report
 
 

@@ -56,9 +56,8 @@ def train(
     """Fine-tune the classifier on the project corpus and write a new versioned model directory."""
     from rich.progress import Progress
 
-    from classifiers import registry
-    from classifiers.export import export_model
-    from classifiers.train import train_model
+    from classifiers.registry import promoted_version
+    from classifiers.release import train_and_release
     from listingwatch.settings import get_settings
 
     settings = get_settings()
@@ -66,14 +65,12 @@ def train(
         task = bar.add_task("fine-tuning", total=None)
 
         def report(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            bar.update(task, description=stage, completed=done, total=total or None)
 
-        path = train_model(settings, quick=quick, seed=seed, layers=layers, progress=report)
-        if export:
-            bar.update(task, description="exporting int8 ONNX", total=None)
-            export_model(path)
-    if promote or (promote is None and registry.promoted_version(settings) is None):
-        registry.promote(settings, path.name)
+        path = train_and_release(
+            settings, quick=quick, seed=seed, layers=layers, export=export, promote=promote, progress=report
+        )
+    if promoted_version(settings) == path.name:
         typer.echo(f"promoted {path.name}")
     typer.echo(f"trained {path}")
     typer.echo((path / "MODEL_CARD.md").read_text(encoding="utf-8").split("## Metrics", 1)[-1].split("Headline")[0])

@@ -25,6 +25,9 @@ from listingwatch.runs.paths import latest_summary
 from listingwatch.runs.summary import RunSummary
 from listingwatch.settings import Settings
 
+# What a first start should expect: the full model is about ten times the quick one's training work.
+FIRST_TRAINING = "roughly 10 minutes on 2 CPU cores"
+
 
 @dataclass
 class SourceOutcome:
@@ -40,24 +43,25 @@ def _step(console: Console, text: str) -> Any:
 
 
 def ensure_model(settings: Settings, console: Console) -> str:
-    """The active model's version, training and promoting the full model first if there is none."""
-    from classifiers.registry import active_model_dir, promote
-    from classifiers.train import train_model
+    """The active model's version; with none, train, export and promote the full model first."""
+    from classifiers.registry import active_model_dir
+    from classifiers.release import train_and_release
 
     active = active_model_dir(settings)
     if active is not None:
         return active.name
-    console.print("No trained model yet: training the full model once (a few minutes on 2 cores).")
+    console.print(
+        "No trained model yet: training the classifier once (fine-tune, calibrate, int8 export). "
+        f"This takes {FIRST_TRAINING}; later runs reuse the model."
+    )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, TextColumn("{task.completed}/{task.total}"), console=console) as progress:
-        bar = progress.add_task("training", total=None)
+        bar = progress.add_task("building the training corpus and loading the base model", total=None)
 
         def report(stage: str, step: int, total: int) -> None:
-            progress.update(bar, description=stage, completed=step, total=total)
+            progress.update(bar, description=stage, completed=step, total=total or None)
 
-        model_dir = train_model(settings, progress=report)
-    promote(settings, model_dir.name)
-    return model_dir.name
+        return train_and_release(settings, promote=True, progress=report).name
 
 
 def enabled_sources(settings: Settings, console: Console) -> list[str]:
@@ -131,15 +135,15 @@ def top_flagged(settings: Settings, size: int = 5) -> list[dict[str, Any]]:
     """The highest-scoring flagged listings in the index: what an analyst would look at first."""
     from index_config.client import get_client
     from index_config.manage import listings_alias
+    from index_config.queries import HIGHEST_SCORE_FIRST, flagged_listings
 
-    response = get_client(settings).search(
-        index=listings_alias(settings),
-        query={"term": {"classification.flagged": True}},
-        sort=[{"classification.score": "desc"}],
+    return flagged_listings(
+        get_client(settings),
+        listings_alias(settings),
+        sort=HIGHEST_SCORE_FIRST,
         size=size,
-        source_includes=["title", "url", "source", "classification.score", "classification.substances"],
+        fields=["title", "url", "source", "classification.score", "classification.substances"],
     )
-    return [hit["_source"] for hit in response["hits"]["hits"]]
 
 
 def flagged_table(hits: list[dict[str, Any]]) -> Table:

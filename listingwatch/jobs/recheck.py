@@ -62,16 +62,14 @@ def recheck_dir(settings: Settings, key: str) -> Path:
 
 def flagged_listings(settings: Settings, limit: int) -> list[Listing]:
     """Flagged listings from the index, least recently fetched first, so each gets its turn."""
+    from index_config import queries
     from index_config.client import get_client
     from index_config.manage import listings_alias
 
-    response = get_client(settings).search(
-        index=listings_alias(settings),
-        query={"term": {"classification.flagged": True}},
-        sort=[{"fetched_at": "asc"}],
-        size=limit,
+    docs = queries.flagged_listings(
+        get_client(settings), listings_alias(settings), sort=queries.LEAST_RECENTLY_FETCHED_FIRST, size=limit
     )
-    return [Listing.model_validate(hit["_source"]) for hit in response["hits"]["hits"]]
+    return [Listing.model_validate(doc) for doc in docs]
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -92,7 +90,7 @@ def judge(listing: Listing, source: SourceConfig, status: int, url: str, html: s
         return "blocked", reason
     if kind != "listing":
         return "unreachable", reason
-    if source.render == "browser":
+    if source.uses_browser:
         return "live", "browser-rendered: status and page kind only"
     fields = extract_fields(html, url, source.fields)
     if not (fields.title or fields.description):

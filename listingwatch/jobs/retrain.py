@@ -28,10 +28,10 @@ class PromotionDecision(BaseModel):
 
 
 def train_candidate(settings: Settings, *, quick: bool = False, seed: int = 0) -> Path:
-    """Train a new model into the registry (not yet active) and return its directory."""
-    from classifiers.train import train_model
+    """Train and export a new model into the registry (not yet active) and return its directory."""
+    from classifiers.release import train_and_release
 
-    return train_model(settings, quick=quick, seed=seed)
+    return train_and_release(settings, quick=quick, seed=seed, promote=False)
 
 
 def _score(model_dir: Path, settings: Settings, metric: str) -> float:

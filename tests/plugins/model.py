@@ -25,15 +25,11 @@ class TrainedModel:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
-    from classifiers.export import export_model
-    from classifiers.registry import promote
-    from classifiers.train import train_model
+    from classifiers.release import train_and_release
 
     home = tmp_path_factory.mktemp("model-home")
     settings = load_settings(home=home, model={"models_dir": home / "models"})
-    model_dir = train_model(settings, quick=True, seed=0)
-    export_model(model_dir)
-    promote(settings, model_dir.name)
+    model_dir = train_and_release(settings, quick=True, seed=0, promote=True)
     return TrainedModel(settings=settings, model_dir=model_dir)
 
 

@@ -1,0 +1,62 @@
+"""The one path from training to service: train -> int8 ONNX export -> promote.
+
+`listingwatch model train`, the demo and the retrain DAG all come through here, so every
+model they put in service has its int8 graph (one promoted without it is served on the slow
+fp32 path) and the export's F1 check has run on it.
+"""
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from listingwatch.settings import Settings
+
+Progress = Callable[[str, int, int], None]
+EXPORT_STAGE = "exporting int8 ONNX"
+
+
+@contextlib.contextmanager
+def quiet_base_model_load() -> Iterator[None]:
+    """Hide transformers' model-loading warnings, chiefly its load report for the base checkpoint.
+
+    Fine-tuning starts from a checkpoint without the classification head, so transformers
+    reports the head as MISSING and suggests training: expected here, and alarming as the
+    first thing a user sees on the demo's first run. Errors still show.
+    """
+    loader_log = logging.getLogger("transformers.modeling_utils")
+    before = loader_log.level
+    loader_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        loader_log.setLevel(before)
+
+
+def train_and_release(
+    settings: Settings,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    layers: int = 6,
+    export: bool = True,
+    promote: bool | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Train a model, export it to int8 ONNX, and promote it if asked (None: only if none is in service yet).
+
+    Returns the new model directory; `registry.promoted_version` says whether it went into service.
+    """
+    from classifiers import registry
+    from classifiers.export import export_model
+    from classifiers.train import train_model
+
+    with quiet_base_model_load():
+        model_dir = train_model(settings, quick=quick, seed=seed, layers=layers, progress=progress)
+    if export:
+        if progress:
+            progress(EXPORT_STAGE, 0, 0)
+        export_model(model_dir)
+    if promote or (promote is None and registry.promoted_version(settings) is None):
+        registry.promote(settings, model_dir.name)
+    return model_dir
