@@ -263,7 +263,3 @@ def features(hits: list[LexiconHit], lexicon: Lexicon) -> list[float]:
 
     counts = Counter(h.category for h in hits)
     return [math.log1p(counts.get(name, 0)) for name in lexicon.names]
-
-
-def substances_found(hits: list[LexiconHit]) -> set[str]:
-    return {h.category for h in hits if h.category in SUBSTANCES}

@@ -75,8 +75,8 @@ async def full_page_png(page: Page) -> bytes:
     ``captureBeyondViewport`` only when the page outgrows the window) instead of Playwright's
     ``screenshot(full_page=True)``, which resizes the viewport around the capture and hides the
     caret with an injected style: two extra layouts per page. ``optimizeForSpeed`` picks faster
-    zlib settings; the image is still PNG, pixel for pixel. Measured over 100 SPA pages with 4
-    tabs on 2 cores: 5.3–5.6 pages/s against 4.5–4.9.
+    zlib settings; the image is still PNG, pixel for pixel (`benchmarks/bench_crawl.py` measures
+    the browser crawl).
     The DevTools session is kept per tab, since pooled tabs serve many listings.
     """
     session = _sessions.get(page)

@@ -1,8 +1,8 @@
 """Reuse browser tabs across listing pages instead of opening and closing one per page.
 
-scrapy-playwright opens a fresh tab per request; on a 2-core machine the tab set-up and
-tear-down costs about a third of the per-page time (measured: ~4 pages/s reusing one tab vs
-~2.7 with a new tab each time). Listing requests ask to keep their page
+scrapy-playwright opens a fresh tab per request; on a small machine the tab set-up and
+tear-down is a large share of the per-page time (`benchmarks/bench_crawl.py` measures the
+browser crawl). Listing requests ask to keep their page
 (``playwright_include_page``); the spider hands it back here as soon as the response is read
 (the body and screenshot are already captured), and the middleware gives idle tabs to the
 next requests through scrapy-playwright's documented ``playwright_page`` meta key.

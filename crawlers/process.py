@@ -24,7 +24,7 @@ def main(job_path: str) -> int:
         install_root_handler=True,
     )
     crawler = process.create_crawler(ListingSpider)
-    process.crawl(crawler, source_json=job.source.model_dump_json(), screenshot_dir=str(dirs["screenshots"]))
+    process.crawl(crawler, source=job.source, screenshot_dir=str(dirs["screenshots"]))
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     prefix = "listingwatch/skipped/"

@@ -57,10 +57,6 @@ class CrawlReport(BaseModel):
     log_file: Path | None = None
     exit_code: int | None = None
 
-    @property
-    def pages_per_second(self) -> float:
-        return self.pages_fetched / self.elapsed_s if self.elapsed_s else 0.0
-
 
 class CrawlProcess:
     """A running crawl child; `stop()` asks it to finish cleanly (state kept in JOBDIR), `wait()` reports."""

@@ -89,7 +89,7 @@ def scrapy_settings(
     }
     if jobdir is not None:
         out["JOBDIR"] = str(jobdir)
-    if source.render == "browser":
+    if source.uses_browser:
         out["DOWNLOADER_MIDDLEWARES"]["crawlers.pagepool.PagePoolMiddleware"] = 590
         out.update(
             {

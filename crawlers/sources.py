@@ -146,6 +146,11 @@ class SourceConfig(_Strict):
     politeness: Politeness = Field(default_factory=Politeness)
     limits: Limits = Field(default_factory=Limits)
 
+    @property
+    def uses_browser(self) -> bool:
+        """Pages are rendered in Chromium (Playwright), which needs the browser pool and its own handlers."""
+        return self.render == "browser"
+
     @field_validator("start_urls")
     @classmethod
     def _absolute(cls, urls: list[str]) -> list[str]:
@@ -202,7 +207,11 @@ def load_source(path: Path) -> SourceConfig:
     except ConfigError as err:
         raise ConfigError(f"Source {path}: {err}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"Source {path} must be a YAML mapping of fields; see docs/crawlers.md.")
+        found = "is empty" if raw is None else f"holds a YAML {type(raw).__name__}"
+        raise ConfigError(
+            f"Source {path} {found}, but must be a mapping of fields (name, platform, start_urls, ...); "
+            "see docs/crawlers.md for the format."
+        )
     try:
         config = SourceConfig.model_validate(raw)
     except ValidationError as err:

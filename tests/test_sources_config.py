@@ -102,3 +102,9 @@ def test_cli_sources_check(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["sources", "check", "--dir", str(tmp_path)])
     assert bad.exit_code != 0
     assert "fields.title" in bad.output and "✓ good" in bad.output
+
+
+@pytest.mark.parametrize(("text", "found"), [("", "is empty"), ("- a\n- b\n", "holds a YAML list")])
+def test_a_file_that_is_not_a_mapping_says_what_it_holds(tmp_path: Path, text: str, found: str) -> None:
+    with pytest.raises(ConfigError, match=f"{found}, but must be a mapping of fields .*docs/crawlers.md"):
+        load_source(write(tmp_path, "odd", text))

@@ -38,15 +38,15 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
 class ListingSpider(scrapy.Spider):
     name = "listing"
 
-    def __init__(self, source_json: str, screenshot_dir: str, **kwargs: Any) -> None:
+    def __init__(self, source: SourceConfig, screenshot_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.source = SourceConfig.model_validate_json(source_json)
+        self.source = source
         self.allowed_domains = list(self.source.allowed_domains)
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
         self._listing_links = _extractor(self.source.links.listings)
         self._next_links = _extractor(self.source.links.next_pages)
-        self._browser = self.source.render == "browser"
+        self._browser = self.source.uses_browser
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
