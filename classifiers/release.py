@@ -6,7 +6,6 @@ fp32 path) and the export's F1 check has run on it.
 """
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,20 +16,25 @@ EXPORT_STAGE = "exporting int8 ONNX"
 
 
 @contextlib.contextmanager
-def quiet_base_model_load() -> Iterator[None]:
-    """Hide transformers' model-loading warnings, chiefly its load report for the base checkpoint.
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' warnings and progress bars while training; errors still show.
 
-    Fine-tuning starts from a checkpoint without the classification head, so transformers
-    reports the head as MISSING and suggests training: expected here, and alarming as the
-    first thing a user sees on the demo's first run. Errors still show.
+    Fine-tuning starts from a checkpoint without the classification head, so loading it
+    prints a load report calling the head MISSING and suggesting training, a list of layers
+    "not sharded" and a weight-loading bar: all expected here, and on the demo's first run
+    they were the only output for minutes. Callers report the training stages instead.
     """
-    loader_log = logging.getLogger("transformers.modeling_utils")
-    before = loader_log.level
-    loader_log.setLevel(logging.ERROR)
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
-        loader_log.setLevel(before)
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def train_and_release(
@@ -51,7 +55,7 @@ def train_and_release(
     from classifiers.export import export_model
     from classifiers.train import train_model
 
-    with quiet_base_model_load():
+    with quiet_transformers():
         model_dir = train_model(settings, quick=quick, seed=seed, layers=layers, progress=progress)
     if export:
         if progress:
