@@ -118,6 +118,20 @@ class WebSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65535)
 
 
+class TakedownSettings(BaseModel):
+    """Platform-liaison work: registry, packets, timestamping and removal re-checks (docs/liaison.md)."""
+
+    platforms_file: Path = Path("takedown/platforms.yaml")
+    packets_dir: Path = Path("var/takedown/packets")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority; unset = no token.")
+    tsa_ca_file: Path | None = Field(default=None, description="CA bundle that `takedown verify` trusts for tokens.")
+    tsa_timeout: float = Field(default=20.0, gt=0)
+    hourly_checks_hours: float = Field(default=24.0, ge=0, description="Re-check hourly this long after reporting.")
+    watch_removed_days: float = Field(default=30.0, ge=0, description="Keep re-checking removed listings this long.")
+    check_limit: int = Field(default=500, ge=1, description="Reported URLs re-fetched per run.")
+    relist_similarity: float = Field(default=0.7, gt=0, le=1, description="MinHash Jaccard for a relisting.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LISTINGWATCH_",
@@ -135,6 +149,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    takedown: TakedownSettings = Field(default_factory=TakedownSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +169,8 @@ class Settings(BaseSettings):
         self.crawl.sources_dir = self.path(self.crawl.sources_dir)
         self.model.models_dir = self.path(self.model.models_dir)
         self.airflow.home = self.path(self.airflow.home)
+        self.takedown.platforms_file = self.path(self.takedown.platforms_file)
+        self.takedown.packets_dir = self.path(self.takedown.packets_dir)
         return self
 
     def path(self, p: Path) -> Path:
