@@ -116,6 +116,18 @@ class AirflowSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str | None = Field(
+        default=None, description="Signs session cookies; unset = a random key kept in var/web-secret."
+    )
+    secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set behind TLS).")
+    session_hours: int = Field(default=12, ge=1)
+    login_attempts_per_minute: int = Field(default=5, ge=1)
+
+
+class DbSettings(BaseModel):
+    """The relational store (users, triage, saved searches); unset url = SQLite at var/listingwatch.db."""
+
+    url: str | None = Field(default=None, description="Any SQLAlchemy URL, e.g. postgresql+psycopg2://...")
 
 
 class TakedownSettings(BaseModel):
@@ -149,6 +161,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    db: DbSettings = Field(default_factory=DbSettings)
     takedown: TakedownSettings = Field(default_factory=TakedownSettings)
 
     @classmethod
