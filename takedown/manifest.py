@@ -16,7 +16,7 @@ from takedown.timestamp import verify_token
 
 FORMAT = "listingwatch-takedown-packet/1"
 MANIFEST = "manifest.json"
-TOKEN = "manifest.tsr"
+TIMESTAMP_FILE = "manifest.tsr"
 MAX_MEMBERS = 100_000
 
 
@@ -95,9 +95,9 @@ def verify_packet(path: Path, ca_file: Path | None = None) -> VerifyResult:
             result.files += 1
             if sha256(archive.read(name)) != listed[name]:
                 result.altered.append(name)
-        result.added = sorted(present - set(listed) - {MANIFEST, TOKEN})
-        if TOKEN in present:
-            ok, message = verify_token(manifest_bytes, archive.read(TOKEN), ca_file)
+        result.added = sorted(present - set(listed) - {MANIFEST, TIMESTAMP_FILE})
+        if TIMESTAMP_FILE in present:
+            ok, message = verify_token(manifest_bytes, archive.read(TIMESTAMP_FILE), ca_file)
             (result.notes if ok else result.problems).append(message)
         else:
             result.notes.append("no timestamp token")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from takedown.manifest import MANIFEST, TOKEN, build_manifest, sha256
+from takedown.manifest import MANIFEST, TIMESTAMP_FILE, build_manifest, sha256
 from takedown.platforms import Platform
 from takedown.report_html import print_pdf, render_report
 from takedown.rows import PacketListing, csv_cell, field_values, highlights, platform_row, utc_iso
@@ -131,8 +131,12 @@ def build_packet(
     rows = [platform_row(e, platform.name, fields) for e in entries]
     files["listings.csv"] = _csv(rows, fields)
     files["listings.json"] = (
-        json.dumps({"platform": platform.name, "packet_id": packet_id, "fields": fields, "listings": rows},
-                   indent=2, ensure_ascii=False) + "\n"
+        json.dumps(
+            {"platform": platform.name, "packet_id": packet_id, "fields": fields, "listings": rows},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
     ).encode("utf-8")
     context = {
         "platform": platform,
@@ -181,7 +185,7 @@ def build_packet(
             archive.writestr(info, files[name])
         archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=stamp), manifest, zipfile.ZIP_DEFLATED)
         if token is not None:
-            archive.writestr(zipfile.ZipInfo(TOKEN, date_time=stamp), token)
+            archive.writestr(zipfile.ZipInfo(TIMESTAMP_FILE, date_time=stamp), token)
     partial.replace(path)
     return Packet(
         path=path,

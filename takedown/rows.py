@@ -12,7 +12,6 @@ from typing import Any
 from listingwatch.schema import Listing
 
 
-
 @dataclass(frozen=True)
 class Segment:
     """A run of listing text; `hit` runs are the words that made the classifier flag it."""
@@ -32,7 +31,6 @@ class PacketListing:
     previous_removal: str | None = None
     evidence_files: list[str] = field(default_factory=list)
     warc_check: str | None = None
-
 
 
 def utc_iso(value: datetime | None) -> str:

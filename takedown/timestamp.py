@@ -58,7 +58,10 @@ def request_token(data: bytes, tsa_url: str, timeout: float) -> bytes:
         status = _openssl("ts", "-reply", "-in", str(token), "-text")
         text = status.stdout.decode("utf-8", "replace")
         if status.returncode != 0 or "Status: Granted" not in text:
-            raise TimestampError(f"The time-stamping authority {tsa_url} did not grant a token ({_first_line(status.stdout + status.stderr)}).")
+            raise TimestampError(
+                f"The time-stamping authority {tsa_url} did not grant a token "
+                f"({_first_line(status.stdout + status.stderr)})."
+            )
         return reply
 
 
@@ -101,4 +104,8 @@ def verify_token(data: bytes, token: bytes, ca_file: Path | None) -> tuple[bool,
         output = (result.stdout + result.stderr).decode("utf-8", "replace")
         if result.returncode == 0 and "Verification: OK" in output:
             return True, "timestamp token verified" + note
-        return False, f"timestamp token does not match the manifest or its signer ({_first_line(result.stderr or result.stdout)})"
+        return (
+            False,
+            "timestamp token does not match the manifest or its signer "
+            f"({_first_line(result.stderr or result.stdout)})",
+        )

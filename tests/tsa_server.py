@@ -40,14 +40,55 @@ def _run(*args: str) -> None:
 def make_authority(directory: Path) -> Path:
     """CA and TSA keys/certificates (timeStamping EKU) under `directory`; returns the CA certificate path."""
     d = directory
-    _run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"),
-         "-days", "2", "-subj", "/CN=listingwatch test CA",
-         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    _run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "tsa.key"), "-out", str(d / "tsa.csr"),
-         "-subj", "/CN=listingwatch test TSA")
+    _run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(d / "ca.key"),
+        "-out",
+        str(d / "ca.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=listingwatch test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
+    _run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(d / "tsa.key"),
+        "-out",
+        str(d / "tsa.csr"),
+        "-subj",
+        "/CN=listingwatch test TSA",
+    )
     (d / "ext.cnf").write_text("extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n")
-    _run("x509", "-req", "-in", str(d / "tsa.csr"), "-CA", str(d / "ca.crt"), "-CAkey", str(d / "ca.key"),
-         "-CAcreateserial", "-out", str(d / "tsa.crt"), "-days", "2", "-extfile", str(d / "ext.cnf"))
+    _run(
+        "x509",
+        "-req",
+        "-in",
+        str(d / "tsa.csr"),
+        "-CA",
+        str(d / "ca.crt"),
+        "-CAkey",
+        str(d / "ca.key"),
+        "-CAcreateserial",
+        "-out",
+        str(d / "tsa.crt"),
+        "-days",
+        "2",
+        "-extfile",
+        str(d / "ext.cnf"),
+    )
     (d / "serial").write_text("01\n")
     (d / "tsa.cnf").write_text(_CONFIG.format(dir=d))
     return d / "ca.crt"
@@ -72,9 +113,25 @@ class _Handler(BaseHTTPRequestHandler):
             q, r = Path(tmp) / "q.tsq", Path(tmp) / "r.tsr"
             q.write_bytes(query)
             d = self.server.directory
-            subprocess.run(["openssl", "ts", "-reply", "-config", str(d / "tsa.cnf"), "-queryfile", str(q),
-                            "-inkey", str(d / "tsa.key"), "-signer", str(d / "tsa.crt"), "-out", str(r)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(d / "tsa.cnf"),
+                    "-queryfile",
+                    str(q),
+                    "-inkey",
+                    str(d / "tsa.key"),
+                    "-signer",
+                    str(d / "tsa.crt"),
+                    "-out",
+                    str(r),
+                ],
+                check=True,
+                capture_output=True,
+            )
             body = r.read_bytes()
         self.server.requests.append(len(query))
         self.send_response(200)
