@@ -117,7 +117,9 @@ class Takedown(_Model):
     checked_at: datetime | None = None
     reference: ShortStr | None = Field(default=None, description="Latest packet the item went out in.")
     relist_of: ShortStr | None = Field(default=None, description="Listing id of the removed listing this relists.")
-    history: list[dict[str, str | None]] = Field(default_factory=list, description="Audit entries: at, by, from, to, note.")
+    history: list[dict[str, str | None]] = Field(
+        default_factory=list, description="Audit entries: at, by, from, to, note."
+    )
 
 
 class Listing(_Model):
