@@ -141,6 +141,7 @@ class TakedownSettings(BaseModel):
     hourly_checks_hours: float = Field(default=24.0, ge=0, description="Re-check hourly this long after reporting.")
     watch_removed_days: float = Field(default=30.0, ge=0, description="Keep re-checking removed listings this long.")
     check_limit: int = Field(default=500, ge=1, description="Reported URLs re-fetched per run.")
+    check_schedule: str = Field(default="@hourly", description="How often takedown_checks looks for due checks.")
     relist_similarity: float = Field(default=0.7, gt=0, le=1, description="MinHash Jaccard for a relisting.")
 
 

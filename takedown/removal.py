@@ -260,3 +260,26 @@ def run_checks(
     return outcomes
 
 
+
+
+def scheduled_run(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """What the hourly `takedown_checks` DAG runs: due checks, then relisting detection; returns counts."""
+    from collections import Counter
+
+    from index_config.client import get_client
+    from listingwatch.store import session_scope
+    from takedown.platforms import load_registry
+    from takedown.relist import detect
+
+    client = get_client(settings)
+    registry = load_registry(settings.takedown.platforms_file)
+    with session_scope(settings) as session:
+        outcomes = run_checks(session, client, settings, registry, now)
+        relisted = detect(session, client, settings, registry, now)
+    return {
+        "checked": len(outcomes),
+        "verdicts": dict(Counter(o.verdict for o in outcomes)),
+        "moved": [f"item {o.item_id}: {o.status_before} -> {o.status_after}" for o in outcomes
+                  if o.status_before != o.status_after][:50],
+        "relistings": len(relisted),
+    }
