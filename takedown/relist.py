@@ -77,7 +77,8 @@ def match(
     threshold: float,
 ) -> list[Relisting]:
     """Pure matching: each candidate first seen after a removal, linked to the best removed item it matches."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    # LSH banding misses some pairs just above its threshold: query lower, then keep estimates >= threshold.
+    lsh = MinHashLSH(threshold=max(0.2, threshold - 0.25), num_perm=NUM_PERM)
     hashes = {}
     for item_id, doc in removed.items():
         hashes[item_id] = _minhash(_text(doc))
@@ -93,7 +94,9 @@ def match(
         scored: dict[int, list[str]] = {}
         for key in lsh.query(mh):
             item_id = int(key)
-            scored.setdefault(item_id, []).append(f"text {hashes[item_id].jaccard(mh):.2f} similar")
+            similarity = hashes[item_id].jaccard(mh)
+            if similarity >= threshold:
+                scored.setdefault(item_id, []).append(f"text {similarity:.2f} similar")
         mine = identifiers(doc)
         for item_id, theirs in ids_of.items():
             shared = sorted(mine & theirs)

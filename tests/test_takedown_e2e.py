@@ -7,13 +7,13 @@ measures takedown work only. Analysts confirm through the store, as `triage conf
 
 import io
 import json
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pypdfium2
 import pytest
 from elasticsearch import Elasticsearch
@@ -85,8 +85,9 @@ def _crawl(
 
 
 def _post(sites: SitesServer, path: str) -> dict:
-    with urllib.request.urlopen(urllib.request.Request(f"{sites.url}{path}", data=b"", method="POST")) as r:
-        return json.loads(r.read())
+    response = httpx.post(f"{sites.url}{path}")
+    response.raise_for_status()
+    return response.json()
 
 
 @pytest.fixture(scope="module")
