@@ -7,6 +7,9 @@ Alembic migrations shipped inside this package (`listingwatch db upgrade`, or au
 the first time a process opens the store).
 """
 
+# The takedown tables (takedown/models.py) share this Base; loading them here keeps
+# `Base.metadata` complete wherever the store is used, which Alembic's comparisons rely on.
+import takedown.models  # noqa: F401
 from listingwatch.store.db import database_url, get_engine, session_scope, upgrade
 from listingwatch.store.models import ROLES, TRIAGE_DECISIONS, ApiToken, Base, SavedSearch, TriageDecision, User
 
