@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from listingwatch.cli import crawl, es, index, model, pipeline, store
+from listingwatch.cli import crawl, es, index, model, pipeline, store, web
 from listingwatch.errors import ListingwatchError
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (es, index, crawl, model, pipeline, store):
+for module in (es, index, crawl, model, pipeline, store, web):
     module.register(app)
 
 
