@@ -225,6 +225,11 @@ ROUTES = {
     ("POST", "/api/listings/{listing_id}/triage"): "analyst",
     ("GET", "/api/sellers"): "analyst",
     ("GET", "/api/sellers/{cluster_id}"): "analyst",
+    ("GET", "/liaison"): "liaison",
+    ("POST", "/liaison/export"): "liaison",
+    ("GET", "/liaison/packets/{packet_id}.zip"): "liaison",
+    ("POST", "/liaison/packets/{packet_id}/sent"): "liaison",
+    ("GET", "/api/takedown/report"): "liaison",
 }
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/api/openapi.json")}
 
@@ -237,7 +242,7 @@ def test_every_route_is_in_the_role_table(web_env: WebEnv) -> None:
 
 
 def _fill(path: str, env: WebEnv) -> str:
-    return path.format(listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=1)
+    return path.format(listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=1, packet_id="none")
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ROUTES))

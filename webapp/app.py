@@ -46,7 +46,7 @@ def templates() -> Jinja2Templates:
 
 def create_app(settings: Settings) -> FastAPI:
     """The app for `settings`; opens (and migrates) the store now so a bad db.url fails at start."""
-    from webapp import api, pages
+    from webapp import api, liaison, pages
 
     get_engine(settings)
     app = FastAPI(
@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(liaison.router)
+    app.include_router(liaison.api_router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
