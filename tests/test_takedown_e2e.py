@@ -268,3 +268,28 @@ def test_removal_reinstatement_relisting_and_accountability(world: World) -> Non
 def _item(settings: Settings, listing_id: str) -> TakedownItem:
     with session_scope(settings) as session:
         return cases.get_item(session, listing_id)
+
+
+def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from listingwatch.settings import get_settings
+
+    s = world.settings
+    monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(s.var_dir))
+    monkeypatch.setenv("LISTINGWATCH_ES__PORT", str(s.es.port))
+    monkeypatch.setenv("LISTINGWATCH_ES__INDEX_PREFIX", s.es.index_prefix)
+    monkeypatch.setenv("LISTINGWATCH_USER", "ana")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        as_json = runner.invoke(app, ["takedown", "report", "--format", "json"])
+        assert as_json.exit_code == 0, as_json.output
+        assert "local-classifieds" in {row["platform"] for row in json.loads(as_json.output)}
+        as_csv = runner.invoke(app, ["takedown", "report", "--format", "csv"])
+        assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,still_live_24h")
+        history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id])
+        assert history.exit_code == 0 and "-> new\tconfirmed by analyst" in history.output
+        assert SECRET_NOTE not in history.output
+        refused = runner.invoke(app, ["takedown", "set", world.confirmed[0].id, "rejected"])
+        assert refused.exit_code != 0 and "needs a liaison or admin account" in str(refused.exception)
+    finally:
+        get_settings.cache_clear()

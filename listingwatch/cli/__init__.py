@@ -11,11 +11,7 @@ import sys
 
 import typer
 
-<<<<<<< HEAD
-from listingwatch.cli import crawl, es, index, model, pipeline, store, takedown
-=======
-from listingwatch.cli import crawl, es, index, model, pipeline, store, web
->>>>>>> i13
+from listingwatch.cli import crawl, es, index, model, pipeline, store, takedown, web
 from listingwatch.errors import ListingwatchError
 
 app = typer.Typer(
@@ -30,11 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-<<<<<<< HEAD
-for module in (es, index, crawl, model, pipeline, store, takedown):
-=======
-for module in (es, index, crawl, model, pipeline, store, web):
->>>>>>> i13
+for module in (es, index, crawl, model, pipeline, store, web, takedown):
     module.register(app)
 
 
