@@ -153,3 +153,15 @@ def test_accountability_figures() -> None:
     assert (tg.median_hours, tg.p90_hours, tg.within_promise) == (30.0, 192.0, None)
     assert rows["x"].reported == 1 and rows["x"].relisted == 0
     assert nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
+
+
+def test_unknown_hosts_fall_to_the_catch_all_until_a_liaison_assigns_them(store_settings) -> None:
+    registry = load_registry()
+    with session_scope(store_settings) as session:
+        item, _ = cases.open_item(session, registry, {"id": "zz", "url": "https://new-market.example/1"}, "lia")
+        assert item.platform == "unassigned"
+        cases.assign(session, registry, item, "Telegram", "lia", note="seller's channel")
+        assert item.platform == "telegram" and item.status == "new"
+        assert item.audit[-1].note == "assigned from unassigned to telegram: seller's channel"
+        with pytest.raises(ConfigError, match="No platform named 'nowhere'"):
+            cases.assign(session, registry, item, "nowhere", "lia")
