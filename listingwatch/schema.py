@@ -107,10 +107,19 @@ class Classification(_Model):
 
 
 class Takedown(_Model):
-    status: Literal["none", "reported", "removed", "still_live", "rejected"] = "none"
+    """The listing document's copy of its takedown item (the store keeps the record; see takedown/cases.py)."""
+
+    status: Literal["none", "new", "queued", "reported", "removed", "still_live", "reinstated", "rejected"] = "none"
+    platform: ShortStr | None = None
+    item_id: int | None = None
     reported_at: datetime | None = None
     removed_at: datetime | None = None
-    reference: ShortStr | None = None
+    checked_at: datetime | None = None
+    reference: ShortStr | None = Field(default=None, description="Latest packet the item went out in.")
+    relist_of: ShortStr | None = Field(default=None, description="Listing id of the removed listing this relists.")
+    history: list[dict[str, str | None]] = Field(
+        default_factory=list, description="Audit entries: at, by, from, to, note."
+    )
 
 
 class Listing(_Model):

@@ -116,6 +116,33 @@ class AirflowSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str | None = Field(
+        default=None, description="Signs session cookies; unset = a random key kept in var/web-secret."
+    )
+    secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set behind TLS).")
+    session_hours: int = Field(default=12, ge=1)
+    login_attempts_per_minute: int = Field(default=5, ge=1)
+
+
+class DbSettings(BaseModel):
+    """The relational store (users, triage, saved searches); unset url = SQLite at var/listingwatch.db."""
+
+    url: str | None = Field(default=None, description="Any SQLAlchemy URL, e.g. postgresql+psycopg2://...")
+
+
+class TakedownSettings(BaseModel):
+    """Platform-liaison work: registry, packets, timestamping and removal re-checks (docs/liaison.md)."""
+
+    platforms_file: Path = Path("takedown/platforms.yaml")
+    packets_dir: Path = Path("var/takedown/packets")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority; unset = no token.")
+    tsa_ca_file: Path | None = Field(default=None, description="CA bundle that `takedown verify` trusts for tokens.")
+    tsa_timeout: float = Field(default=20.0, gt=0)
+    hourly_checks_hours: float = Field(default=24.0, ge=0, description="Re-check hourly this long after reporting.")
+    watch_removed_days: float = Field(default=30.0, ge=0, description="Keep re-checking removed listings this long.")
+    check_limit: int = Field(default=500, ge=1, description="Reported URLs re-fetched per run.")
+    check_schedule: str = Field(default="@hourly", description="How often takedown_checks looks for due checks.")
+    relist_similarity: float = Field(default=0.7, gt=0, le=1, description="MinHash Jaccard for a relisting.")
 
 
 class Settings(BaseSettings):
@@ -135,6 +162,8 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    db: DbSettings = Field(default_factory=DbSettings)
+    takedown: TakedownSettings = Field(default_factory=TakedownSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -155,6 +184,8 @@ class Settings(BaseSettings):
         self.model.models_dir = self.path(self.model.models_dir)
         self.airflow.home = self.path(self.airflow.home)
         self.airflow.dags_folder = self.path(self.airflow.dags_folder)
+        self.takedown.platforms_file = self.path(self.takedown.platforms_file)
+        self.takedown.packets_dir = self.path(self.takedown.packets_dir)
         return self
 
     def path(self, p: Path) -> Path:

@@ -48,7 +48,7 @@ def test_every_source_yaml_has_its_generated_dag_file() -> None:
 
 def test_repository_dags_import_without_errors(repo_dagbag) -> None:
     assert repo_dagbag.import_errors == {}
-    expected = {f"crawl_{name}" for name in _source_yamls()} | {"recheck_flagged", "retrain_model"}
+    expected = {f"crawl_{name}" for name in _source_yamls()} | {"recheck_flagged", "retrain_model", "takedown_checks"}
     assert set(repo_dagbag.dag_ids) == expected
 
 

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from listingwatch.cli import crawl, es, index, model, pipeline
+from listingwatch.cli import crawl, es, index, model, pipeline, store, takedown, web
 from listingwatch.errors import ListingwatchError
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (es, index, crawl, model, pipeline):
+for module in (es, index, crawl, model, pipeline, store, web, takedown):
     module.register(app)
 
 

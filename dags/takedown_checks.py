@@ -1,0 +1,5 @@
+"""Airflow DAG `takedown_checks`: re-fetch reported listings (hourly on day one, then daily)."""
+
+from takedown.dag import takedown_dag
+
+dag = takedown_dag()

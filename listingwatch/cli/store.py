@@ -1,0 +1,181 @@
+"""`listingwatch db|users|triage`: the relational store of accounts and analysts' decisions.
+
+`users add NAME --role analyst` creates an account (password from a prompt or --password-file),
+`users token NAME` prints a new API token for scripts (`Authorization: Bearer TOKEN`),
+`triage confirm ID...` records decisions from a terminal, `triage export OUT.jsonl` writes the
+current decisions as labelled training examples.
+"""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+db_app = typer.Typer(
+    help="The relational store (users, triage, saved searches): SQLite under var/ or db.url.", no_args_is_help=True
+)
+users_app = typer.Typer(help="Web app accounts and API tokens.", no_args_is_help=True)
+triage_app = typer.Typer(
+    help=(
+        "Analysts' decisions on flagged listings: confirmed, false positive, needs review.\n\n"
+        "Each decision is appended (history is kept) and copied to the listing's index document. "
+        "`triage export OUT.jsonl` writes current decisions as labelled examples for retraining."
+    ),
+    no_args_is_help=True,
+)
+
+ROLE_HELP = "analyst (search, triage), liaison (analyst + takedown), admin (+ users, sources)."
+Ids = Annotated[list[str], typer.Argument(help="Listing ids (as shown in search results and the API).")]
+Note = Annotated[str | None, typer.Option("--note", help="Why; kept with the decision.")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="The user deciding (default: $LISTINGWATCH_USER); must exist (`users add`)."),
+]
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's tables to the newest revision (also done on first use)."""
+    from listingwatch.settings import get_settings
+    from listingwatch.store import database_url, get_engine
+
+    settings = get_settings()
+    get_engine(settings)
+    typer.echo(f"database up to date: {database_url(settings).split('@')[-1]}")
+
+
+def _read_password(password_file: Path | None) -> str:
+    from listingwatch.errors import ConfigError
+
+    if password_file is not None:
+        try:
+            return password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as err:
+            raise ConfigError(f"Cannot read the password file {password_file} ({err.strerror}).") from None
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '-', '_'.")],
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP)] = "analyst",
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="Read the password from this file instead of prompting.")
+    ] = None,
+) -> None:
+    """Create an account for the web app."""
+    from listingwatch.settings import get_settings
+    from listingwatch.store import session_scope
+    from listingwatch.store.users import add_user
+
+    password = _read_password(password_file)
+    with session_scope(get_settings()) as session:
+        add_user(session, name, role, password)
+    typer.echo(f"added {role} {name}")
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
+) -> None:
+    """Print a new API token (shown once; only its hash is stored). Send it as `Authorization: Bearer TOKEN`."""
+    from listingwatch.settings import get_settings
+    from listingwatch.store import session_scope
+    from listingwatch.store.users import create_token, require_user
+
+    with session_scope(get_settings()) as session:
+        token = create_token(session, require_user(session, name), label)
+    typer.echo(token)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account with its role."""
+    from listingwatch.settings import get_settings
+    from listingwatch.store import session_scope
+    from listingwatch.store.users import list_users
+
+    with session_scope(get_settings()) as session:
+        for user in list_users(session):
+            state = "\tdisabled" if user.disabled else ""
+            typer.echo(f"{user.name}\t{user.role}{state}")
+
+
+def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> None:
+    from elasticsearch import TransportError
+
+    from index_config.client import get_client
+    from index_config.triage import write_triage
+    from listingwatch.errors import ConfigError
+    from listingwatch.settings import get_settings
+    from listingwatch.store import session_scope
+    from listingwatch.store.triage import record_decision
+    from listingwatch.store.users import require_user
+
+    by = by or os.environ.get("LISTINGWATCH_USER")
+    if not by:
+        raise ConfigError("Say who decides: pass --by NAME or set LISTINGWATCH_USER.")
+    settings = get_settings()
+    with session_scope(settings) as session:
+        user = require_user(session, by)
+        decisions = [record_decision(session, i, decision, user, note) for i in ids]
+    client = get_client(settings)
+    for d in decisions:
+        try:
+            indexed = write_triage(client, settings, d)
+        except TransportError:
+            indexed = False
+        where = "" if indexed else " (not in the index: the decision is stored, the search will not show it)"
+        typer.echo(f"{d.listing_id}\t{d.decision}{where}")
+
+
+@triage_app.command("confirm")
+def triage_confirm(ids: Ids, note: Note = None, by: By = None) -> None:
+    """Mark listings as confirmed sales of illicit drugs."""
+    _decide(ids, "confirmed", note, by)
+
+
+@triage_app.command("false-positive")
+def triage_false_positive(ids: Ids, note: Note = None, by: By = None) -> None:
+    """Mark listings as wrongly flagged."""
+    _decide(ids, "false_positive", note, by)
+
+
+@triage_app.command("review")
+def triage_review(ids: Ids, note: Note = None, by: By = None) -> None:
+    """Mark listings as needing another look."""
+    _decide(ids, "needs_review", note, by)
+
+
+@triage_app.command("export")
+def triage_export(out: Annotated[Path, typer.Argument(help="JSONL file to write (replaced atomically).")]) -> None:
+    """Write current confirmed / false-positive decisions as labelled examples (corpus hand-written format)."""
+    import json
+
+    from index_config.client import get_client
+    from index_config.triage import fetch_listings
+    from listingwatch.settings import get_settings
+    from listingwatch.store import session_scope
+    from listingwatch.store.triage import current_decisions, labelled_examples
+
+    settings = get_settings()
+    with session_scope(settings) as session:
+        decisions = list(current_decisions(session).values())
+    docs = fetch_listings(get_client(settings), settings, [d.listing_id for d in decisions])
+    rows = labelled_examples(decisions, docs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(out)
+    typer.echo(
+        f"wrote {len(rows)} labelled examples to {out} ({len(decisions) - len(rows)} decisions skipped: "
+        "needs review or not in the index)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
+    app.add_typer(triage_app, name="triage")

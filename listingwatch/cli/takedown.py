@@ -1,0 +1,351 @@
+"""`listingwatch takedown ...`: confirmed listings -> packets for platforms -> proof of what they did.
+
+A liaison's day: `takedown export --platform NAME` writes a packet ZIP of that platform's
+confirmed listings, `takedown sent PACKET` records that it went out, `takedown check` (also run
+by the recheck DAG) re-fetches reported listings and records removals, `takedown report`
+prints how each platform is doing. `takedown verify PACKET.zip` is for anyone who receives a
+packet. Every status change is kept in an append-only audit log (`takedown history ITEM`).
+"""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+takedown_app = typer.Typer(
+    help=(
+        "Takedown packets for platforms and accountability for what they removed.\n\n"
+        "Typical use: `takedown export --platform telegram`, send the ZIP through the platform's channel "
+        "(`takedown platforms` lists them), `takedown sent PACKET_ID`; `takedown check` records removals; "
+        "`takedown report` compares platforms. Docs: docs/liaison.md."
+    ),
+    no_args_is_help=True,
+)
+
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Liaison acting (default: $LISTINGWATCH_USER); a liaison or admin account."),
+]
+At = Annotated[
+    datetime | None,
+    typer.Option("--at", help="When it happened, UTC (ISO 8601); default now.", formats=["%Y-%m-%dT%H:%M:%S",
+                                                                                          "%Y-%m-%dT%H:%M"]),
+]
+EXIT_TAMPERED = 1
+
+
+def _actor(session: Any, by: str | None) -> str:
+    from listingwatch.errors import ConfigError
+    from listingwatch.store.users import require_user
+
+    by = by or os.environ.get("LISTINGWATCH_USER")
+    if not by:
+        raise ConfigError("Say who acts: pass --by NAME or set LISTINGWATCH_USER.")
+    user = require_user(session, by)
+    if user.role not in ("liaison", "admin"):
+        raise ConfigError(f"User {by} is an {user.role}; takedown work needs a liaison or admin account.")
+    return user.name
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def _context() -> tuple[Any, Any, Any]:
+    from index_config.client import get_client
+    from listingwatch.settings import get_settings
+    from takedown.workflow import registry_for
+
+    settings = get_settings()
+    return settings, get_client(settings), registry_for(settings)
+
+
+def _node_down(settings: Any) -> Exception:
+    from listingwatch.errors import ServiceUnavailable
+
+    return ServiceUnavailable(
+        f"Elasticsearch at {settings.es.endpoint} is not answering; start it with `listingwatch es start`."
+    )
+
+
+@takedown_app.command("platforms")
+def platforms(
+    file: Annotated[Path | None, typer.Option("--file", help="Registry to check (default: settings).")] = None,
+) -> None:
+    """Validate the platform registry and list each platform's report channels and promise."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from listingwatch.settings import get_settings
+    from takedown.platforms import load_registry
+
+    registry = load_registry(file or get_settings().takedown.platforms_file)
+    table = Table(title=f"{len(registry.platforms)} platforms")
+    for column in ("key", "name", "channels", "promised h", "fields"):
+        table.add_column(column, overflow="fold")
+    for p in registry.platforms:
+        channels = "\n".join(f"{c.kind}: {c.address or c.url}" for c in p.channels)
+        table.add_row(*(escape(v) for v in (p.key, p.name + (" (catch-all)" if p.catch_all else ""), channels,
+                                             str(p.response_hours or "-"), ", ".join(p.required_fields))))
+    Console().print(table)
+
+
+@takedown_app.command("intake")
+def intake(at: At = None) -> None:
+    """Open a takedown item (status new) for every confirmed listing without one. `export` does this too."""
+    from elasticsearch import TransportError
+
+    from listingwatch.store import session_scope
+    from takedown.workflow import intake as run_intake
+
+    settings, client, registry = _context()
+    try:
+        with session_scope(settings) as session:
+            report = run_intake(session, client, settings, registry, _utc(at))
+    except TransportError:
+        raise _node_down(settings) from None
+    typer.echo(f"opened {len(report.created)} items; {len(report.missing)} confirmed listings not in the index")
+
+
+@takedown_app.command("list")
+def list_items(
+    platform: Annotated[str | None, typer.Option("--platform", help="Only this platform (key or name).")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+) -> None:
+    """Takedown items with status, platform and dates."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from listingwatch.store import session_scope
+    from takedown.cases import items_for
+    from takedown.rows import utc_iso
+    from takedown.workflow import registry_for
+
+    settings, _, _ = _context()
+    registry = registry_for(settings)
+    key = registry.get(platform).key if platform else None
+    with session_scope(settings) as session:
+        items = items_for(session, key, [status] if status else None)
+        table = Table(title=f"{len(items)} takedown items")
+        for column in ("item", "status", "platform", "listing", "url", "reported", "removed"):
+            table.add_column(column, overflow="fold")
+        for i in items:
+            table.add_row(str(i.id), i.status, i.platform, i.listing_id, escape(i.url), utc_iso(i.reported_at),
+                          utc_iso(i.removed_at))
+    Console().print(table)
+
+
+@takedown_app.command("history")
+def history(item: Annotated[str, typer.Argument(help="Item number or listing id.")]) -> None:
+    """The item's audit log: every change with who, when, from, to and note."""
+    from rich.markup import escape
+
+    from listingwatch.store import session_scope
+    from takedown.cases import get_item
+    from takedown.rows import utc_iso
+
+    settings, _, _ = _context()
+    with session_scope(settings) as session:
+        found = get_item(session, item)
+        typer.echo(f"item {found.id} ({found.platform}): {escape(found.url)}")
+        for e in found.audit:
+            typer.echo(f"{utc_iso(e.at)}\t{e.actor}\t{e.from_status or '-'} -> {e.to_status}\t{e.note or ''}")
+
+
+@takedown_app.command("set")
+def set_status(
+    item: Annotated[str, typer.Argument(help="Item number or listing id.")],
+    status: Annotated[str, typer.Argument(help="rejected (platform declined), new (report again), ...")],
+    note: Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")] = None,
+    by: By = None,
+    at: At = None,
+) -> None:
+    """Record a status change by hand (e.g. the platform rejected the report); allowed moves are checked."""
+    from listingwatch.store import session_scope
+    from takedown import cases, mirror
+
+    settings, client, _ = _context()
+    with session_scope(settings) as session:
+        found = cases.get_item(session, item)
+        change = cases.transition(session, found, status, _actor(session, by), note, _utc(at))
+        mirror.sync(client, settings, [found])
+    typer.echo(f"item {change.item_id}: {change.before} -> {change.after}")
+
+
+@takedown_app.command("assign")
+def assign(
+    item: Annotated[str, typer.Argument(help="Item number or listing id.")],
+    platform: Annotated[str, typer.Option("--platform", help="Registry key or name to report it to.")],
+    note: Annotated[str | None, typer.Option("--note", help="Why; kept in the audit log.")] = None,
+    by: By = None,
+) -> None:
+    """Give an item (e.g. one under the catch-all "unassigned") to a platform before export."""
+    from listingwatch.store import session_scope
+    from takedown import cases, mirror
+
+    settings, client, registry = _context()
+    with session_scope(settings) as session:
+        found = cases.assign(session, registry, cases.get_item(session, item), platform, _actor(session, by), note)
+        mirror.sync(client, settings, [found])
+        typer.echo(f"item {found.id} now goes to {found.platform}")
+
+
+@takedown_app.command("export")
+def export(
+    platform: Annotated[str, typer.Option("--platform", help="Registry key or name, as the sources name it.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the ZIPs (default takedown.packets_dir).")]
+    = None,
+    by: By = None,
+    at: At = None,
+) -> None:
+    """Write one packet ZIP per batch of the platform's new items and queue them (mark sent with `sent`)."""
+    from elasticsearch import TransportError
+
+    from listingwatch.store import session_scope
+    from takedown.workflow import export as run_export
+
+    settings, client, registry = _context()
+    try:
+        with session_scope(settings) as session:
+            packets, warnings = run_export(session, client, settings, registry, platform, out,
+                                           _actor(session, by), _utc(at))
+    except TransportError:
+        raise _node_down(settings) from None
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    for p in packets:
+        stamp = "with timestamp token" if p.timestamped else "no timestamp token"
+        typer.echo(f"{p.path}\t{len(p.listing_ids)} listings\tsha256 {p.zip_sha256}\t{stamp}")
+    typer.echo(f"Send each ZIP through the platform's channel, then: listingwatch takedown sent {packets[0].packet_id}")
+
+
+@takedown_app.command("sent")
+def sent(
+    packet_id: Annotated[str, typer.Argument(help="Packet id (the ZIP's name without .zip).")],
+    by: By = None,
+    at: At = None,
+) -> None:
+    """Record that a packet went to its platform: its items become reported at that time."""
+    from listingwatch.store import session_scope
+    from takedown.workflow import mark_sent
+
+    settings, client, _ = _context()
+    with session_scope(settings) as session:
+        changes = mark_sent(session, client, settings, packet_id.removesuffix(".zip"), _actor(session, by), _utc(at))
+    typer.echo(f"{len(changes)} items reported")
+
+
+@takedown_app.command("packets")
+def packets(platform: Annotated[str | None, typer.Option("--platform")] = None) -> None:
+    """Packets written so far: when, how many listings, sent or not."""
+    from sqlalchemy import select
+
+    from listingwatch.store import session_scope
+    from takedown.models import TakedownPacket
+    from takedown.rows import utc_iso
+
+    settings, _, registry = _context()
+    with session_scope(settings) as session:
+        query = select(TakedownPacket).order_by(TakedownPacket.created_at)
+        if platform:
+            query = query.where(TakedownPacket.platform == registry.get(platform).key)
+        for p in session.scalars(query):
+            sent_at = f"sent {utc_iso(p.sent_at)} by {p.sent_by}" if p.sent_at else "not sent"
+            typer.echo(f"{p.id}\t{len(p.items)} listings\t{sent_at}\t{p.path}")
+
+
+@takedown_app.command("verify")
+def verify(
+    packet: Annotated[Path, typer.Argument(help="A packet ZIP.")],
+    tsa_ca: Annotated[Path | None, typer.Option("--tsa-ca", help="CA certificate(s) the token must chain to.")]
+    = None,
+) -> None:
+    """Recompute every hash against the manifest and check the timestamp token; exit 1 naming what changed."""
+    from listingwatch.settings import get_settings
+    from takedown.manifest import verify_packet
+
+    result = verify_packet(packet, tsa_ca or get_settings().takedown.tsa_ca_file)
+    for line in result.lines():
+        typer.echo(line)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if not result.intact:
+        typer.secho(f"{packet}: NOT intact", err=True, fg=typer.colors.RED)
+        raise typer.Exit(EXIT_TAMPERED)
+    typer.echo(f"{packet}: intact ({result.files} files, packet sha256 {result.packet_sha256})")
+
+
+@takedown_app.command("check")
+def check(
+    force: Annotated[bool, typer.Option("--force", help="Check every watched item, due or not.")] = False,
+    at: At = None,
+) -> None:
+    """Re-fetch reported listings that are due (hourly on day one, then daily), record removals, find relistings."""
+    from elasticsearch import TransportError
+
+    from listingwatch.store import session_scope
+    from takedown.relist import detect
+    from takedown.removal import run_checks
+
+    settings, client, registry = _context()
+    try:
+        with session_scope(settings) as session:
+            outcomes = run_checks(session, client, settings, registry, _utc(at), force=force)
+            relisted = detect(session, client, settings, registry, _utc(at))
+    except TransportError:
+        raise _node_down(settings) from None
+    for o in outcomes:
+        moved = f"{o.status_before} -> {o.status_after}" if o.status_before != o.status_after else o.status_after
+        typer.echo(f"item {o.item_id}\t{o.verdict}\t{moved}\t{o.reason}")
+    for r in relisted:
+        typer.echo(f"relisting: {r.url} relists item {r.removed_item_id} ({'; '.join(r.reasons)})")
+    typer.echo(f"{len(outcomes)} checked, {len(relisted)} relistings linked")
+
+
+@takedown_app.command("report")
+def report(
+    fmt: Annotated[str, typer.Option("--format", help="table, csv (for policy staff) or json.")] = "table",
+    at: At = None,
+) -> None:
+    """Per platform: reported, removed, still live after 24 h / 7 d, time to removal, reinstated, relisted."""
+    import csv
+    import json
+    import sys
+
+    from listingwatch.errors import ConfigError
+    from listingwatch.store import session_scope
+    from takedown.accountability import COLUMNS, cell
+    from takedown.accountability import report as build
+
+    if fmt not in ("table", "csv", "json"):
+        raise ConfigError(f"--format must be table, csv or json (got {fmt!r}).")
+    settings, _, registry = _context()
+    with session_scope(settings) as session:
+        rows = build(session, registry, _utc(at))
+    if fmt == "json":
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        fields = list(rows[0].as_dict()) if rows else [k for k, _ in COLUMNS]
+        writer.writerow(fields)
+        for r in rows:
+            writer.writerow(["" if v is None else v for v in r.as_dict().values()])
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title="Takedown accountability (hours; live = not removed within the window / old enough)")
+        for _, header in COLUMNS:
+            table.add_column(header, overflow="fold")
+        for r in rows:
+            table.add_row(*(escape(cell(r, key)) for key, _ in COLUMNS))
+        Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(takedown_app, name="takedown")

@@ -1,0 +1,28 @@
+"""The relational store: users, API tokens, triage decisions and saved searches.
+
+Elasticsearch holds what was crawled; this holds what people decided about it, which must
+never be lost to an index migration or re-crawl. SQLite under `var/` by default, any
+SQLAlchemy URL (`db.url`, e.g. Postgres) in production; the schema is created and upgraded by
+Alembic migrations shipped inside this package (`listingwatch db upgrade`, or automatically
+the first time a process opens the store).
+"""
+
+# The takedown tables (takedown/models.py) share this Base; loading them here keeps
+# `Base.metadata` complete wherever the store is used, which Alembic's comparisons rely on.
+import takedown.models  # noqa: F401
+from listingwatch.store.db import database_url, get_engine, session_scope, upgrade
+from listingwatch.store.models import ROLES, TRIAGE_DECISIONS, ApiToken, Base, SavedSearch, TriageDecision, User
+
+__all__ = [
+    "ROLES",
+    "TRIAGE_DECISIONS",
+    "ApiToken",
+    "Base",
+    "SavedSearch",
+    "TriageDecision",
+    "User",
+    "database_url",
+    "get_engine",
+    "session_scope",
+    "upgrade",
+]

@@ -1,0 +1,85 @@
+"""Engine, sessions and migrations for the store.
+
+`get_engine` upgrades the schema to the newest Alembic revision the first time a process
+opens a database, so a fresh checkout, the demo and the tests need no separate step;
+`listingwatch db upgrade` does the same explicitly (for production deploys that migrate first).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from threading import Lock
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from listingwatch.errors import ServiceUnavailable
+from listingwatch.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_lock = Lock()
+
+
+def database_url(settings: Settings) -> str:
+    """`db.url`, or SQLite under the settings' var directory."""
+    return settings.db.url or f"sqlite:///{settings.var_dir / 'listingwatch.db'}"
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the web app) do not block the pipeline's writes
+    cursor.close()
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the shipped Alembic migrations up to `revision` on `engine`'s database."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except OperationalError as err:
+        raise ServiceUnavailable(
+            f"Cannot open the database {engine.url.render_as_string(hide_password=True)} ({err.orig}); "
+            "check db.url (LISTINGWATCH_DB__URL) and that the server is running."
+        ) from None
+
+
+def get_engine(settings: Settings) -> Engine:
+    """One engine per database URL per process, schema upgraded on first use."""
+    url = database_url(settings)
+    with _lock:
+        if url not in _engines:
+            engine = _create(url)
+            upgrade(engine)
+            _engines[url] = engine
+        return _engines[url]
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    factory = sessionmaker(get_engine(settings), expire_on_commit=False)
+    with factory.begin() as session:
+        yield session

@@ -1,0 +1,198 @@
+"""Write one takedown packet: a ZIP a platform (or a court) can check without trusting us.
+
+Layout inside the ZIP::
+
+    report.html, report.pdf           one section per listing, the same page twice
+    listings.csv, listings.json       the platform's required fields, in its order
+    evidence/<listing_id>/capture.warc.gz   that listing's request and response records
+    evidence/<listing_id>/screenshot.png    when the page was rendered in a browser
+    manifest.json                     every file above with SHA-256, and the packet's hash
+    manifest.tsr                      optional RFC 3161 token over manifest.json
+
+A listing whose WARC or screenshot cannot be read still goes in, with the problem said in
+the report and in the export's warnings: one bad record never stops a packet.
+"""
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from takedown.manifest import MANIFEST, TIMESTAMP_FILE, build_manifest, sha256
+from takedown.platforms import Platform
+from takedown.report_html import print_pdf, render_report
+from takedown.rows import PacketListing, csv_cell, field_values, highlights, platform_row, utc_iso
+from takedown.timestamp import request_token
+from takedown.warcslice import slice_records
+
+MAX_SCREENSHOT_BYTES = 20 * 1024 * 1024
+_STORED = (".png", ".gz", ".pdf")
+
+
+@dataclass
+class PacketOptions:
+    chromium: Path
+    browser_args: list[str]
+    tsa_url: str | None = None
+    tsa_timeout: float = 20.0
+
+
+@dataclass
+class Packet:
+    path: Path
+    packet_id: str
+    zip_sha256: str
+    packet_sha256: str
+    listing_ids: list[str]
+    timestamped: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def packet_id_for(platform: Platform, listing_ids: list[str], now: datetime) -> str:
+    """Readable and unique per platform, time and content: `<key>-<UTC stamp>-<hash of the listing IDs>`."""
+    digest = sha256("\n".join(sorted(listing_ids)).encode())[:8]
+    return f"{platform.key}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def _evidence(entries: list[PacketListing], warnings: list[str]) -> dict[str, bytes]:
+    """Evidence files by packet path; records each entry's file list and WARC check on the entry."""
+    files: dict[str, bytes] = {}
+    by_warc: dict[str, dict[str, PacketListing]] = {}
+    for entry in entries:
+        ev = entry.listing.evidence
+        if ev.warc_file and ev.warc_record_id:
+            by_warc.setdefault(ev.warc_file, {})[ev.warc_record_id] = entry
+        else:
+            entry.warc_check = "no WARC record on file for this capture"
+            warnings.append(f"{entry.listing.url}: no WARC record on file")
+    for warc_file, wanted in by_warc.items():
+        try:
+            slices = slice_records(Path(warc_file), set(wanted))
+        except (OSError, ValueError) as err:
+            slices = {}
+            warnings.append(f"WARC file {warc_file} could not be read ({type(err).__name__}: {err})")
+        for record_id, entry in wanted.items():
+            found = slices.get(record_id)
+            if found is None:
+                entry.warc_check = "capture record not found in the crawl's WARC files"
+                warnings.append(f"{entry.listing.url}: record {record_id} not found in {warc_file}")
+                continue
+            name = f"evidence/{entry.listing.id}/capture.warc.gz"
+            files[name] = found.data
+            entry.evidence_files.append(name)
+            if found.payload_sha256 == entry.listing.evidence.body_sha256:
+                entry.warc_check = "re-computed from the WARC record at export: matches"
+            else:
+                entry.warc_check = f"WARC payload now hashes to {found.payload_sha256}: differs from the recorded hash"
+                warnings.append(f"{entry.listing.url}: WARC payload hash differs from the recorded one")
+    for entry in entries:
+        shot = entry.listing.evidence.screenshot_path
+        if not shot:
+            continue
+        try:
+            data = Path(shot).read_bytes()[: MAX_SCREENSHOT_BYTES + 1]
+        except OSError as err:
+            warnings.append(f"{entry.listing.url}: screenshot {shot} unreadable ({err.strerror})")
+            continue
+        if len(data) > MAX_SCREENSHOT_BYTES or not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            warnings.append(f"{entry.listing.url}: screenshot {shot} is not a PNG under 20 MB; left out")
+            continue
+        name = f"evidence/{entry.listing.id}/screenshot.png"
+        files[name] = data
+        entry.evidence_files.append(name)
+    return files
+
+
+def _csv(rows: list[dict[str, object]], fields: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([csv_cell(row[name]) for name in fields])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def build_packet(
+    entries: list[PacketListing], platform: Platform, out_dir: Path, options: PacketOptions, now: datetime | None = None
+) -> Packet:
+    """Write `<out_dir>/<packet_id>.zip` for these listings (all on `platform`) and return what was written."""
+    now = now or datetime.now(UTC)
+    entries = sorted(entries, key=lambda e: e.listing.id)
+    listing_ids = [e.listing.id for e in entries]
+    packet_id = packet_id_for(platform, listing_ids, now)
+    warnings: list[str] = []
+    files = _evidence(entries, warnings)
+
+    fields = platform.required_fields
+    rows = [platform_row(e, platform.name, fields) for e in entries]
+    files["listings.csv"] = _csv(rows, fields)
+    files["listings.json"] = (
+        json.dumps(
+            {"platform": platform.name, "packet_id": packet_id, "fields": fields, "listings": rows},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    ).encode("utf-8")
+    context = {
+        "platform": platform,
+        "packet_id": packet_id,
+        "created_at": utc_iso(now),
+        "entries": [
+            {
+                "row": field_values(e, platform.name),
+                "highlights": highlights(e.listing),
+                "previous_removal": e.previous_removal,
+                "warc_check": e.warc_check,
+                "screenshot": next((f for f in e.evidence_files if f.endswith(".png")), None),
+            }
+            for e in entries
+        ],
+    }
+    html = render_report(context).encode("utf-8")
+    files["report.html"] = html
+    with tempfile.TemporaryDirectory(prefix="lw-packet-") as tmp:
+        root = Path(tmp)
+        for name, data in files.items():
+            if name.endswith(".png"):
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(data)
+        (root / "report.html").write_bytes(html)
+        files["report.pdf"] = print_pdf(root / "report.html", options.chromium, options.browser_args)
+
+    meta = {
+        "packet_id": packet_id,
+        "platform": platform.name,
+        "platform_key": platform.key,
+        "created_at": utc_iso(now),
+        "listings": listing_ids,
+    }
+    manifest = build_manifest(meta, files)
+    token = request_token(manifest, options.tsa_url, options.tsa_timeout) if options.tsa_url else None
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{packet_id}.zip"
+    partial = path.with_suffix(".zip.partial")
+    stamp = now.astimezone(UTC).timetuple()[:6]
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name])
+        archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=stamp), manifest, zipfile.ZIP_DEFLATED)
+        if token is not None:
+            archive.writestr(zipfile.ZipInfo(TIMESTAMP_FILE, date_time=stamp), token)
+    partial.replace(path)
+    return Packet(
+        path=path,
+        packet_id=packet_id,
+        zip_sha256=sha256(path.read_bytes()),
+        packet_sha256=json.loads(manifest)["packet_sha256"],
+        listing_ids=listing_ids,
+        timestamped=token is not None,
+        warnings=warnings,
+    )

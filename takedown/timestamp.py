@@ -1,0 +1,111 @@
+"""RFC 3161 timestamp tokens over a packet's manifest, through OpenSSL's `ts` command.
+
+A token signed by a time-stamping authority lets a third party check that the manifest —
+and so every hash in it — existed at the stated time, without trusting us. OpenSSL builds
+the request and verifies the reply; the HTTP exchange is a plain POST (RFC 3161 section 3.4).
+"""
+
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from listingwatch.errors import ListingwatchError, ServiceUnavailable
+
+MAX_REPLY_BYTES = 1024 * 1024
+
+
+class TimestampError(ListingwatchError):
+    """The authority could not be reached, refused, or answered something that is not a valid token."""
+
+
+def _openssl(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["openssl", *args], input=stdin, capture_output=True, timeout=60, check=False)
+    except FileNotFoundError:
+        raise ServiceUnavailable("The openssl command is missing; install the openssl package.") from None
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text.splitlines()[0] if text else "no output"
+
+
+def request_token(data: bytes, tsa_url: str, timeout: float) -> bytes:
+    """Ask the authority to stamp SHA-256(data); returns the DER TimeStampResp (status granted)."""
+    with tempfile.TemporaryDirectory(prefix="lw-tsq-") as tmp:
+        source = Path(tmp) / "data"
+        source.write_bytes(data)
+        query = _openssl("ts", "-query", "-data", str(source), "-sha256", "-cert")
+        if query.returncode != 0:
+            raise TimestampError(f"openssl could not build a timestamp query ({_first_line(query.stderr)}).")
+        request = urllib.request.Request(  # noqa: S310 (the URL is the operator's configured authority)
+            tsa_url, data=query.stdout, headers={"Content-Type": "application/timestamp-query"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                reply = response.read(MAX_REPLY_BYTES + 1)
+        except (urllib.error.URLError, OSError) as err:
+            raise TimestampError(
+                f"The time-stamping authority {tsa_url} did not answer ({err}); check takedown.tsa_url "
+                "or unset it to export without a token."
+            ) from None
+        if len(reply) > MAX_REPLY_BYTES:
+            raise TimestampError(f"The time-stamping authority {tsa_url} sent an oversized reply; not a token.")
+        token = Path(tmp) / "reply.tsr"
+        token.write_bytes(reply)
+        status = _openssl("ts", "-reply", "-in", str(token), "-text")
+        text = status.stdout.decode("utf-8", "replace")
+        if status.returncode != 0 or "Status: Granted" not in text:
+            raise TimestampError(
+                f"The time-stamping authority {tsa_url} did not grant a token "
+                f"({_first_line(status.stdout + status.stderr)})."
+            )
+        return reply
+
+
+def token_time(token: bytes) -> str | None:
+    """The authority's time as OpenSSL prints it, for reports."""
+    with tempfile.TemporaryDirectory(prefix="lw-tsr-") as tmp:
+        path = Path(tmp) / "token.tsr"
+        path.write_bytes(token)
+        out = _openssl("ts", "-reply", "-in", str(path), "-text").stdout.decode("utf-8", "replace")
+    for line in out.splitlines():
+        if line.startswith("Time stamp:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def verify_token(data: bytes, token: bytes, ca_file: Path | None) -> tuple[bool, str]:
+    """Check the token covers SHA-256(data) and is signed by a TSA chaining to `ca_file`.
+
+    Without a CA file the signature and imprint are still checked, against the signer
+    certificate the token carries; the message says the signer itself was not vouched for.
+    """
+    with tempfile.TemporaryDirectory(prefix="lw-tsv-") as tmp:
+        data_path, token_path = Path(tmp) / "data", Path(tmp) / "token.tsr"
+        data_path.write_bytes(data)
+        token_path.write_bytes(token)
+        args = ["ts", "-verify", "-data", str(data_path), "-in", str(token_path)]
+        note = ""
+        if ca_file is not None:
+            args += ["-CAfile", str(ca_file)]
+        else:
+            signer = Path(tmp) / "signer.pem"
+            der = _openssl("ts", "-reply", "-in", str(token_path), "-token_out", "-out", str(Path(tmp) / "t.der"))
+            certs = _openssl("pkcs7", "-inform", "DER", "-in", str(Path(tmp) / "t.der"), "-print_certs")
+            if der.returncode != 0 or certs.returncode != 0 or b"BEGIN CERTIFICATE" not in certs.stdout:
+                return False, "the timestamp token carries no signer certificate to check it with"
+            signer.write_bytes(certs.stdout)
+            args += ["-CAfile", str(signer), "-partial_chain"]
+            note = " (signer not checked against a trusted CA: pass --tsa-ca)"
+        result = _openssl(*args)
+        output = (result.stdout + result.stderr).decode("utf-8", "replace")
+        if result.returncode == 0 and "Verification: OK" in output:
+            return True, "timestamp token verified" + note
+        return (
+            False,
+            "timestamp token does not match the manifest or its signer "
+            f"({_first_line(result.stderr or result.stdout)})",
+        )

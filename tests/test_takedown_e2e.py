@@ -1,0 +1,295 @@
+"""Takedown end to end against the local sites, the real node, Chromium, OpenSSL and a local TSA.
+
+Listings are crawled for real (WARC evidence and all); their classification is set from the
+sites' ground truth rather than by the model, which has tests of its own, so this module
+measures takedown work only. Analysts confirm through the store, as `triage confirm` does.
+"""
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pypdfium2
+import pytest
+from elasticsearch import Elasticsearch
+from typer.testing import CliRunner
+
+from crawlers.fixtures.sites import SitesServer, start_sites
+from crawlers.run import run_crawl
+from crawlers.sources import Limits
+from index_config.loader import load_listings
+from index_config.manage import listings_alias, observations_alias
+from index_config.triage import write_triage
+from listingwatch.cli import app
+from listingwatch.schema import Classification, Listing
+from listingwatch.settings import Settings
+from listingwatch.store import session_scope
+from listingwatch.store.triage import record_decision
+from listingwatch.store.users import add_user
+from takedown import accountability, cases
+from takedown.models import RemovalCheck, TakedownItem
+from takedown.platforms import load_registry
+from takedown.relist import detect
+from takedown.removal import run_checks
+from takedown.workflow import export, mark_sent
+from tests.index_data import fresh_prefix
+from tests.plugins.sites import demo_source, read_listings
+from tests.tsa_server import Authority, running_authority
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CLASSIFIEDS = "Local Classifieds Inc."
+SECRET_NOTE = "INTERNAL-TRIAGE-NOTE-do-not-send-7731"
+XSS = '<script>alert("pwned")</script><img src=x onerror=alert(1)> '
+
+
+@dataclass
+class World:
+    settings: Settings
+    client: Elasticsearch
+    sites: SitesServer
+    tsa: Authority
+    confirmed: list[Listing]
+    shop: Listing
+    packet: Path
+    packet_id: str
+
+
+def _flag(listings: list[Listing], sites: SitesServer, relisted: dict[str, str] | None = None) -> list[Listing]:
+    """Classify by the sites' truth; a relisting (absent from the truth) is what it relists."""
+    truth = sites.truth()
+    out = []
+    for item in listings:
+        known = truth.get((relisted or {}).get(item.url, item.url))
+        illicit = bool(known and known.illicit)
+        item.classification = Classification(
+            score=0.97 if illicit else 0.04, flagged=illicit, threshold=0.5,
+            substances=known.substances if known else [], model_version="ground-truth-test",
+        )
+        out.append(item)
+    return out
+
+
+def _crawl(
+    sites: SitesServer, settings: Settings, name: str, tmp: Path, start: str, relisted: dict[str, str] | None = None
+) -> list[Listing]:
+    source = demo_source(name, sites, start_urls=[f"{sites.url}{start}"], limits=Limits(max_depth=1))
+    output = tmp / f"{name}-{abs(hash(start))}.jsonl"
+    run_crawl(source, settings, output=output, timeout_s=120)
+    return _flag(read_listings(output), sites, relisted)
+
+
+def _post(sites: SitesServer, path: str) -> dict:
+    response = httpx.post(f"{sites.url}{path}")
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def world(es_settings: Settings, es_client: Elasticsearch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("takedown")
+    with (
+        start_sites() as sites,
+        running_authority(tmp_path_factory.mktemp("tsa")) as tsa,
+        fresh_prefix(es_settings, tmp / "var") as base,
+    ):
+        settings = base.model_copy(
+            update={"takedown": base.takedown.model_copy(update={"tsa_url": tsa.url, "packets_dir": tmp / "packets"})}
+        )
+        classifieds = _crawl(sites, settings, "classifieds", tmp, "/classifieds/")
+        shop = _crawl(sites, settings, "shop", tmp, "/shop/")
+        flagged = [i for i in classifieds if i.classification and i.classification.flagged]
+        assert len(flagged) >= 4, "the first classifieds page should hold several illicit listings"
+        flagged[0].title = XSS + (flagged[0].title or "")
+        report = load_listings([*classifieds, *shop], settings, es_client)
+        assert report.failed == 0
+        confirmed = flagged[:3]
+        shop_item = next(i for i in shop if i.classification and i.classification.flagged)
+        with session_scope(settings) as session:
+            analyst = add_user(session, "ana", "analyst", "correct horse battery 1")
+            add_user(session, "lia", "liaison", "correct horse battery 2")
+            for item in [*confirmed, shop_item]:
+                decision = record_decision(session, item.id, "confirmed", analyst, note=SECRET_NOTE)
+                write_triage(es_client, settings, decision, refresh=True)
+        registry = load_registry(settings.takedown.platforms_file)
+        with session_scope(settings) as session:
+            packets, warnings = export(session, es_client, settings, registry, CLASSIFIEDS, None, "lia")
+        assert warnings == [] and len(packets) == 1
+        yield World(settings, es_client, sites, tsa, confirmed, shop_item, packets[0].path, packets[0].packet_id)
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_packet_holds_the_platforms_listings_in_its_field_order(world: World) -> None:
+    files = _members(world.packet)
+    fields = load_registry(world.settings.takedown.platforms_file).get(CLASSIFIEDS).required_fields
+    rows = json.loads(files["listings.json"])
+    assert rows["fields"] == fields and [list(r) for r in rows["listings"]] == [fields] * 3
+    assert {r["listing_id"] for r in rows["listings"]} == {i.id for i in world.confirmed}
+    header = files["listings.csv"].decode("utf-8-sig").splitlines()[0]
+    assert header.split(",") == fields
+    for item in world.confirmed:
+        warc = files[f"evidence/{item.id}/capture.warc.gz"]
+        from warcio.archiveiterator import ArchiveIterator
+
+        records = list(ArchiveIterator(io.BytesIO(warc)))
+        assert [r.rec_type for r in records] == ["request", "response"]
+        assert records[1].rec_headers.get_header("WARC-Target-URI") == item.url
+    manifest = json.loads(files["manifest.json"])
+    assert {f["path"] for f in manifest["files"]} == set(files) - {"manifest.json", "manifest.tsr"}
+    with session_scope(world.settings) as session:
+        statuses = {i.listing_id: i.status for i in cases.items_for(session)}
+    assert statuses == {**{i.id: "queued" for i in world.confirmed}, world.shop.id: "new"}
+
+
+def test_packet_never_leaks_triage_notes_or_other_platforms(world: World) -> None:
+    blob = b"".join(_members(world.packet).values())
+    with zipfile.ZipFile(world.packet) as archive:
+        pdf_text = "".join(
+            page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(archive.read("report.pdf"))
+        )
+    assert SECRET_NOTE.encode() not in blob and SECRET_NOTE not in pdf_text
+    assert b"ana" not in blob.replace(b"banana", b"")  # the analyst's name stays internal too
+    for leak in (world.shop.id, world.shop.url, world.shop.title or "<no title>"):
+        assert leak.encode() not in blob, leak
+    xss = XSS.encode()
+    html = _members(world.packet)["report.html"]
+    assert xss not in html and b"<script" not in html and b"<img src=x" not in html
+    assert b"&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in html
+
+
+def test_pdf_page_is_not_blank(world: World) -> None:
+    pdf = pypdfium2.PdfDocument(_members(world.packet)["report.pdf"])
+    image = pdf[0].render(scale=1).to_pil().convert("L")
+    dark = sum(image.histogram()[:128])
+    assert len(pdf) >= 1 and dark > 0.005 * image.width * image.height
+
+
+def _verify(path: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["takedown", "verify", str(path), *extra])
+    return result.exit_code, result.output
+
+
+def _rewrite(src: Path, dest: Path, change: dict[str, bytes | None]) -> Path:
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dest, "w") as new:
+        for info in old.infolist():
+            data = change.get(info.filename, old.read(info.filename))
+            if data is not None:
+                new.writestr(info, data)
+        for name, data in change.items():
+            if name not in old.namelist() and data is not None:
+                new.writestr(name, data)
+    return dest
+
+
+def test_verify_names_each_altered_missing_or_added_file(world: World, tmp_path: Path) -> None:
+    code, out = _verify(world.packet, "--tsa-ca", str(world.tsa.ca_file))
+    assert code == 0 and "intact" in out and "timestamp token verified" in out and "pass --tsa-ca" not in out
+    files = _members(world.packet)
+    victim = next(name for name in files if name.endswith("capture.warc.gz"))
+    flipped = bytearray(files[victim])
+    flipped[len(flipped) // 2] ^= 0x01
+    altered = _rewrite(world.packet, tmp_path / "altered.zip", {victim: bytes(flipped)})
+    code, out = _verify(altered, "--tsa-ca", str(world.tsa.ca_file))
+    assert code == 1 and out.splitlines()[0] == f"altered: {victim}" and "missing:" not in out
+    damaged = _rewrite(world.packet, tmp_path / "damaged.zip", {"listings.csv": None, "extra.txt": b"hi"})
+    code, out = _verify(damaged)
+    assert code == 1 and "missing: listings.csv" in out and "added: extra.txt" in out
+    forged = json.loads(files["manifest.json"])
+    forged["files"][0]["sha256"] = "0" * 64
+    forged_zip = _rewrite(world.packet, tmp_path / "forged.zip", {"manifest.json": json.dumps(forged).encode()})
+    code, out = _verify(forged_zip, "--tsa-ca", str(world.tsa.ca_file))
+    assert code == 1 and "timestamp token does not match" in out
+
+
+def test_removal_reinstatement_relisting_and_accountability(world: World) -> None:
+    s, client, sites = world.settings, world.client, world.sites
+    registry = load_registry(s.takedown.platforms_file)
+    reported_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+    site_id = {item.id: item.url.rsplit("/", 1)[1] for item in world.confirmed}
+    a, b, c = world.confirmed
+    with session_scope(s) as session:
+        assert len(mark_sent(session, client, s, world.packet_id, "lia", reported_at)) == 3
+
+    def check(hours: float) -> dict[str, str]:
+        with session_scope(s) as session:
+            outcomes = run_checks(session, client, s, registry, reported_at + timedelta(hours=hours))
+            return {session.get(TakedownItem, o.item_id).listing_id: o.status_after for o in outcomes}
+
+    _post(sites, f"/admin/classifieds/{site_id[a.id]}/remove")
+    assert check(2) == {a.id: "removed", b.id: "still_live", c.id: "still_live"}
+    assert check(2.5) == {}, "nothing is due half an hour after the last check"
+    _post(sites, f"/admin/classifieds/{site_id[b.id]}/remove")
+    assert check(3) == {b.id: "removed", c.id: "still_live"}, "a removed listing is re-checked daily"
+    _post(sites, f"/admin/classifieds/{site_id[a.id]}/restore")
+    assert check(30) == {a.id: "reinstated", b.id: "removed", c.id: "still_live"}
+    assert check(40) == {}, "after the first day, checks are daily"
+
+    relisted = _post(sites, f"/admin/classifieds/{site_id[b.id]}/relist")
+    page = -(-(200 - 1 + 1) // 20)
+    new_url = f"{sites.url}/classifieds/item/{relisted['id']}"
+    new = _crawl(sites, s, "classifieds", Path(s.var_dir), f"/classifieds/?page={page}", {new_url: b.url})
+    load_listings(new, s, client)
+    with session_scope(s) as session:
+        links = detect(session, client, s, registry)
+    relisting = next(i for i in new if i.url == new_url)
+    assert [(r.listing_id, r.removed_item_id) for r in links] == [
+        (relisting.id, _item(s, b.id).id)
+    ]
+
+    with session_scope(s) as session:
+        packets, _ = export(session, client, s, registry, "local-classifieds", None, "lia")
+    html = _members(packets[0].path)["report.html"].decode()
+    removed_on = (reported_at + timedelta(hours=3)).strftime("%Y-%m-%d")
+    assert f"This seller&#39;s listing was removed on {removed_on} and is back" in html
+
+    with session_scope(s) as session:
+        row = next(r for r in accountability.report(session, registry) if r.platform == "local-classifieds")
+        checks = session.query(RemovalCheck).count()
+    assert (row.reported, row.removed, row.reinstated, row.relisted) == (3, 2, 1, 1)
+    assert (row.still_live_24h, row.eligible_24h, row.still_live_7d, row.eligible_7d) == (1, 3, 1, 3)
+    assert (row.median_hours, row.p90_hours, row.within_promise) == (2.5, 3.0, 2)
+    client.indices.refresh(index=[listings_alias(s), observations_alias(s)])
+    observed = client.count(index=observations_alias(s), query={"exists": {"field": "takedown_check.verdict"}})
+    assert checks == 8 and observed["count"] == checks
+    doc = client.get(index=listings_alias(s), id=a.id)["_source"]["takedown"]
+    assert doc["status"] == "reinstated"
+    assert [h["to"] for h in doc["history"]] == ["new", "queued", "reported", "removed", "reinstated"]
+
+
+def _item(settings: Settings, listing_id: str) -> TakedownItem:
+    with session_scope(settings) as session:
+        return cases.get_item(session, listing_id)
+
+
+def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from listingwatch.settings import get_settings
+
+    s = world.settings
+    monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(s.var_dir))
+    monkeypatch.setenv("LISTINGWATCH_ES__PORT", str(s.es.port))
+    monkeypatch.setenv("LISTINGWATCH_ES__INDEX_PREFIX", s.es.index_prefix)
+    monkeypatch.setenv("LISTINGWATCH_USER", "ana")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        as_json = runner.invoke(app, ["takedown", "report", "--format", "json"])
+        assert as_json.exit_code == 0, as_json.output
+        assert "local-classifieds" in {row["platform"] for row in json.loads(as_json.output)}
+        as_csv = runner.invoke(app, ["takedown", "report", "--format", "csv"])
+        assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,still_live_24h")
+        history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id])
+        assert history.exit_code == 0 and "-> new\tconfirmed by analyst" in history.output
+        assert SECRET_NOTE not in history.output
+        refused = runner.invoke(app, ["takedown", "set", world.confirmed[0].id, "rejected"])
+        assert refused.exit_code != 0 and "needs a liaison or admin account" in str(refused.exception)
+    finally:
+        get_settings.cache_clear()

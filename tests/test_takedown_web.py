@@ -1,0 +1,69 @@
+"""The liaison page in the web app: roles, CSRF, the export button and the download, against the real node."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from index_config.loader import load_listings
+from index_config.triage import write_triage
+from listingwatch.settings import Settings
+from listingwatch.store import session_scope
+from listingwatch.store.triage import record_decision
+from listingwatch.store.users import add_user
+from takedown.manifest import verify_packet
+from tests.index_data import fresh_prefix, listing
+from webapp.app import create_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def app_settings(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    with fresh_prefix(es_settings, tmp_path_factory.mktemp("liaison-var")) as settings:
+        from index_config.client import get_client
+
+        client = get_client(settings)
+        items = [listing(i, platform="Telegram", url=f"https://t.me/plug{i}/1") for i in range(2)]
+        load_listings(items, settings, client)
+        with session_scope(settings) as db:
+            analyst = add_user(db, "ana", "analyst", PASSWORD)
+            add_user(db, "lia", "liaison", PASSWORD)
+            for item in items:
+                write_triage(client, settings, record_decision(db, item.id, "confirmed", analyst), refresh=True)
+        yield settings
+
+
+def _login(client: TestClient, name: str) -> str:
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token}).status_code == 303
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/search").text).group(1)
+
+
+def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> None:
+    with TestClient(create_app(app_settings), follow_redirects=False) as analyst:
+        _login(analyst, "ana")
+        assert analyst.get("/liaison").status_code == 403
+    with TestClient(create_app(app_settings), follow_redirects=False) as web:
+        csrf = _login(web, "lia")
+        page = web.get("/liaison").text
+        assert "Accountability per platform" in page and "No reports sent yet." in page
+        assert web.post("/liaison/export", data={"platform": "telegram"}).status_code == 403
+        made = web.post("/liaison/export", data={"platform": "telegram", "csrf": csrf})
+        assert made.status_code == 303
+        packet_id = made.headers["location"].split("made=")[1]
+        download = web.get(f"/liaison/packets/{packet_id}.zip")
+        assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+        zip_path = Path(app_settings.var_dir) / "downloaded.zip"
+        zip_path.write_bytes(download.content)
+        result = verify_packet(zip_path)
+        assert result.intact and result.files == 4, result.lines()  # report x2, csv, json: no WARC on file
+        again = web.post("/liaison/export", data={"platform": "telegram", "csrf": csrf})
+        assert again.status_code == 400 and "Nothing to export for Telegram" in again.text
+        assert web.post(f"/liaison/packets/{packet_id}/sent", data={"csrf": csrf}).status_code == 303
+        rows = web.get("/api/takedown/report").json()
+        assert [(r["platform"], r["reported"], r["removed"]) for r in rows] == [("telegram", 2, 0)]
+        assert "Mark sent now" not in web.get("/liaison").text
