@@ -18,7 +18,6 @@ import uvicorn
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices
-from index_config.sellers import delete_sellers
 from listingwatch.settings import Settings
 from listingwatch.store import session_scope
 from listingwatch.store.saved import save_search
@@ -66,7 +65,6 @@ def web_env(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         save_search(db, user, "all blues", "q=blues")
     refresh_analyst_views(settings)
     yield WebEnv(settings=settings, ids=ids, tokens=tokens)
-    delete_sellers(client, settings)
     delete_indices(client, settings)
 
 
