@@ -219,6 +219,7 @@ ROUTES = {
     ("POST", "/saved/{search_id}/delete"): "analyst",
     ("GET", "/admin/users"): "admin",
     ("POST", "/admin/users"): "admin",
+    ("GET", "/admin/sources"): "admin",
     ("GET", "/docs"): "analyst",
     ("GET", "/api/search"): "analyst",
     ("GET", "/api/listings/{listing_id}"): "analyst",

@@ -310,3 +310,28 @@ def api_docs(request: Request, user: Analyst) -> Response:
     """The API reference, rendered here from the OpenAPI document (no third-party viewer, no CDN)."""
     spec = request.app.openapi()
     return _render(request, "api_docs.html", spec=spec)
+
+
+@router.get("/admin/sources")
+def sources_page(request: Request, user: Admin) -> Response:
+    """The configured sources and any that fail validation (edit the YAML files; `listingwatch sources check`)."""
+    from crawlers.sources import SourceConfig, load_sources
+
+    directory = request.app.state.settings.crawl.sources_dir
+    rows = []
+    for name, result in load_sources(directory).items():
+        if isinstance(result, SourceConfig):
+            rows.append(
+                {
+                    "name": name,
+                    "platform": result.platform,
+                    "render": result.render,
+                    "schedule": result.schedule,
+                    "enabled": result.enabled,
+                    "start_urls": result.start_urls,
+                    "error": None,
+                }
+            )
+        else:
+            rows.append({"name": name, "error": str(result)})
+    return _render(request, "sources.html", sources=rows, directory=str(directory))
