@@ -225,7 +225,7 @@ def load(client: Elasticsearch, settings: Settings, n: int, seed: int) -> float:
             print(f"  loaded {done:,} of {n:,} ({done / (time.monotonic() - started):,.0f} docs/s)", flush=True)
     client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
     client.indices.refresh(index=index)
-    client.indices.forcemerge(index=index, max_num_segments=4, request_timeout=3_600)
+    client.options(request_timeout=3_600).indices.forcemerge(index=index, max_num_segments=4)
     return time.monotonic() - started
 
 
