@@ -49,8 +49,6 @@ def login(page: Page, role: str = "analyst") -> None:
 
 def test_analyst_journey(page: Page, web_server: WebEnv, artifacts_dir: Path) -> None:
     login(page)
-    page.screenshot(path=artifacts_dir / "home.png", full_page=True)
-
     page.fill("form.searchbox input[name=q]", "blues")
     page.press("form.searchbox input[name=q]", "Enter")
     expect(page.locator("li.hit").first).to_be_visible()
@@ -91,6 +89,11 @@ def test_analyst_journey(page: Page, web_server: WebEnv, artifacts_dir: Path) ->
     page.goto("/sellers")
     expect(page.locator("a.cluster-link").first).to_be_visible()
     page.screenshot(path=artifacts_dir / "sellers.png", full_page=True)
+
+    page.goto("/")
+    expect(page.locator("#waiting")).to_contain_text("flagged listings")
+    expect(page.locator("section.card table").first).to_contain_text("confirmed")
+    page.screenshot(path=artifacts_dir / "home.png", full_page=True)
 
     page.goto("/overview")
     page.wait_for_function("document.querySelector('#chart-platform').width > 0")
