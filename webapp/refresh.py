@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from index_config.client import get_client
+from index_config.manage import listings_alias
 from index_config.saved_searches import refresh_saved_searches
 from index_config.sellers import recompute_sellers
 from listingwatch.settings import Settings
@@ -17,6 +18,7 @@ def refresh_analyst_views(settings: Settings, now: datetime | None = None) -> di
     """Rebuild the sellers index and count saved searches' new matches; returns both for the run summary."""
     now = now or datetime.now(UTC)
     client = get_client(settings)
+    client.indices.refresh(index=listings_alias(settings))  # the run's last writes must be searchable first
     sellers = recompute_sellers(client, settings, now)
     return {"sellers": asdict(sellers), "saved_searches": refresh_saved_searches(client, settings, now)}
 
