@@ -219,3 +219,7 @@ def delete_indices(client: Elasticsearch, settings: Settings) -> None:
         quiet.indices.delete_index_template(name=f"{prefix}-{family}")
         quiet.cluster.delete_component_template(name=f"{prefix}-{family}-mappings")
     quiet.cluster.delete_component_template(name=f"{prefix}-settings")
+    # The web app's seller clusters (index_config.sellers) live beside the families, rebuilt per run.
+    sellers = list(client.indices.get(index=f"{prefix}-sellers-*", allow_no_indices=True).body)
+    if sellers:
+        client.indices.delete(index=sellers)

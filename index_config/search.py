@@ -11,7 +11,8 @@ Query syntax (the search page's help text repeats it):
 
 The integ-test distribution has only the standard analyzer, so a word is also searched in its
 folded form (the lexicon's folding: case, accents, homoglyphs, leetspeak) and a word naming a
-substance in the lexicon also matches listings the classifier tagged with that substance.
+substance by name in the lexicon (fentanyl, fent, meth...) also matches listings the classifier
+tagged with that substance.
 Paging uses ``search_after`` on a sort that ends in the unique listing id; from the second page
 on, the cursor carries a point in time so that paging past 10,000 hits stays consistent.
 """
@@ -219,13 +220,17 @@ def _range(field_name: str, name: str, value: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _substance_words() -> dict[str, str]:
-    """Folded one-word lexicon terms (and category names) -> the substance they name."""
+    """Folded one-word names of substances (fentanyl, fent, meth, xylazina...) -> the substance.
+
+    Only names that start like the category do (not slang such as "blues" or "ice"): slang is
+    ambiguous enough that matching every listing the classifier tagged would swamp the results.
+    """
     from classifiers.lexicon import load_lexicon
 
     lexicon = load_lexicon()
     words = {c.name: c.name for c in lexicon.categories if c.kind == "substance"}
     for key, (category, _term) in lexicon.ngrams.items():
-        if len(key) == 1 and lexicon.kind(category) == "substance":
+        if len(key) == 1 and lexicon.kind(category) == "substance" and key[0].startswith(category[:4]):
             words.setdefault(key[0], category)
     return words
 

@@ -271,12 +271,6 @@ def recompute_sellers(client: Elasticsearch, settings: Settings, now: datetime |
     return SellersReport(listings=len(docs), clusters=len(clusters), index=index)
 
 
-def delete_sellers(client: Elasticsearch, settings: Settings) -> None:
-    names = list(client.indices.get(index=f"{sellers_alias(settings)}-*", allow_no_indices=True).body)
-    if names:
-        client.indices.delete(index=names)
-
-
 def _sellers_search(client: Elasticsearch, settings: Settings, **kwargs: Any) -> dict[str, Any] | None:
     try:
         return client.search(index=sellers_alias(settings), **kwargs).body

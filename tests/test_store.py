@@ -19,6 +19,7 @@ from listingwatch.store.triage import (
     record_decision,
 )
 from listingwatch.store.users import UserError, add_user, authenticate, create_token, user_for_token
+from tests.plugins.web import free_port
 
 
 @pytest.fixture
@@ -127,3 +128,23 @@ def test_migrations_match_the_models(settings: Settings) -> None:
     with get_engine(settings).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations disagree; write a new revision: {diff}"
+
+
+def test_refresh_after_run_never_fails_the_run(settings: Settings) -> None:
+    from webapp.refresh import refresh_after_run
+
+    unreachable = settings.model_copy(update={"es": settings.es.model_copy(update={"port": free_port()})})
+    report = refresh_after_run(unreachable)
+    assert report["error"] and report["saved_searches"] == []
+
+
+def test_run_summary_lists_saved_search_matches() -> None:
+    from listingwatch.runs.summary import RunSummary, describe
+
+    summary = RunSummary(
+        source="s",
+        run_key="k",
+        finished_at=datetime(2026, 11, 1, tzinfo=UTC),
+        saved_searches=[{"user": "ana", "name": "blues", "new_matches": 3, "total": 9}],
+    )
+    assert "saved search ana/blues: 3 new" in describe(summary)

@@ -219,6 +219,7 @@ ROUTES = {
     ("POST", "/saved/{search_id}/delete"): "analyst",
     ("GET", "/admin/users"): "admin",
     ("POST", "/admin/users"): "admin",
+    ("GET", "/admin/sources"): "admin",
     ("GET", "/docs"): "analyst",
     ("GET", "/api/search"): "analyst",
     ("GET", "/api/listings/{listing_id}"): "analyst",
@@ -242,7 +243,7 @@ def test_every_route_is_in_the_role_table(web_env: WebEnv) -> None:
 
 
 def _fill(path: str, env: WebEnv) -> str:
-    return path.format(listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=1, packet_id="none")
+    return path.format(listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=999_999, packet_id="none")
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
@@ -311,3 +312,42 @@ def test_hostile_listing_renders_inert_on_every_page(web_server: WebEnv) -> None
         listing = c.get(f"/listings/{hostile}").text
         assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in listing  # shown as text, not dropped
         assert 'href="javascript:alert(9)"' not in listing and "javascript:alert(9)" in listing
+
+
+def test_saved_search_counts_new_matches_on_the_home_page(web_server: WebEnv) -> None:
+    with browser_session(web_server, "admin") as c:
+        home = c.get("/").text
+        assert "all blues" in home and re.search(r"\d+ new", home)
+        token = csrf_of(home)
+        assert (
+            c.post("/saved", data={"name": "meth", "query": "q=meth&bogus=1&site=x", "csrf": token}).status_code == 303
+        )
+        assert 'href="/search?q=meth&amp;site=x"' in c.get("/").text  # stored as the search understood it
+
+
+def test_cli_triage_confirm_and_export(web_env: WebEnv, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from listingwatch.cli import app
+    from listingwatch.settings import get_settings
+
+    settings = web_env.settings
+    monkeypatch.setenv("LISTINGWATCH_ES__PORT", str(settings.es.port))
+    monkeypatch.setenv("LISTINGWATCH_ES__INDEX_PREFIX", settings.es.index_prefix)
+    monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(settings.var_dir))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        confirm = runner.invoke(app, ["triage", "confirm", web_env.ids["evidence"], "--by", "liaison", "--note", "cli"])
+        assert confirm.exit_code == 0, confirm.output
+        out = tmp_path / "labels.jsonl"
+        export = runner.invoke(app, ["triage", "export", str(out)])
+        assert export.exit_code == 0, export.output
+    finally:
+        get_settings.cache_clear()
+    rows = {r["listing_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    row = rows[web_env.ids["evidence"]]
+    assert row["sale"] == 1 and row["by"] == "liaison" and row["title"].startswith("M30 blues")
+    assert row["substances"] == ["counterfeit_pill", "fentanyl"]

@@ -30,16 +30,18 @@ def layout(graph: dict[str, Any]) -> dict[str, Any]:
     for e in edges:
         if e["kind"] != "text":
             members.setdefault((e["kind"], e["value"]), []).append(e["listing"])
-    for kind, value in list(members)[:MAX_IDENTIFIERS]:
-        xs = [math.cos(angle[m]) for m in members[(kind, value)]]
-        ys = [math.sin(angle[m]) for m in members[(kind, value)]]
-        a = math.atan2(sum(ys), sum(xs)) if any(xs) or any(ys) else 0.0
+    idents = list(members)[:MAX_IDENTIFIERS]
+    wanted = {}
+    for ident in idents:
+        xs = sum(math.cos(angle[m]) for m in members[ident])
+        ys = sum(math.sin(angle[m]) for m in members[ident])
+        wanted[ident] = math.atan2(ys, xs) % (2 * math.pi)
+    # Evenly spaced on the outer ring, in the order of the angle each would like: no two overlap.
+    offset = min(wanted.values(), default=0.0)
+    for n, (kind, value) in enumerate(sorted(idents, key=lambda k: (wanted[k] - offset) % (2 * math.pi))):
+        a = offset + 2 * math.pi * n / len(idents)
         key = f"I:{kind}:{value}"
-        jitter = 0.06 * (len(nodes) % 5)
-        pos[key] = (
-            centre + (outer - 20 * jitter) * math.cos(a + jitter),
-            centre + (outer - 20 * jitter) * math.sin(a + jitter),
-        )
+        pos[key] = (centre + outer * math.cos(a), centre + outer * math.sin(a))
         nodes.append({"key": key, "kind": kind, "label": f"{kind}: {value}", "id": None})
     lines = []
     for e in edges:

@@ -9,13 +9,13 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from index_config.overview import overview
 from index_config.saved_searches import LIST_FIELDS, params_from_query_string
-from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, parse_params, search
+from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, count, parse_params, search
 from index_config.sellers import get_seller, list_sellers
 from index_config.triage import write_triage
 from listingwatch.errors import ListingwatchError
 from listingwatch.store import ROLES, TRIAGE_DECISIONS, User, session_scope
 from listingwatch.store.saved import delete_search, save_search, searches_of
-from listingwatch.store.triage import record_decision
+from listingwatch.store.triage import recent_decisions, record_decision
 from listingwatch.store.users import add_user, authenticate, list_users
 from webapp import graph
 from webapp.evidence import evidence_path, read_record
@@ -102,7 +102,9 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 
 @router.get("/")
 def home(request: Request, user: Analyst) -> Response:
-    with session_scope(request.app.state.settings) as db:
+    settings = request.app.state.settings
+    with session_scope(settings) as db:
+        me = db.get_one(User, user.id)
         saved = [
             {
                 "id": s.id,
@@ -112,9 +114,18 @@ def home(request: Request, user: Analyst) -> Response:
                 "total": s.total,
                 "checked_at": s.checked_at,
             }
-            for s in searches_of(db, db.get_one(User, user.id))
+            for s in searches_of(db, me)
         ]
-    return _render(request, "home.html", saved=saved)
+        recent = recent_decisions(db, me)
+    waiting = parse_params({"flagged": True, "triage": ["untriaged"]})
+    return _render(
+        request,
+        "home.html",
+        saved=saved,
+        recent=recent,
+        waiting=count(request.app.state.es, settings, waiting),
+        waiting_url="/search?" + waiting.query_string(),
+    )
 
 
 def _facet_links(params: SearchParams, facets: dict[str, list[dict]]) -> dict[str, list[dict]]:
@@ -310,3 +321,28 @@ def api_docs(request: Request, user: Analyst) -> Response:
     """The API reference, rendered here from the OpenAPI document (no third-party viewer, no CDN)."""
     spec = request.app.openapi()
     return _render(request, "api_docs.html", spec=spec)
+
+
+@router.get("/admin/sources")
+def sources_page(request: Request, user: Admin) -> Response:
+    """The configured sources and any that fail validation (edit the YAML files; `listingwatch sources check`)."""
+    from crawlers.sources import SourceConfig, load_sources
+
+    directory = request.app.state.settings.crawl.sources_dir
+    rows = []
+    for name, result in load_sources(directory).items():
+        if isinstance(result, SourceConfig):
+            rows.append(
+                {
+                    "name": name,
+                    "platform": result.platform,
+                    "render": result.render,
+                    "schedule": result.schedule,
+                    "enabled": result.enabled,
+                    "start_urls": result.start_urls,
+                    "error": None,
+                }
+            )
+        else:
+            rows.append({"name": name, "error": str(result)})
+    return _render(request, "sources.html", sources=rows, directory=str(directory))

@@ -15,6 +15,7 @@ from webapp.markup import Span, mark_spans
 MAX_OBSERVATIONS = 200
 MAX_RELATED = 50
 EXPLAINED_FIELDS = ("title", "description", "seller")
+NAME_SEP = "\x1f"
 
 
 def get_listing(client: Elasticsearch, settings: Settings, listing_id: str) -> dict[str, Any] | None:
@@ -54,14 +55,14 @@ def related_listings(client: Elasticsearch, settings: Settings, listing_id: str,
     terms = identifier_terms(doc)
     if not terms:
         return []
-    should = []
+    should: list[dict[str, Any]] = []
     for label, f, value in terms:
         # Handles are written "@plug", "plug" and "@Plug" by the same seller: match all spellings.
         bare = value.lstrip("@") if label != "phone" else value
         variants = {value, bare, f"@{bare}"} if label not in ("phone", "crypto") else {value}
-        should += [
-            {"term": {f: {"value": v, "case_insensitive": True, "_name": f"{label}: {value}"}}} for v in variants
-        ]
+        for v in sorted(variants):  # names must be unique: the node reports one clause per name
+            name = f"{label}: {value}{NAME_SEP}{len(should)}"
+            should.append({"term": {f: {"value": v, "case_insensitive": True, "_name": name}}})
     hits = client.search(
         index=listings_alias(settings),
         query={"bool": {"should": should, "minimum_should_match": 1, "must_not": [{"ids": {"values": [listing_id]}}]}},
@@ -74,7 +75,7 @@ def related_listings(client: Elasticsearch, settings: Settings, listing_id: str,
             "title": h["_source"].get("title"),
             "site": h["_source"].get("site"),
             "score": (h["_source"].get("classification") or {}).get("score"),
-            "shared": sorted(h.get("matched_queries") or []),
+            "shared": sorted({name.split(NAME_SEP)[0] for name in h.get("matched_queries") or []}),
         }
         for h in hits
     ]

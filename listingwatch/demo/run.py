@@ -204,21 +204,29 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     for line in summary_notes(outcomes):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
+    from webapp.background import ensure_app, ensure_demo_login
+
+    with _step(console, "Starting the analysts' web app"):
+        app, _started = ensure_app(settings)
+        login = ensure_demo_login(settings)
+    console.print(f"Web app: {app}/search?flagged=true  (log in as {login[0]} / {login[1]})", markup=False)
     alias = listings_alias(settings)
     console.print(
         "Query the index yourself:\n"
         f"  curl -s '{settings.es.endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
         "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
-        "Services are left running; stop them with `listingwatch demo --stop`.",
+        "Services (node, sites, web app) are left running; stop them with `listingwatch demo --stop`.",
         soft_wrap=True,  # a command wrapped with hard newlines breaks when copied
     )
     return outcomes
 
 
 def stop_demo(settings: Settings, console: Console) -> None:
-    """Stop what the demo started: the local sites process and the local Elasticsearch node."""
+    """Stop what the demo started: the web app, the local sites process and the local Elasticsearch node."""
     from index_config.node import stop_node
+    from webapp.background import stop_app
 
+    console.print("Stopped the web app." if stop_app(settings) else "No web app started by the demo is running.")
     stopped = stop_sites(settings)
     console.print("Stopped the local sites." if stopped else "No local sites process started by the demo is running.")
     stop_node(settings)

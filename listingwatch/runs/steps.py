@@ -65,6 +65,7 @@ class IndexStepReport(BaseModel):
     errors: int
     error_samples: list[str] = Field(default_factory=list)
     seconds: float
+    saved_searches: list[dict] = Field(default_factory=list, description="New matches per saved search (web app).")
 
 
 def crawl_timeout_s(source: SourceConfig, settings: Settings) -> float:
@@ -189,7 +190,11 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
             f"{paths.source}; they are spooled on disk and the retry of this task loads them."
         )
     samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in report.errors[:MAX_ERROR_SAMPLES]]
+    from webapp.refresh import refresh_after_run
+
+    views = refresh_after_run(settings)  # seller clusters and saved searches follow the new data
     result = IndexStepReport(
+        saved_searches=views["saved_searches"],
         indexed=report.created + report.updated + report.unchanged,
         created=report.created,
         updated=report.updated,
@@ -230,6 +235,7 @@ def summarize(paths: RunPaths) -> RunSummary:
         errors=crawl.errors + len(classify.errors) + index.errors,
         error_samples=(crawl.error_samples + classify.errors + index.error_samples)[:MAX_ERROR_SAMPLES],
         seconds={"crawl": crawl.seconds, "classify": classify.seconds, "index": index.seconds},
+        saved_searches=index.saved_searches,
     )
     write_json_atomic(paths.summary, summary.model_dump_json(indent=2))
     return summary

@@ -30,6 +30,9 @@ class RunSummary(BaseModel):
     errors: int = 0
     error_samples: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict, description="Wall-clock time per step.")
+    saved_searches: list[dict] = Field(
+        default_factory=list, description="Analysts' saved searches and their new matches after this run."
+    )
 
     @property
     def total_seconds(self) -> float:
@@ -45,6 +48,11 @@ def describe(summary: RunSummary) -> str:
         f"(new {summary.new}, changed {summary.changed}, unchanged {summary.unchanged}, gone {summary.gone})",
         f"  classified {summary.classified}; flagged {summary.flagged} (by substance: {substances})",
         f"  indexed {summary.indexed}; errors {summary.errors}; time {summary.total_seconds}s",
+    ]
+    lines += [
+        f"  saved search {s.get('user')}/{s.get('name')}: {s['new_matches']} new"
+        for s in summary.saved_searches
+        if "new_matches" in s
     ]
     lines += [f"  error: {sample}" for sample in summary.error_samples]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from listingwatch.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 _engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
 _lock = Lock()
 
 
@@ -74,12 +75,13 @@ def get_engine(settings: Settings) -> Engine:
             engine = _create(url)
             upgrade(engine)
             _engines[url] = engine
+            _factories[url] = sessionmaker(engine, expire_on_commit=False)
         return _engines[url]
 
 
 @contextmanager
 def session_scope(settings: Settings) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back if it raises."""
-    factory = sessionmaker(get_engine(settings), expire_on_commit=False)
-    with factory.begin() as session:
+    get_engine(settings)
+    with _factories[database_url(settings)].begin() as session:
         yield session

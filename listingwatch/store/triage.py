@@ -122,3 +122,11 @@ def labelled_examples(decisions: Iterable[Decision], docs: dict[str, dict]) -> l
             }
         )
     return out
+
+
+def recent_decisions(session: Session, user: User, limit: int = 10) -> list[Decision]:
+    """The user's latest decisions, newest first (the home page's "where was I")."""
+    rows = session.scalars(
+        select(TriageDecision).where(TriageDecision.user_id == user.id).order_by(TriageDecision.id.desc()).limit(limit)
+    )
+    return [Decision.of(r) for r in rows]

@@ -7,7 +7,7 @@ much entropy and lets every API request be checked with one indexed lookup.
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +20,7 @@ from listingwatch.store.models import ROLES, ApiToken, User
 
 TOKEN_PREFIX = "lw_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
 MIN_PASSWORD = 10
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the time the same either way.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -104,11 +105,13 @@ def create_token(session: Session, user: User, label: str | None = None) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The enabled user owning `token`, recording when it was last used."""
+    """The enabled user owning `token`, recording when it was last used (to the minute)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
     if row is None or row.user.disabled:
         return None
-    row.last_used_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now  # at most one write a minute per token, not one per API call
     return row.user

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ import uvicorn
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices
-from index_config.sellers import delete_sellers
 from listingwatch.settings import Settings
 from listingwatch.store import session_scope
 from listingwatch.store.saved import save_search
@@ -63,10 +63,10 @@ def web_env(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         for role in ROLES:
             user = add_user(db, role, role, PASSWORD)
             tokens[role] = create_token(db, user)
-        save_search(db, user, "all blues", "q=blues")
+        saved = save_search(db, user, "all blues", "q=blues")
+        saved.checked_at = web_data.T0 - timedelta(days=2)  # as if the last run was before these listings
     refresh_analyst_views(settings)
     yield WebEnv(settings=settings, ids=ids, tokens=tokens)
-    delete_sellers(client, settings)
     delete_indices(client, settings)
 
 
