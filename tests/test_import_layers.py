@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("listingwatch", "crawlers", "classifiers", "index_config", "dags", "benchmarks", "tests")
+PACKAGES = (
+    "listingwatch", "crawlers", "classifiers", "index_config", "webapp", "takedown", "dags", "benchmarks", "tests"
+)
 STAGES = ("crawlers", "classifiers", "index_config")
 # What composes the stages; a stage importing any of these would make the data flow circular.
 COMPOSERS = tuple(

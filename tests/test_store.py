@@ -131,7 +131,7 @@ def test_migrations_match_the_models(settings: Settings) -> None:
 
 
 def test_refresh_after_run_never_fails_the_run(settings: Settings) -> None:
-    from webapp.refresh import refresh_after_run
+    from index_config.analyst_views import refresh_after_run
 
     unreachable = settings.model_copy(update={"es": settings.es.model_copy(update={"port": free_port()})})
     report = refresh_after_run(unreachable)

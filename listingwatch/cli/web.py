@@ -41,8 +41,8 @@ def serve(
 @app_app.command("refresh")
 def refresh() -> None:
     """Rebuild seller clusters and count saved searches' new matches now."""
+    from index_config.analyst_views import refresh_analyst_views
     from listingwatch.settings import get_settings
-    from webapp.refresh import refresh_analyst_views
 
     report = refresh_analyst_views(get_settings())
     typer.echo(f"seller clusters: {report['sellers']['clusters']} from {report['sellers']['listings']} listings")

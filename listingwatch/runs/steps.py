@@ -190,7 +190,7 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
             f"{paths.source}; they are spooled on disk and the retry of this task loads them."
         )
     samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in report.errors[:MAX_ERROR_SAMPLES]]
-    from webapp.refresh import refresh_after_run
+    from index_config.analyst_views import refresh_after_run
 
     views = refresh_after_run(settings)  # seller clusters and saved searches follow the new data
     result = IndexStepReport(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from index_config.analyst_views import refresh_analyst_views
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices
@@ -25,7 +26,6 @@ from listingwatch.store.saved import save_search
 from listingwatch.store.users import add_user, create_token
 from tests import web_data
 from webapp.app import create_app
-from webapp.refresh import refresh_analyst_views
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("analyst", "liaison", "admin")

@@ -1,4 +1,4 @@
-"""What the app needs recomputed after a pipeline run: seller clusters and saved-search counts."""
+"""Views the analysts' app reads that are recomputed after a pipeline run: seller clusters and saved-search counts."""
 
 import logging
 from dataclasses import asdict
