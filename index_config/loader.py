@@ -37,11 +37,12 @@ from pydantic_core import to_json
 from index_config import spool
 from index_config.client import get_client
 from index_config.manage import init_indices, listings_alias, observations_alias
+from listingwatch import jsonl
 from listingwatch.errors import ListingwatchError, ServiceUnavailable
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 
-MAX_LINE_BYTES = 4 * 1024 * 1024
+MAX_LINE_BYTES = jsonl.MAX_LINE_BYTES
 MAX_CHUNK_BYTES = 20 * 1024 * 1024
 MAX_ERRORS_KEPT = 1_000
 IN_FLIGHT = 2  # bulk requests the node works on at once: one per core of a small machine
@@ -79,6 +80,7 @@ class LoadReport:
     failed: int = 0
     spooled: int = 0
     skipped_lines: int = 0
+    quarantined: int = 0
     unavailable: bool = False
     errors: list[DocumentError] = field(default_factory=list)
     replay: "LoadReport | None" = None
@@ -391,15 +393,6 @@ def _spool_sink(settings: Settings) -> Callable[[Iterable[Record]], int]:
     return lambda records: spool.append_segment(settings, (listing.model_dump_json() for _, listing in records))
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = first["msg"]
-    if first["type"] == "json_invalid":
-        return f"invalid JSON ({first.get('ctx', {}).get('error', message)})"
-    return f"{where}: {message}" if where else message
-
-
 def _coerce(listings: Iterable[Listing | dict[str, Any]], report: LoadReport) -> Iterator[Record]:
     for position, item in enumerate(listings, start=1):
         if isinstance(item, Listing):
@@ -409,39 +402,34 @@ def _coerce(listings: Iterable[Listing | dict[str, Any]], report: LoadReport) ->
             yield None, Listing.model_validate(item)
         except ValidationError as err:
             report.skipped_lines += 1
-            report.note(DocumentError(reason=f"record {position}: {_describe(err)}", line=position))
+            report.note(
+                DocumentError(reason=f"record {position}: {jsonl.describe_validation_error(err)}", line=position)
+            )
 
 
 def _read_jsonl(path: Path, report: LoadReport) -> Iterator[Record]:
     """Valid listings with their line numbers; bad lines are noted in `report` and skipped."""
-    with path.open("rb") as fh:
-        number = 0
-        while raw := fh.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    pass
-                report.skipped_lines += 1
-                report.note(DocumentError(reason=f"line longer than {MAX_LINE_BYTES} bytes", line=number))
-                continue
-            if not raw.strip():
-                continue
-            try:
-                listing = Listing.model_validate_json(raw)
-            except ValidationError as err:
-                report.skipped_lines += 1
-                report.note(DocumentError(reason=_describe(err), line=number))
-                continue
-            yield number, listing
+
+    def skip(bad: jsonl.BadLine) -> None:
+        report.skipped_lines += 1
+        report.note(DocumentError(reason=bad.reason, line=bad.line))
+
+    return jsonl.read_jsonl(path, Listing.model_validate_json, on_bad=skip, max_line_bytes=MAX_LINE_BYTES)
 
 
-def _read_spooled(segment: Path, report: LoadReport) -> Iterator[Record]:
-    for number, line in spool.read_segment(segment):
-        try:
-            yield None, Listing.model_validate_json(line)
-        except ValidationError as err:  # written by an incompatible schema version
-            report.skipped_lines += 1
-            report.note(DocumentError(reason=f"{segment.name}: {_describe(err)}", line=number))
+def _read_spooled(segment: Path, bad: list[jsonl.BadLine]) -> Iterator[Record]:
+    """The segment's records; lines that cannot be read back go to `bad` (to quarantine, never to drop)."""
+    for _number, listing in jsonl.read_jsonl(
+        segment, Listing.model_validate_json, on_bad=bad.append, keep_oversize=True
+    ):
+        yield None, listing
+
+
+def _quarantine(settings: Settings, segment: Path, bad: list[jsonl.BadLine], report: LoadReport) -> None:
+    kept = spool.quarantine(settings, segment, bad)
+    report.quarantined += len(bad)
+    for b in bad:
+        report.note(DocumentError(reason=f"spool segment {segment.name}: {b.reason}; kept in {kept}", line=b.line))
 
 
 def replay_spool(
@@ -452,7 +440,8 @@ def replay_spool(
     report = LoadReport()
     with spool.replay_lock(settings):
         for segment in spool.segments(settings):
-            records = _read_spooled(segment, report)
+            bad: list[jsonl.BadLine] = []
+            records = _read_spooled(segment, bad)
             keep: list[Record] = []
 
             def hold(rest: Iterable[Record], keep: list[Record] = keep) -> int:
@@ -461,6 +450,8 @@ def replay_spool(
                 return len(keep) - before
 
             _run(records, settings, client, report, hold, progress)
+            if bad:  # kept aside first: a crash in between duplicates them in quarantine, never loses them
+                _quarantine(settings, segment, bad, report)
             spool.rewrite_segment(segment, (listing.model_dump_json() for _, listing in keep))
             if report.unavailable:
                 break

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from listingwatch.errors import ConfigError
+from listingwatch.jsonl import describe_validation_error
 
 
 def _default_home() -> Path:
@@ -174,10 +175,8 @@ def config_file() -> Path | None:
 
 
 def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "settings"
     origin = config_file() or "the environment"
-    return f"Invalid setting {where}: {first['msg']} (fix it in {origin} or LISTINGWATCH_*)."
+    return f"Invalid setting {describe_validation_error(err)} (fix it in {origin} or LISTINGWATCH_*)."
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -63,6 +63,7 @@ class IndexStepReport(BaseModel):
     updated: int
     observations: int
     errors: int
+    quarantined: int = Field(default=0, description="Spooled records that could not be read back, kept aside.")
     error_samples: list[str] = Field(default_factory=list)
     seconds: float
 
@@ -158,7 +159,7 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
     by_substance = Counter(s for item in flagged for s in item.classification.substances)  # type: ignore[union-attr]
     report = ClassifyStepReport(
         model_version=result.model_version,
-        listings=result.classified,
+        listings=result.classified + len(result.failed),
         new=len(changes.new),
         changed=len(changes.changed),
         unchanged=len(changes.unchanged),
@@ -166,7 +167,10 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
         classified=sum(_verdict_is_new(item, previous.get(item.id)) for item in current),
         flagged=len(flagged),
         flagged_by_substance=dict(sorted(by_substance.items())),
-        errors=[f"{paths.crawled.name} line {bad.line}: {bad.error}" for bad in result.bad_lines],
+        errors=[
+            f"{paths.crawled.name} line {bad.line}: {bad.error}"
+            for bad in sorted([*result.bad_lines, *result.failed], key=lambda b: b.line)
+        ],
         seconds=round(time.monotonic() - started, 2),
     )
     write_json_atomic(paths.classify_report, report.model_dump_json(indent=2))
@@ -188,13 +192,17 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
             f"Elasticsearch at {settings.es.endpoint} did not take {report.spooled} listings of source "
             f"{paths.source}; they are spooled on disk and the retry of this task loads them."
         )
-    samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in report.errors[:MAX_ERROR_SAMPLES]]
+    replayed = report.replay
+    quarantined = replayed.quarantined if replayed else 0
+    problems = [*(replayed.errors if replayed else []), *report.errors]
+    samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in problems[:MAX_ERROR_SAMPLES]]
     result = IndexStepReport(
         indexed=report.created + report.updated + report.unchanged,
         created=report.created,
         updated=report.updated,
         observations=report.observations,
-        errors=report.failed + report.skipped_lines,
+        errors=report.failed + report.skipped_lines + (replayed.failed if replayed else 0) + quarantined,
+        quarantined=quarantined,
         error_samples=samples,
         seconds=round(time.monotonic() - started, 2),
     )
@@ -227,6 +235,7 @@ def summarize(paths: RunPaths) -> RunSummary:
         flagged=classify.flagged,
         flagged_by_substance=classify.flagged_by_substance,
         indexed=index.indexed,
+        quarantined=index.quarantined,
         errors=crawl.errors + len(classify.errors) + index.errors,
         error_samples=(crawl.error_samples + classify.errors + index.error_samples)[:MAX_ERROR_SAMPLES],
         seconds={"crawl": crawl.seconds, "classify": classify.seconds, "index": index.seconds},

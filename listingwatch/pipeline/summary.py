@@ -27,6 +27,7 @@ class RunSummary(BaseModel):
     flagged: int = 0
     flagged_by_substance: dict[str, int] = Field(default_factory=dict)
     indexed: int = 0
+    quarantined: int = Field(default=0, description="Spooled records that could not be read back and were kept aside.")
     errors: int = 0
     error_samples: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict, description="Wall-clock time per step.")
@@ -46,5 +47,9 @@ def describe(summary: RunSummary) -> str:
         f"  classified {summary.classified}; flagged {summary.flagged} (by substance: {substances})",
         f"  indexed {summary.indexed}; errors {summary.errors}; time {summary.total_seconds}s",
     ]
+    if summary.quarantined:
+        lines.append(
+            f"  QUARANTINED {summary.quarantined} unreadable spooled record(s): see the spool's quarantine folder"
+        )
     lines += [f"  error: {sample}" for sample in summary.error_samples]
     return "\n".join(lines)
