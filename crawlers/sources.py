@@ -1,22 +1,27 @@
 """Source configs: one YAML file per site, so pointing the crawler at a new site means writing YAML, not code.
 
 A config is validated up front (selectors compiled, regexes compiled, cron parsed) so a typo
-fails at `listingwatch sources check` time with the file and field named, not halfway
-through a scheduled crawl. Values may use ``${VAR}`` / ``${VAR:-default}`` so the shipped
-demo sources can be pointed at another host without editing them.
+fails at `listingwatch sources check` time with the file and every bad field named, not
+halfway through a scheduled crawl. Link patterns are matched with RE2 (linear time), so a
+pattern such as ``(a+)+$`` cannot pin a core on a hostile URL; one RE2 cannot run
+(backreferences, lookaround) is refused with a message saying so. Values may use ``${VAR}`` /
+``${VAR:-default}`` so the shipped demo sources can be pointed at another host without editing them.
 """
 
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from listingwatch.errors import ConfigError
+from listingwatch.jsonl import validation_problems
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
@@ -39,11 +44,28 @@ def _check_selector(value: str) -> str:
     return value
 
 
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def compile_link_pattern(value: str) -> "re2._Regexp":
+    """A link pattern compiled for RE2: matching time is linear in the URL, whatever the pattern."""
+    return re2.compile(value, _RE2_OPTIONS)
+
+
 def _check_regex(value: str) -> str:
     try:
         re.compile(value)
     except re.error as err:
         raise ValueError(f"invalid regular expression {value!r} ({err})") from None
+    try:
+        compile_link_pattern(value)
+    except re2.error as err:
+        detail = err.args[0].decode(errors="replace") if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise ValueError(
+            f"regular expression {value!r} uses a feature RE2 cannot run in linear time ({detail}); "
+            "rewrite it without backreferences or lookaround"
+        ) from None
     return value
 
 
@@ -156,11 +178,42 @@ class SourceConfig(_Strict):
 
     @field_validator("allowed_domains")
     @classmethod
-    def _bare_hosts(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            if "/" in host or ":" in host:
-                raise ValueError(f"{host!r} must be a bare host name (no scheme, port or path)")
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for entry in hosts:
+            host, _, port = entry.partition(":")
+            if "/" in entry or not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+                raise ValueError(
+                    f"{entry!r} must be a host name, optionally with a port: write 'market.example' or "
+                    "'127.0.0.1:8791' (no scheme or path)"
+                )
         return hosts
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """`allowed_domains` without ports: what Scrapy's offsite check takes."""
+        return list(dict.fromkeys(entry.split(":", 1)[0] for entry in self.allowed_domains))
+
+    def allowed_ports(self, host: str) -> set[int]:
+        """Ports a request to `host` may use: the entry's own port, else those the start URLs use.
+
+        A host named without a port allows the ports its start URLs give (or 80 and 443 when
+        they give none), so a redirect to another service on the same machine is not followed.
+        """
+        ports: set[int] = set()
+        bare = False
+        for entry in self.allowed_domains:
+            name, _, port = entry.partition(":")
+            if host == name or host.endswith("." + name):
+                if port:
+                    ports.add(int(port))
+                else:
+                    bare = True
+        if bare:
+            given = [urlsplit(url).port for url in self.start_urls if urlsplit(url).hostname == host]
+            ports |= {p for p in given if p is not None}
+            if not given or None in given:
+                ports |= {80, 443}
+        return ports
 
     @field_validator("schedule")
     @classmethod
@@ -183,13 +236,6 @@ def expand_env(text: str) -> str:
     return _ENV_REF.sub(sub, text)
 
 
-def _describe(path: Path, err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the file"
-    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
-    return f"Source {path}: field {where}: {first['msg']}{more}; fix the YAML and run `listingwatch sources check`."
-
-
 def load_source(path: Path) -> SourceConfig:
     """Read and validate one source file, raising `ConfigError` that names the file and the bad field."""
     path = Path(path)
@@ -203,19 +249,33 @@ def load_source(path: Path) -> SourceConfig:
         raise ConfigError(f"Source {path}: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Source {path} must be a YAML mapping of fields; see docs/crawlers.md.")
+    problems = []
     try:
         config = SourceConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_describe(path, err)) from None
-    if config.name != path.stem:
-        raise ConfigError(f"Source {path}: field name is {config.name!r} but must match the file name {path.stem!r}.")
+        problems += validation_problems(err)
+    if raw.get("name") != path.stem:
+        problems.append(f"name: is {raw.get('name')!r} but must match the file name {path.stem!r}")
+    if problems:
+        listed = "; ".join(f"field {p}" for p in problems)
+        raise ConfigError(f"Source {path}: {listed}; fix the YAML and run `listingwatch sources check {path}`.")
     return config
 
 
-def load_sources(directory: Path) -> dict[str, SourceConfig | ConfigError]:
-    """Every ``*.yaml`` in a directory keyed by file stem; a bad file yields its error and never hides the others."""
+def source_files(location: Path) -> list[Path]:
+    """The source files at `location`: the file itself, or every ``*.yaml``/``*.yml`` in a folder."""
+    location = Path(location)
+    if location.is_dir():
+        return sorted(p for p in location.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    if location.is_file():
+        return [location]
+    raise ConfigError(f"{location} is neither a source file nor a folder of them; check the path.")
+
+
+def load_sources(location: Path) -> dict[str, SourceConfig | ConfigError]:
+    """Every source file at `location` (a file or a folder) keyed by file stem; one bad file never hides the others."""
     results: dict[str, SourceConfig | ConfigError] = {}
-    for path in sorted(Path(directory).glob("*.y*ml")):
+    for path in source_files(location):
         try:
             results[path.stem] = load_source(path)
         except ConfigError as err:

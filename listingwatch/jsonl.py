@@ -61,11 +61,16 @@ def _problem(error: Any) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
+def validation_problems(err: ValidationError) -> list[str]:
+    """Each problem of a pydantic error as ``field.path: message``."""
+    return [_problem(p) for p in err.errors()]
+
+
 def describe_validation_error(err: ValidationError, *, every: bool = False) -> str:
     """One plain phrase for a pydantic error: the first problem and how many more, or with `every` all of them."""
     problems = err.errors()
     if every:
-        return "; ".join(_problem(p) for p in problems)
+        return "; ".join(validation_problems(err))
     text = _problem(problems[0])
     if len(problems) > 1:
         text += f" (and {len(problems) - 1} more problem(s))"

@@ -80,28 +80,44 @@ def _count_lines(path: Path) -> int:
 
 @sources_app.command("check")
 def sources_check(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Sources directory (default: settings).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Source files and/or folders of them (default: the sources folder in settings)."),
+    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help="A sources folder (same as passing it).")] = None,
 ) -> None:
-    """Validate every source file; exits non-zero if any is invalid, naming the file and field."""
+    """Validate source files: every problem of every file at once, naming the file and the field.
+
+    Examples: `listingwatch sources check` (the configured folder), `listingwatch sources check
+    my-board.yaml` (the file you are writing), `listingwatch sources check a.yaml other/`.
+    Exits 2 if any file is invalid.
+    """
     from rich.console import Console
 
-    from crawlers.sources import load_sources
+    from crawlers.sources import load_source, source_files
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
-    directory = directory or get_settings().crawl.sources_dir
-    results = load_sources(directory)
-    if not results:
-        raise ConfigError(f"No source files (*.yaml) in {directory}; add one or fix crawl.sources_dir.")
+    locations = [*(paths or []), *([directory] if directory else [])] or [get_settings().crawl.sources_dir]
+    files: list[Path] = []
+    for location in locations:
+        found = source_files(location)
+        if not found:
+            raise ConfigError(f"No source files (*.yaml) in {location}; add one or fix crawl.sources_dir.")
+        files += found
     console = Console()
     bad = 0
-    for name, result in results.items():
-        if isinstance(result, ConfigError):
+    for path in files:
+        try:
+            config = load_source(path)
+        except ConfigError as err:
             bad += 1
-            console.print(f"[red]✗[/red] {name}: {result}", soft_wrap=True)
+            console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
-            console.print(f"[green]✓[/green] {name} ({result.render}, {result.schedule})")
+            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
+            console.print(line, highlight=False)
     if bad:
-        raise ConfigError(f"{bad} of {len(results)} source file(s) in {directory} are invalid; see above.")
+        raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
 
 
 @sources_app.command("list")
@@ -114,12 +130,13 @@ def sources_list(
 
     from crawlers.sources import SourceConfig, load_sources
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import plain
 
     table = Table("name", "platform", "render", "schedule", "enabled", "start urls")
     for name, result in load_sources(directory or get_settings().crawl.sources_dir).items():
         if isinstance(result, SourceConfig):
-            table.add_row(name, result.platform, result.render, result.schedule, str(result.enabled),
-                          "\n".join(result.start_urls))
+            table.add_row(*(plain(v) for v in (name, result.platform, result.render, result.schedule,
+                          result.enabled, "\n".join(result.start_urls))))  # fmt: skip
     Console().print(table)
 
 

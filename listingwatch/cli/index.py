@@ -37,12 +37,14 @@ def _print_families(title: str, report: dict[str, dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from listingwatch.terminal import plain
+
     columns = sorted({key for row in report.values() for key in row})
     table = Table(title=title)
     for name in ("family", *columns):
         table.add_column(name, overflow="fold")  # narrow terminals wrap values instead of cutting them off
     for family, row in report.items():
-        table.add_row(family, *("-" if row.get(c) is None else str(row.get(c)) for c in columns))
+        table.add_row(plain(family), *(plain("-" if row.get(c) is None else row.get(c)) for c in columns))
     Console().print(table)
 
 
@@ -97,16 +99,16 @@ def _count_lines(path: Path) -> int | None:
 
 def _report(report: Any, what: str) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from index_config import spool
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
     console = Console(stderr=True)
     if report.replay is not None and report.replay.read:
         _report(report.replay, "replayed from the spool first")
-    table = Table(show_header=False, title=what)
+    table = Table(show_header=False, title=escape(what))
     for key in ("read", "created", "updated", "unchanged", "observations", "duplicate_observations",
                 "failed", "skipped_lines", "quarantined", "spooled"):  # fmt: skip
         table.add_row(key.replace("_", " "), str(getattr(report, key)))

@@ -50,6 +50,7 @@ def run(
     from listingwatch.pipeline.source_run import STEPS, run_source
     from listingwatch.pipeline.summary import describe
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape, plain
 
     console = Console()
     with console.status("starting") as status:
@@ -57,9 +58,11 @@ def run(
             source,
             get_settings(),
             max_pages=max_pages,
-            on_step=lambda step: status.update(f"[bold]{source}[/bold]: {step} ({STEPS.index(step) + 1}/{len(STEPS)})"),
+            on_step=lambda step: status.update(
+                f"[bold]{escape(source)}[/bold]: {step} ({STEPS.index(step) + 1}/{len(STEPS)})"
+            ),
         )
-    console.print(describe(summary), markup=False, highlight=False)
+    console.print(plain(describe(summary)), highlight=False)
 
 
 @airflow_app.command("env")
