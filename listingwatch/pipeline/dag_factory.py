@@ -12,11 +12,12 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 
+from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.pipeline.recheck import recheck_flagged
 from listingwatch.pipeline.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
 from listingwatch.pipeline.runs import RunPaths, run_key, run_paths
-from listingwatch.pipeline.steps import classify_step, crawl_step, crawl_timeout_s, index_step, summarize
+from listingwatch.pipeline.steps import classify_step, crawl_step, index_step, summarize
 from listingwatch.pipeline.summary import describe
 from listingwatch.settings import Settings, get_settings
 

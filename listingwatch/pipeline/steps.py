@@ -68,11 +68,6 @@ class IndexStepReport(BaseModel):
     seconds: float
 
 
-def crawl_timeout_s(source: SourceConfig, settings: Settings) -> float:
-    """The crawl's wall-clock bound: the source's own, else the pipeline default."""
-    return source.limits.crawl_timeout_s or settings.airflow.crawl_timeout_minutes * 60.0
-
-
 def crawl_step(
     source: SourceConfig, settings: Settings, paths: RunPaths, *, max_pages: int | None = None
 ) -> CrawlStepReport:
@@ -81,7 +76,7 @@ def crawl_step(
         log.info("Run %s of %s already has a final crawl; re-using it.", paths.key, source.name)
         return CrawlStepReport.model_validate_json(paths.crawl_report.read_text(encoding="utf-8"))
 
-    from crawlers.run import CrawlReport, run_crawl
+    from crawlers.run import CrawlReport, crawl_timeout_s, run_crawl
 
     started = time.monotonic()
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -110,6 +105,13 @@ def crawl_step(
     )
     pages = sum(r.pages_fetched for r in reports)
     errors = [e for r in reports for e in r.errors]
+    if pages == 0 and any(r.timed_out for r in reports):
+        log_file, bound = reports[-1].log_file, crawl_timeout_s(source, settings)
+        raise ListingwatchError(
+            f"Source {source.name} fetched no pages before its crawl timeout of {bound:.0f}s "
+            f"stopped it in {attempt} attempt(s): the crawl was busy or stuck, not refused; see {log_file} for what "
+            "it was doing, and raise limits.crawl_timeout_s in its YAML if the site is only slow."
+        )
     if pages == 0:
         first = f" (first error: {errors[0]})" if errors else ""
         raise SourceUnreachable(
