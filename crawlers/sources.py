@@ -283,14 +283,27 @@ def load_sources(location: Path) -> dict[str, SourceConfig | ConfigError]:
     return results
 
 
-def find_source(directory: Path, name: str) -> SourceConfig:
-    """A source by name or by path, with a clear error listing what exists when it is not found."""
-    candidate = Path(name)
-    if candidate.suffix in {".yaml", ".yml"} and candidate.exists():
-        return load_source(candidate)
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+def source_by_name(directory: Path, name: str) -> SourceConfig:
+    """A source by name from `directory` only: never a path, so a name read from data cannot load another file."""
+    if not _SOURCE_NAME.match(name):
+        raise ConfigError(
+            f"{name[:100]!r} is not a source name (lowercase letters, digits, '-' and '_'); "
+            f"sources are looked up by name in {directory}."
+        )
     for suffix in (".yaml", ".yml"):
         path = Path(directory) / f"{name}{suffix}"
-        if path.exists():
+        if path.is_file():
             return load_source(path)
     known = ", ".join(sorted(p.stem for p in Path(directory).glob("*.y*ml"))) or "none"
     raise ConfigError(f"No source named {name!r} in {directory} (known: {known}); check the name.")
+
+
+def find_source(directory: Path, name: str) -> SourceConfig:
+    """For people at a terminal: a source by name, or a path to its YAML file."""
+    candidate = Path(name)
+    if candidate.suffix in {".yaml", ".yml"} and candidate.exists():
+        return load_source(candidate)
+    return source_by_name(directory, name)

@@ -112,6 +112,9 @@ class AirflowSettings(BaseModel):
     max_retry_delay_minutes: int = Field(default=60, ge=1)
     recheck_schedule: str = "@daily"
     recheck_limit: int = Field(default=500, ge=1, description="Flagged listings re-fetched per re-check run.")
+    recheck_timeout_minutes: int = Field(
+        default=30, ge=1, description="Bound on a re-check run; listings it does not reach wait for the next run."
+    )
 
 
 class WebSettings(BaseModel):

@@ -121,7 +121,8 @@ def recheck_dag(settings: Settings | None = None) -> DAG:
         doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
     ) as dag:
 
-        @task
+        # The run stops itself at its own bound and writes what it has; this is the backstop.
+        @task(execution_timeout=timedelta(minutes=settings.airflow.recheck_timeout_minutes) + CRAWL_GRACE)
         def recheck() -> dict[str, Any]:
             dag_run = get_current_context()["dag_run"]
             key = run_key(dag_run.logical_date or dag_run.run_after)
