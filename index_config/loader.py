@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -178,10 +179,16 @@ def _node_errors(settings: Settings, what: str) -> Iterator[None]:
         raise _Unavailable from err
 
 
-def _existing(client: Elasticsearch, index: str, ids: list[str]) -> set[str]:
-    """Which listing IDs the index already holds (a real-time lookup by ID, no sources)."""
-    docs = client.mget(index=index, ids=ids, source=False).body["docs"]
-    return {d["_id"] for d in docs if d.get("found")}
+def _existing(client: Elasticsearch, index: str, ids: list[str]) -> dict[str, datetime | None]:
+    """Listing IDs the index already holds, with their last_seen (a real-time lookup by ID)."""
+    docs = client.mget(index=index, ids=ids, source_includes=["last_seen"]).body["docs"]
+    found: dict[str, datetime | None] = {}
+    for d in docs:
+        if d.get("found"):
+            seen = (d.get("_source") or {}).get("last_seen")
+            when = datetime.fromisoformat(seen) if isinstance(seen, str) else None
+            found[d["_id"]] = when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+    return found
 
 
 def _send(
@@ -289,13 +296,21 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
         known = _existing(client, listings_index, list({p.listing_id for p in prepared}))
     actions: list[tuple[dict[str, Any], Any]] = []
     owners: dict[str, list[int]] = {}
+    newest = dict(known)  # per listing, the latest capture stored or already in this batch
     for position, p in enumerate(prepared):
-        if p.listing_id in known:
+        fetched_at = batch[position][1].fetched_at
+        latest = newest.get(p.listing_id)
+        if latest is not None and fetched_at < latest:
+            # An older capture loaded after a newer one: keep its observation, never rewind the listing.
+            report.unchanged += 1
+        elif p.listing_id in known:
             actions.append((_update_action(listings_index, p.listing_id), f'{{"doc":{p.doc}}}'))
         else:
             actions.append(({"create": {"_index": listings_index, "_id": p.listing_id}}, p.new))
+        if latest is None or fetched_at >= latest:
+            newest[p.listing_id] = fetched_at
+            owners.setdefault(p.listing_id, []).append(position)
         actions.append(({"create": {"_index": observations_index, "_id": p.observation_id}}, p.observation))
-        owners.setdefault(p.listing_id, []).append(position)
         owners.setdefault(p.observation_id, []).append(position)
     observation_ids = {p.observation_id for p in prepared}
     transient, failed, conflicts = _send(client, settings, actions, owners, observation_ids, batch, report)

@@ -123,7 +123,8 @@ def airflow_standalone() -> None:
     from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())
-    typer.echo(f"Airflow UI: http://127.0.0.1:8080 (login details in {os.environ['AIRFLOW_HOME']}).")
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
+    typer.echo(f"Airflow UI: http://127.0.0.1:{port} (login details in {os.environ['AIRFLOW_HOME']}).")
     os.execv(sys.executable, [sys.executable, "-m", "airflow", "standalone"])  # noqa: S606 - hand over to Airflow
 
 
