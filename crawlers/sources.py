@@ -23,6 +23,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from listingwatch.errors import ConfigError
 from listingwatch.jsonl import validation_problems
 
+MAX_SOURCE_BYTES = 256 * 1024
+MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multiply ("billion laughs")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
@@ -236,17 +238,31 @@ def expand_env(text: str) -> str:
     return _ENV_REF.sub(sub, text)
 
 
+def _read_yaml(path: Path) -> object:
+    """Parse a source file, refusing what no source needs: binary text, huge files, alias bombs."""
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise ConfigError(f"Source {path} is over {MAX_SOURCE_BYTES // 1024} KiB; a source file is a page of YAML.")
+    try:
+        text = expand_env(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Source {path} is not UTF-8 text (byte {err.start}); save it as UTF-8.") from None
+    except ConfigError as err:
+        raise ConfigError(f"Source {path}: {err}") from None
+    aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+    if aliases > MAX_ALIASES:
+        raise ConfigError(f"Source {path} uses {aliases} YAML aliases (at most {MAX_ALIASES}); write the values out.")
+    return yaml.safe_load(text)
+
+
 def load_source(path: Path) -> SourceConfig:
-    """Read and validate one source file, raising `ConfigError` that names the file and the bad field."""
+    """Read and validate one source file, raising `ConfigError` that names the file and every bad field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8")))
+        raw = _read_yaml(path)
     except OSError as err:
         raise ConfigError(f"Source {path} cannot be read ({err.strerror}); check the path.") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"Source {path} is not valid YAML ({err}); fix the syntax.") from None
-    except ConfigError as err:
-        raise ConfigError(f"Source {path}: {err}") from None
+        raise ConfigError(f"Source {path} is not valid YAML ({' '.join(str(err).split())}); fix the syntax.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"Source {path} must be a YAML mapping of fields; see docs/crawlers.md.")
     problems = []

@@ -38,6 +38,8 @@ class CrawlStepReport(BaseModel):
     attempts: int
     pages_fetched: int
     listings: int
+    skipped: dict[str, int] = Field(default_factory=dict, description="Pages skipped, by reason (too_large, ...).")
+    timed_out: bool = Field(default=False, description="An attempt was stopped by the crawl's time bound.")
     errors: int
     error_samples: list[str] = Field(default_factory=list)
     seconds: float
@@ -119,10 +121,15 @@ def crawl_step(
             "check that the site is up and the start URLs in its YAML."
         )
     write_listings(paths.crawled, merged)
+    skipped: Counter[str] = Counter()
+    for r in reports:
+        skipped.update(r.skipped)
     result = CrawlStepReport(
         attempts=attempt,
         pages_fetched=pages,
         listings=len(merged),
+        skipped=dict(sorted(skipped.items())),
+        timed_out=any(r.timed_out for r in reports),
         errors=len(errors),
         error_samples=errors[:MAX_ERROR_SAMPLES],
         seconds=round(time.monotonic() - started, 2),
@@ -228,6 +235,8 @@ def summarize(paths: RunPaths) -> RunSummary:
         finished_at=datetime.now(UTC),
         model_version=classify.model_version,
         pages_fetched=crawl.pages_fetched,
+        pages_skipped=crawl.skipped,
+        crawl_timed_out=crawl.timed_out,
         listings=classify.listings,
         new=classify.new,
         changed=classify.changed,

@@ -16,6 +16,8 @@ class RunSummary(BaseModel):
     finished_at: datetime
     model_version: str | None = None
     pages_fetched: int = 0
+    pages_skipped: dict[str, int] = Field(default_factory=dict, description="By reason: too_large, timeout, ...")
+    crawl_timed_out: bool = Field(default=False, description="The crawl was stopped by its time bound.")
     listings: int = 0
     new: int = 0
     changed: int = 0
@@ -40,9 +42,12 @@ class RunSummary(BaseModel):
 def describe(summary: RunSummary) -> str:
     """One log paragraph a person can read in the Airflow task log."""
     substances = ", ".join(f"{k} {v}" for k, v in sorted(summary.flagged_by_substance.items())) or "none"
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(summary.pages_skipped.items())) or "none"
     lines = [
         f"Run summary for source {summary.source} (run {summary.run_key}, model {summary.model_version or 'none'}):",
-        f"  pages fetched {summary.pages_fetched}; listings {summary.listings} "
+        f"  pages fetched {summary.pages_fetched}; skipped: {skipped}"
+        + ("; the crawl was STOPPED BY ITS TIME BOUND" if summary.crawl_timed_out else ""),
+        f"  listings {summary.listings} "
         f"(new {summary.new}, changed {summary.changed}, unchanged {summary.unchanged}, gone {summary.gone})",
         f"  classified {summary.classified}; flagged {summary.flagged} (by substance: {substances})",
         f"  indexed {summary.indexed}; errors {summary.errors}; time {summary.total_seconds}s",
