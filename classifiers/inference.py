@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import (
@@ -308,6 +309,8 @@ class ClassifyInput(BaseModel):
     def _absolute(cls, v: str | None) -> str | None:
         if v is not None and not v.lower().startswith(("http://", "https://")):
             raise ValueError("url must be an absolute http(s) URL")
+        if v is not None and not urlsplit(v.strip()).hostname:
+            raise ValueError("url has no host name")
         return v
 
     @field_validator("seller", mode="before")

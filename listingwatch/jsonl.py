@@ -14,7 +14,6 @@ reports), so how a damaged line is treated must not depend on which command met 
 """
 
 import errno
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from listingwatch.errors import ListingwatchError
 
@@ -137,8 +137,12 @@ def read_jsonl(
 
 
 def parse_object(text: str) -> dict[str, Any]:
-    """A line that must hold one JSON object (for readers that keep fields they do not know)."""
-    value = json.loads(text)
+    """A line that must hold one JSON object (for readers that keep fields they do not know).
+
+    Parsed by pydantic-core, which bounds nesting depth: ``[[[[...`` fifty thousand deep is a
+    bad line, not a RecursionError.
+    """
+    value = from_json(text)
     if not isinstance(value, dict):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
     return value

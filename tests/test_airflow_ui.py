@@ -58,8 +58,6 @@ def test_standalone_serves_the_ui_without_an_activated_environment(tmp_path: Pat
         assert status == 200, output[-3000:]
         assert "airflow" in page.lower()
         assert "FileNotFoundError" not in output
-        health_status, health = _get(f"http://127.0.0.1:{port}/api/v2/monitor/health")
-        assert health_status == 200 and '"metadatabase"' in health
     finally:
         os.killpg(airflow.pid, signal.SIGTERM)
         try:

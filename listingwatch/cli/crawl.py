@@ -134,7 +134,7 @@ def sources_check(
             console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
             line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
-            console.print(line, highlight=False)
+            console.print(line, soft_wrap=True, highlight=False)
     if bad:
         raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
 
