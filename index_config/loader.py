@@ -171,7 +171,7 @@ def _node_errors(settings: Settings, what: str) -> Iterator[None]:
             raise _Unavailable from err
         if err.status_code in (401, 403):
             raise ServiceUnavailable(
-                f"Elasticsearch at {settings.es.endpoint} refused the credentials ({err.status_code}); "
+                f"Elasticsearch at {settings.es.shown_endpoint} refused the credentials ({err.status_code}); "
                 "check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY."
             ) from None
         raise ListingwatchError(f"Elasticsearch rejected {what}: {err.message}.") from None

@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -75,6 +76,15 @@ class ElasticsearchSettings(BaseModel):
             return self.url.rstrip("/")
         scheme = "https" if self.profile == "secure" else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def shown_endpoint(self) -> str:
+        """`endpoint` fit for messages and status: a password inside the URL is replaced by ***."""
+        parts = urlsplit(self.endpoint)
+        if parts.password is None:
+            return self.endpoint
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
 class CrawlSettings(BaseModel):

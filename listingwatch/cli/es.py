@@ -39,9 +39,9 @@ def start() -> None:
     from listingwatch.settings import get_settings
 
     settings = get_settings()
-    with Console(stderr=True).status(f"starting Elasticsearch {settings.es.version} on {settings.es.endpoint}…"):
+    with Console(stderr=True).status(f"starting Elasticsearch {settings.es.version} on {settings.es.shown_endpoint}…"):
         start_node(settings)
-    typer.echo(f"Elasticsearch is up at {settings.es.endpoint}.")
+    typer.echo(f"Elasticsearch is up at {settings.es.shown_endpoint}.")
 
 
 @es_app.command("stop")

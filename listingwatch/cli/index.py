@@ -127,7 +127,7 @@ def _report(report: Any, what: str) -> None:
         )
     if report.spooled:
         console.print(
-            f"[red]Elasticsearch at {escape(get_settings().es.endpoint)} was unreachable[/red]: {report.spooled} "
+            f"[red]Elasticsearch at {escape(get_settings().es.shown_endpoint)} was unreachable[/red]: {report.spooled} "
             f"records wait in {escape(str(spool.spool_dir(get_settings())))}; run `listingwatch index replay` once "
             "it is back.",
             highlight=False,

@@ -168,7 +168,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     with _step(console, "Starting the local Elasticsearch node (first start takes a minute)"):
         ensure_node(settings)
         init_indices(get_client(settings), settings)
-    console.print(plain(f"Elasticsearch: {settings.es.endpoint}"))
+    console.print(plain(f"Elasticsearch: {settings.es.shown_endpoint}"))
     with _step(console, "Starting the local marketplace sites"):
         url, _started = ensure_sites(settings)
     console.print(plain(f"Local marketplace sites: {url}"))
@@ -202,9 +202,10 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
         console.print(plain(line), highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
     alias = listings_alias(settings)
+    endpoint = escape(settings.es.shown_endpoint)
     console.print(
         "Query the index yourself:\n"
-        f"  curl -s '{escape(settings.es.endpoint)}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
+        f"  curl -s '{endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
         "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
         "Services are left running; stop them with `listingwatch demo --stop`.",
         soft_wrap=True,  # a command wrapped with hard newlines breaks when copied

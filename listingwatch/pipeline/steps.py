@@ -198,7 +198,7 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
     report = load_jsonl(paths.classified, settings)
     if report.spooled:
         raise ServiceUnavailable(
-            f"Elasticsearch at {settings.es.endpoint} did not take {report.spooled} listings of source "
+            f"Elasticsearch at {settings.es.shown_endpoint} did not take {report.spooled} listings of source "
             f"{paths.source}; they are spooled on disk and the retry of this task loads them."
         )
     replayed = report.replay
