@@ -100,7 +100,11 @@ class LinkRule(_Strict):
 
 class Links(_Strict):
     listings: LinkRule
-    next_pages: LinkRule = Field(default_factory=LinkRule)
+    next_pages: LinkRule | None = Field(
+        default=None,
+        description="Links to more index pages (pagination). Unset: only start_urls are index pages, so a page "
+        "of 100,000 links is never followed as 100,000 index pages.",
+    )
 
 
 class FieldSelectors(_Strict):

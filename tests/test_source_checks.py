@@ -103,3 +103,24 @@ def test_a_catastrophic_backtracking_link_pattern_runs_in_linear_time() -> None:
     urls, seconds = done.stdout.rsplit(" ", 1)
     assert urls == "['http://127.0.0.1:8791/aaa']"
     assert float(seconds) < 5
+
+
+def test_unset_next_pages_follows_no_link_as_an_index_page(tmp_path: Path) -> None:
+    from scrapy.http import HtmlResponse
+
+    from crawlers.spiders.listing import ListingSpider
+
+    links = "".join(f'<a href="/page/{i}">p{i}</a>' for i in range(5_000))
+    page = f'<ul class="ads"><a href="/item/1">one</a><a href="/item/2">two</a></ul>{links}'.encode()
+    response = HtmlResponse("http://127.0.0.1:8791/board/", body=page, encoding="utf-8")
+    config = load_source(write(tmp_path, "good", GOOD.format(name="good")))
+    assert config.links.next_pages is None
+    spider = ListingSpider(source_json=config.model_dump_json(), screenshot_dir=str(tmp_path))
+    requests = list(spider.parse_index(response))
+    assert [r.url for r in requests] == ["http://127.0.0.1:8791/item/1", "http://127.0.0.1:8791/item/2"]
+    paged = config.model_copy(update={"links": config.links.model_copy(update={"next_pages": {"allow": ["/page/1$"]}})})
+    spider = ListingSpider(source_json=SourceConfig.model_validate(paged.model_dump()).model_dump_json(),
+                           screenshot_dir=str(tmp_path))  # fmt: skip
+    assert [r.url for r in spider.parse_index(response)][-1] == "http://127.0.0.1:8791/page/1"
+    check = CliRunner().invoke(app, ["sources", "check", str(tmp_path / "good.yaml")])
+    assert "pagination is not followed" in " ".join(check.output.split())

@@ -47,7 +47,12 @@ class ListingSpider(scrapy.Spider):
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
         self._listing_links = _extractor(self.source.links.listings)
-        self._next_links = _extractor(self.source.links.next_pages)
+        next_pages = self.source.links.next_pages
+        self._next_links = _extractor(next_pages) if next_pages is not None else None
+        if next_pages is None:
+            self.logger.warning(
+                "links.next_pages is not set for %s: only its start URLs are read as index pages", self.source.name
+            )
         self._browser = self.source.render == "browser"
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
 
@@ -94,6 +99,8 @@ class ListingSpider(scrapy.Spider):
             return
         for link in self._listing_links.extract_links(response):
             yield self._listing_request(link.url)
+        if self._next_links is None:
+            return
         for link in self._next_links.extract_links(response):
             yield self._index_request(link.url)
 

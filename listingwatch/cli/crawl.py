@@ -134,6 +134,8 @@ def sources_check(
             console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
             line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
+            if config.links.next_pages is None:
+                line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
             console.print(line, soft_wrap=True, highlight=False)
     if bad:
         raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
