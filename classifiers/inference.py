@@ -17,14 +17,35 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import to_json
 
+from listingwatch import jsonl
 from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Classification, Explanation, LexiconHit, Listing, TokenAttribution
+from listingwatch.schema import (
+    MAX_TEXT,
+    MAX_TITLE,
+    Classification,
+    Explanation,
+    LexiconHit,
+    Listing,
+    Seller,
+    TokenAttribution,
+)
 from listingwatch.settings import Settings, get_settings
 
 from .backends import ONNX_FILE, Backend, OnnxBackend, TorchBackend, run_batched
@@ -37,6 +58,11 @@ from .stacker import Stacker
 FIELDS = ("title", "description", "seller")
 MAX_UNITS = 16  # occlusion units per flagged listing: bounds the cost of explanations
 TOP_TOKENS = 8
+# Longest text an attribution quotes: a run of words in a long vendor menu can span thousands
+# of characters, and a quote past the schema's field cap would fail the whole record.
+MAX_SNIPPET = 200
+
+T = TypeVar("T")
 
 Fields = dict[str, str | None]
 
@@ -198,6 +224,7 @@ class Classifier:
             attrs = []
             for k in sorted(ranked, key=lambda k: -weights[k]):
                 _p, s, e = units[k]
+                e = min(e, s + MAX_SNIPPET)
                 name, base = _field_at(starts, s)
                 attrs.append(
                     TokenAttribution(
@@ -243,6 +270,8 @@ def _field_at(starts: list[tuple[str, int]], pos: int) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class BadLine:
+    """A line that was not classified: unreadable input, or a record the classifier could not score."""
+
     line: int
     error: str
 
@@ -257,6 +286,51 @@ class ClassifyReport:
     cached: int = 0
     flagged: int = 0
     bad_lines: list[BadLine] = field(default_factory=list)
+    failed: list[BadLine] = field(default_factory=list)
+
+
+class ClassifyInput(BaseModel):
+    """What `classify` needs from a line: the text the model reads (a title and/or a description).
+
+    Every other field defaults, and fields this project does not know (a caller's own `id`)
+    are not validated here: the output line is the input line, unchanged, plus `classification`.
+    Fields that are present and known are checked as a `Listing` would check them.
+    """
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    url: str | None = None
+    title: Annotated[str, StringConstraints(max_length=MAX_TITLE)] | None = None
+    description: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    seller: Seller = Field(default_factory=Seller)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().startswith(("http://", "https://")):
+            raise ValueError("url must be an absolute http(s) URL")
+        if v is not None and not urlsplit(v.strip()).hostname:
+            raise ValueError("url has no host name")
+        return v
+
+    @field_validator("seller", mode="before")
+    @classmethod
+    def _seller_name(cls, v: object) -> object:
+        return {"name": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _has_text(self) -> "ClassifyInput":
+        if not (self.title or self.description):
+            raise ValueError("a line needs a non-empty title or description (the text the model reads)")
+        return self
+
+    def fields(self) -> Fields:
+        return {"title": self.title, "description": self.description, "seller": self.seller.name}
+
+
+def _parse_input(text: str) -> tuple[dict[str, Any], ClassifyInput]:
+    raw = jsonl.parse_object(text)
+    return raw, ClassifyInput.model_validate(raw)
 
 
 class SkipCache:
@@ -305,16 +379,26 @@ def _reuse(cached: Classification, fields: Fields, lexicon: Lexicon) -> Classifi
     return out
 
 
-def _read_chunks(path: Path, size: int) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            chunk.append((n, line))
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-    if chunk:
+def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while chunk := list(islice(items, size)):
         yield chunk
+
+
+def _classify_each(classifier: Classifier, items: Sequence[Fields], explain: bool) -> list[Classification | str]:
+    """Classify a chunk; if one record breaks it, classify one by one so only that record fails (with why)."""
+    try:
+        return list(classifier.classify_fields(items, explain=explain))
+    except ValueError:
+        if len(items) == 1:
+            raise
+    out: list[Classification | str] = []
+    for item in items:
+        try:
+            out.extend(classifier.classify_fields([item], explain=explain))
+        except ValueError as err:  # pydantic's ValidationError included
+            reason = jsonl.describe_validation_error(err) if isinstance(err, ValidationError) else str(err)
+            out.append(f"could not be classified ({reason[:300]})")
+    return out
 
 
 def classify_file(
@@ -327,46 +411,48 @@ def classify_file(
     chunk_size: int = 512,
     progress: Callable[[int], None] | None = None,
 ) -> ClassifyReport:
-    """Classify a JSONL file of `Listing` into another; bad lines are reported with their numbers and skipped."""
+    """Classify a JSONL file into another: each line comes back unchanged plus `classification`.
+
+    A line needs only a title or a description. Unreadable lines (not UTF-8, not JSON, no
+    text, too long) are reported with their numbers and skipped, the same policy as `index
+    load`. A record the classifier cannot score is written through without a verdict and
+    reported in `failed`: one record never stops a file. The output replaces `out_path`
+    atomically, so a failure leaves no partial file behind.
+    """
     settings = settings or get_settings()
     in_path, out_path = Path(in_path), Path(out_path)
     if not in_path.is_file():
         raise ListingwatchError(f"Input file {in_path} does not exist; pass a JSONL file of listings.")
     classifier = classifier or Classifier.load(settings)
     report = ClassifyReport(in_path, out_path, classifier.version)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part")
+
+    def skip(bad: jsonl.BadLine) -> None:
+        report.bad_lines.append(BadLine(bad.line, bad.reason))
+
+    records = jsonl.read_jsonl(in_path, _parse_input, on_bad=skip)
     cache = SkipCache(settings.var_dir / "classify-cache" / "scored.sqlite")
-    with closing(cache), tmp.open("w", encoding="utf-8") as out:
-        for chunk in _read_chunks(in_path, chunk_size):
-            listings: list[Listing] = []
-            for n, line in chunk:
-                report.read += 1
-                if not line.strip():
-                    continue
-                try:
-                    listings.append(Listing.model_validate_json(line))
-                except ValidationError as err:
-                    first = err.errors()[0]
-                    where = ".".join(str(p) for p in first["loc"]) or "line"
-                    report.bad_lines.append(BadLine(n, f"{where}: {first['msg']}"))
-            fields = [listing_fields(li) for li in listings]
+    done = 0
+    with closing(cache), jsonl.atomic_writer(out_path) as out:
+        for chunk in _chunks(records, chunk_size):
+            fields = [item.fields() for _n, (_raw, item) in chunk]
             hashes = [text_sha256(joined(f)[0]) for f in fields]
             hits = cache.get_many(classifier.version, hashes)
             todo = [i for i, h in enumerate(hashes) if h not in hits]
-            fresh = classifier.classify_fields([fields[i] for i in todo], explain=explain)
-            cache.put_many(fresh)
-            results: dict[int, Classification] = dict(zip(todo, fresh, strict=True))
-            for i, li in enumerate(listings):
-                if i in results:
-                    li.classification = results[i]
-                else:
-                    li.classification = _reuse(hits[hashes[i]], fields[i], classifier.lexicon)
-                    report.cached += 1
+            fresh = _classify_each(classifier, [fields[i] for i in todo], explain)
+            cache.put_many([c for c in fresh if isinstance(c, Classification)])
+            results: dict[int, Classification | str] = dict(zip(todo, fresh, strict=True))
+            for i, (number, (raw, _item)) in enumerate(chunk):
+                verdict = results[i] if i in results else _reuse(hits[hashes[i]], fields[i], classifier.lexicon)
+                if isinstance(verdict, str):
+                    report.failed.append(BadLine(number, verdict))
+                    out.write(to_json(raw).decode() + "\n")
+                    continue
+                report.cached += int(i not in results)
                 report.classified += 1
-                report.flagged += int(li.classification.flagged)
-                out.write(li.model_dump_json() + "\n")
-            if progress:
-                progress(len(chunk))
-    tmp.replace(out_path)
+                report.flagged += int(verdict.flagged)
+                out.write(to_json({**raw, "classification": verdict.model_dump(mode="json")}).decode() + "\n")
+            if progress and chunk:
+                progress(chunk[-1][0] - done)
+                done = chunk[-1][0]
+    report.read = report.classified + len(report.failed) + len(report.bad_lines)
     return report

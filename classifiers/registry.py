@@ -12,11 +12,11 @@ complete directory name. A directory counts as complete once `meta.json` exists:
 written last by training, so a crashed run never becomes "latest".
 """
 
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from listingwatch import jsonl
 from listingwatch.errors import ListingwatchError
 from listingwatch.settings import Settings
 
@@ -57,10 +57,7 @@ def promote(settings: Settings, version: str) -> Path:
         raise ListingwatchError(
             f"Cannot promote {version}: no complete model at {model_dir}; list models with `listingwatch model info`."
         )
-    marker = settings.model.models_dir / PROMOTED
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(version + "\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    jsonl.write_text(settings.model.models_dir / PROMOTED, version + "\n")
     return model_dir
 
 

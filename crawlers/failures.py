@@ -27,6 +27,8 @@ def failure_reason(failure: Failure) -> str:
             return "robots_txt"
         if "redirect" in message:
             return "redirect_loop"
+        if "download_maxsize" in message:  # a compressed body that grew past the cap (a gzip bomb)
+            return "too_large"
         return "ignored"
     # Scrapy cancels a download only when it exceeds DOWNLOAD_MAXSIZE.
     if isinstance(exc, DownloadCancelledError):

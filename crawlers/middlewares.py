@@ -1,16 +1,35 @@
-"""Downloader middleware that writes every fetched response to WARC and hands the capture to the spider."""
+"""Downloader middlewares: the origin check every request (redirects included) passes, and WARC capture."""
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
-from scrapy import Request, signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
 from crawlers.evidence import WarcWriter
+from crawlers.origins import OriginPolicy
 
 EVIDENCE_META = "listingwatch_evidence"
+
+
+class OriginOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's offsite check (hosts) plus ports: only the source's own origins, never the index node.
+
+    It runs in the downloader for every request, so a redirect to another port on an allowed
+    host is refused before it is fetched or archived.
+    """
+
+    def should_follow(self, request: Request, spider: Spider) -> bool:
+        if not super().should_follow(request, spider):
+            return False
+        source: Any = getattr(spider, "source", None)
+        if source is None:
+            return True
+        denied = frozenset(self.crawler.settings.getlist("LISTINGWATCH_DENIED_ORIGINS"))
+        return OriginPolicy(source, denied).allows(request.url)
 
 
 class WarcCaptureMiddleware:

@@ -2,11 +2,14 @@
 
 Scrapy's Twisted reactor can be started once per process and clashes with Airflow's and
 pytest's event loops, so every crawl is its own ``python -m crawlers.process`` child. The
-child is bounded in time (CLOSESPIDER_TIMEOUT for a clean stop, then SIGINT, then SIGKILL)
-and resumable: with a JOBDIR, a stopped crawl continues where it left off and appends to
-the same JSONL without refetching pages already seen.
+child is bounded in time (CLOSESPIDER_TIMEOUT for a clean stop, then SIGINT, then SIGKILL:
+a child stuck in C code never sees the first two) and resumable: with a JOBDIR, a stopped
+crawl continues where it left off and appends to the same JSONL without refetching pages
+already seen. The child runs in its own session, so a Ctrl-C in the terminal reaches only
+the parent, which asks the child once to stop cleanly instead of both being torn down.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +17,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +31,12 @@ from listingwatch.schema import utcnow
 from listingwatch.settings import Settings
 
 STOP_GRACE_S = 30.0
+POLL_S = 0.5
+
+
+def crawl_timeout_s(source: SourceConfig, settings: Settings, override: float | None = None) -> float:
+    """The crawl's wall-clock bound: the caller's, else the source's own, else the pipeline default."""
+    return override or source.limits.crawl_timeout_s or settings.airflow.crawl_timeout_minutes * 60.0
 
 
 class CrawlJob(BaseModel):
@@ -56,6 +67,8 @@ class CrawlReport(BaseModel):
     warc_files: list[Path] = Field(default_factory=list)
     log_file: Path | None = None
     exit_code: int | None = None
+    timed_out: bool = Field(default=False, description="Stopped by its time bound rather than finishing.")
+    interrupted: bool = Field(default=False, description="Stopped by the user (Ctrl-C).")
 
 
 class CrawlProcess:
@@ -66,6 +79,7 @@ class CrawlProcess:
         self.popen = popen
         self.started_at = started_at
         self._tmp = tmp
+        self.report: CrawlReport | None = None
 
     @property
     def pid(self) -> int:
@@ -75,21 +89,47 @@ class CrawlProcess:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
 
-    def wait(self, timeout_s: float | None = None) -> CrawlReport:
-        deadline = None if timeout_s is None else timeout_s + STOP_GRACE_S
-        errors: list[str] = []
+    def _stop_or_kill(self, errors: list[str]) -> None:
+        self.stop()
         try:
-            self.popen.wait(timeout=deadline)
+            self.popen.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            errors.append(f"crawl did not stop within {deadline:.0f}s; interrupted")
-            self.stop()
-            try:
-                self.popen.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-                errors.append("crawl ignored the interrupt and was killed; its JOBDIR may not resume cleanly")
+            self.popen.kill()
+            self.popen.wait()
+            errors.append("crawl ignored the interrupt and was killed; its JOBDIR may not resume cleanly")
+
+    def wait(self, timeout_s: float | None = None, on_tick: Callable[[float], None] | None = None) -> CrawlReport:
+        """Wait for the child, enforcing `timeout_s` (plus a grace period for Scrapy's own clean stop).
+
+        `on_tick(elapsed seconds)` is called while waiting (progress displays). Ctrl-C asks the
+        child to stop cleanly, waits for it, then raises `KeyboardInterrupt` with the partial
+        report in `self.report`.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s + STOP_GRACE_S
+        started = time.monotonic()
+        errors: list[str] = []
+        timed_out = interrupted = False
+        try:
+            while self.popen.poll() is None:
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out = True
+                    errors.append(f"crawl did not stop within {timeout_s:.0f}s + {STOP_GRACE_S:.0f}s; interrupted")
+                    self._stop_or_kill(errors)
+                    break
+                if on_tick:
+                    on_tick(time.monotonic() - started)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(timeout=POLL_S)
+        except KeyboardInterrupt:
+            interrupted = True
+            errors.append("crawl interrupted by the user")
+            self._stop_or_kill(errors)
         report = self._read_report(errors)
+        report.timed_out = timed_out or report.finish_reason == "closespider_timeout"
+        report.interrupted = interrupted
+        self.report = report
+        if interrupted:
+            raise KeyboardInterrupt
         if report.finish_reason == "finished" and self.job.jobdir is not None:
             # The job is complete: a kept JOBDIR would make the next scheduled crawl skip every page as seen.
             shutil.rmtree(self.job.jobdir, ignore_errors=True)
@@ -150,6 +190,7 @@ def start_crawl(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=str(settings.home),
+        start_new_session=True,  # the terminal's Ctrl-C goes to the parent, which stops the child cleanly
     )
     return CrawlProcess(job, popen, started, tmp)
 
@@ -164,6 +205,6 @@ def run_crawl(
     timeout_s: float | None = None,
 ) -> CrawlReport:
     """Crawl one source to JSONL + WARC (+ screenshots) and return the report; raises ServiceUnavailable if down."""
-    timeout_s = timeout_s or source.limits.crawl_timeout_s or settings.airflow.crawl_timeout_minutes * 60
+    timeout_s = crawl_timeout_s(source, settings, timeout_s)
     crawl = start_crawl(source, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout_s)
     return crawl.wait(timeout_s)

@@ -8,6 +8,7 @@ bounded by REDIRECT_MAX_TIMES, JOBDIR for resumable crawls, HttpCache only when 
 from pathlib import Path
 from typing import Any
 
+from crawlers.origins import denied_origins
 from crawlers.pagepool import browser_page_limit
 from crawlers.sources import SourceConfig
 from listingwatch.settings import Settings
@@ -73,7 +74,12 @@ def scrapy_settings(
         "CLOSESPIDER_PAGECOUNT": max_pages or limits.max_pages or 0,
         "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
         "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
-        "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.WarcCaptureMiddleware": 585},
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "crawlers.middlewares.OriginOffsiteMiddleware": 50,
+            "crawlers.middlewares.WarcCaptureMiddleware": 585,
+        },
+        "LISTINGWATCH_DENIED_ORIGINS": denied_origins(settings),
         "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(settings.cache_dir / "httpcache"),

@@ -1,23 +1,30 @@
 """Source configs: one YAML file per site, so pointing the crawler at a new site means writing YAML, not code.
 
 A config is validated up front (selectors compiled, regexes compiled, cron parsed) so a typo
-fails at `listingwatch sources check` time with the file and field named, not halfway
-through a scheduled crawl. Values may use ``${VAR}`` / ``${VAR:-default}`` so the shipped
-demo sources can be pointed at another host without editing them.
+fails at `listingwatch sources check` time with the file and every bad field named, not
+halfway through a scheduled crawl. Link patterns are matched with RE2 (linear time), so a
+pattern such as ``(a+)+$`` cannot pin a core on a hostile URL; one RE2 cannot run
+(backreferences, lookaround) is refused with a message saying so. Values may use ``${VAR}`` /
+``${VAR:-default}`` so the shipped demo sources can be pointed at another host without editing them.
 """
 
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from listingwatch.errors import ConfigError
+from listingwatch.jsonl import validation_problems
 
+MAX_SOURCE_BYTES = 256 * 1024
+MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multiply ("billion laughs")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
@@ -39,11 +46,28 @@ def _check_selector(value: str) -> str:
     return value
 
 
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def compile_link_pattern(value: str) -> "re2._Regexp":
+    """A link pattern compiled for RE2: matching time is linear in the URL, whatever the pattern."""
+    return re2.compile(value, _RE2_OPTIONS)
+
+
 def _check_regex(value: str) -> str:
     try:
         re.compile(value)
     except re.error as err:
         raise ValueError(f"invalid regular expression {value!r} ({err})") from None
+    try:
+        compile_link_pattern(value)
+    except re2.error as err:
+        detail = err.args[0].decode(errors="replace") if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise ValueError(
+            f"regular expression {value!r} uses a feature RE2 cannot run in linear time ({detail}); "
+            "rewrite it without backreferences or lookaround"
+        ) from None
     return value
 
 
@@ -76,7 +100,11 @@ class LinkRule(_Strict):
 
 class Links(_Strict):
     listings: LinkRule
-    next_pages: LinkRule = Field(default_factory=LinkRule)
+    next_pages: LinkRule | None = Field(
+        default=None,
+        description="Links to more index pages (pagination). Unset: only start_urls are index pages, so a page "
+        "of 100,000 links is never followed as 100,000 index pages.",
+    )
 
 
 class FieldSelectors(_Strict):
@@ -161,11 +189,42 @@ class SourceConfig(_Strict):
 
     @field_validator("allowed_domains")
     @classmethod
-    def _bare_hosts(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            if "/" in host or ":" in host:
-                raise ValueError(f"{host!r} must be a bare host name (no scheme, port or path)")
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for entry in hosts:
+            host, _, port = entry.partition(":")
+            if "/" in entry or not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+                raise ValueError(
+                    f"{entry!r} must be a host name, optionally with a port: write 'market.example' or "
+                    "'127.0.0.1:8791' (no scheme or path)"
+                )
         return hosts
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """`allowed_domains` without ports: what Scrapy's offsite check takes."""
+        return list(dict.fromkeys(entry.split(":", 1)[0] for entry in self.allowed_domains))
+
+    def allowed_ports(self, host: str) -> set[int]:
+        """Ports a request to `host` may use: the entry's own port, else those the start URLs use.
+
+        A host named without a port allows the ports its start URLs give (or 80 and 443 when
+        they give none), so a redirect to another service on the same machine is not followed.
+        """
+        ports: set[int] = set()
+        bare = False
+        for entry in self.allowed_domains:
+            name, _, port = entry.partition(":")
+            if host == name or host.endswith("." + name):
+                if port:
+                    ports.add(int(port))
+                else:
+                    bare = True
+        if bare:
+            given = [urlsplit(url).port for url in self.start_urls if urlsplit(url).hostname == host]
+            ports |= {p for p in given if p is not None}
+            if not given or None in given:
+                ports |= {80, 443}
+        return ports
 
     @field_validator("schedule")
     @classmethod
@@ -188,43 +247,64 @@ def expand_env(text: str) -> str:
     return _ENV_REF.sub(sub, text)
 
 
-def _describe(path: Path, err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the file"
-    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
-    return f"Source {path}: field {where}: {first['msg']}{more}; fix the YAML and run `listingwatch sources check`."
+def _read_yaml(path: Path) -> object:
+    """Parse a source file, refusing what no source needs: binary text, huge files, alias bombs."""
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise ConfigError(f"Source {path} is over {MAX_SOURCE_BYTES // 1024} KiB; a source file is a page of YAML.")
+    try:
+        text = expand_env(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Source {path} is not UTF-8 text (byte {err.start}); save it as UTF-8.") from None
+    except ConfigError as err:
+        raise ConfigError(f"Source {path}: {err}") from None
+    aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+    if aliases > MAX_ALIASES:
+        raise ConfigError(f"Source {path} uses {aliases} YAML aliases (at most {MAX_ALIASES}); write the values out.")
+    return yaml.safe_load(text)
 
 
 def load_source(path: Path) -> SourceConfig:
-    """Read and validate one source file, raising `ConfigError` that names the file and the bad field."""
+    """Read and validate one source file, raising `ConfigError` that names the file and every bad field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8")))
+        raw = _read_yaml(path)
     except OSError as err:
         raise ConfigError(f"Source {path} cannot be read ({err.strerror}); check the path.") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"Source {path} is not valid YAML ({err}); fix the syntax.") from None
-    except ConfigError as err:
-        raise ConfigError(f"Source {path}: {err}") from None
+        raise ConfigError(f"Source {path} is not valid YAML ({' '.join(str(err).split())}); fix the syntax.") from None
     if not isinstance(raw, dict):
         found = "is empty" if raw is None else f"holds a YAML {type(raw).__name__}"
         raise ConfigError(
             f"Source {path} {found}, but must be a mapping of fields (name, platform, start_urls, ...); "
             "see docs/crawlers.md for the format."
         )
+    problems = []
     try:
         config = SourceConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_describe(path, err)) from None
-    if config.name != path.stem:
-        raise ConfigError(f"Source {path}: field name is {config.name!r} but must match the file name {path.stem!r}.")
+        problems += validation_problems(err)
+    if raw.get("name") != path.stem:
+        problems.append(f"name: is {raw.get('name')!r} but must match the file name {path.stem!r}")
+    if problems:
+        listed = "; ".join(f"field {p}" for p in problems)
+        raise ConfigError(f"Source {path}: {listed}; fix the YAML and run `listingwatch sources check {path}`.")
     return config
 
 
-def load_sources(directory: Path) -> dict[str, SourceConfig | ConfigError]:
-    """Every ``*.yaml`` in a directory keyed by file stem; a bad file yields its error and never hides the others."""
+def source_files(location: Path) -> list[Path]:
+    """The source files at `location`: the file itself, or every ``*.yaml``/``*.yml`` in a folder."""
+    location = Path(location)
+    if location.is_dir():
+        return sorted(p for p in location.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    if location.is_file():
+        return [location]
+    raise ConfigError(f"{location} is neither a source file nor a folder of them; check the path.")
+
+
+def load_sources(location: Path) -> dict[str, SourceConfig | ConfigError]:
+    """Every source file at `location` (a file or a folder) keyed by file stem; one bad file never hides the others."""
     results: dict[str, SourceConfig | ConfigError] = {}
-    for path in sorted(Path(directory).glob("*.y*ml")):
+    for path in source_files(location):
         try:
             results[path.stem] = load_source(path)
         except ConfigError as err:
@@ -232,14 +312,27 @@ def load_sources(directory: Path) -> dict[str, SourceConfig | ConfigError]:
     return results
 
 
-def find_source(directory: Path, name: str) -> SourceConfig:
-    """A source by name or by path, with a clear error listing what exists when it is not found."""
-    candidate = Path(name)
-    if candidate.suffix in {".yaml", ".yml"} and candidate.exists():
-        return load_source(candidate)
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+def source_by_name(directory: Path, name: str) -> SourceConfig:
+    """A source by name from `directory` only: never a path, so a name read from data cannot load another file."""
+    if not _SOURCE_NAME.match(name):
+        raise ConfigError(
+            f"{name[:100]!r} is not a source name (lowercase letters, digits, '-' and '_'); "
+            f"sources are looked up by name in {directory}."
+        )
     for suffix in (".yaml", ".yml"):
         path = Path(directory) / f"{name}{suffix}"
-        if path.exists():
+        if path.is_file():
             return load_source(path)
     known = ", ".join(sorted(p.stem for p in Path(directory).glob("*.y*ml"))) or "none"
     raise ConfigError(f"No source named {name!r} in {directory} (known: {known}); check the name.")
+
+
+def find_source(directory: Path, name: str) -> SourceConfig:
+    """For people at a terminal: a source by name, or a path to its YAML file."""
+    candidate = Path(name)
+    if candidate.suffix in {".yaml", ".yml"} and candidate.exists():
+        return load_source(candidate)
+    return source_by_name(directory, name)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,12 @@ from index_config import spool
 from index_config.client import get_client
 from index_config.documents import listing_bodies, observation_body, observation_id
 from index_config.manage import init_indices, listings_alias, observations_alias
+from listingwatch import jsonl
 from listingwatch.errors import ListingwatchError, ServiceUnavailable
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 
-MAX_LINE_BYTES = 4 * 1024 * 1024
+MAX_LINE_BYTES = jsonl.MAX_LINE_BYTES
 MAX_CHUNK_BYTES = 20 * 1024 * 1024
 MAX_ERRORS_KEPT = 1_000
 IN_FLIGHT = 2  # bulk requests the node works on at once: one per core of a small machine
@@ -80,6 +82,7 @@ class LoadReport:
     failed: int = 0
     spooled: int = 0
     skipped_lines: int = 0
+    quarantined: int = 0
     unavailable: bool = False
     errors: list[DocumentError] = field(default_factory=list)
     replay: "LoadReport | None" = None
@@ -127,7 +130,7 @@ def _node_errors(settings: Settings, what: str) -> Iterator[None]:
             raise _Unavailable from err
         if err.status_code in (401, 403):
             raise ServiceUnavailable(
-                f"Elasticsearch at {settings.es.endpoint} refused the credentials ({err.status_code}); "
+                f"Elasticsearch at {settings.es.shown_endpoint} refused the credentials ({err.status_code}); "
                 "check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY."
             ) from None
         raise ListingwatchError(f"Elasticsearch rejected {what}: {err.message}.") from None
@@ -135,10 +138,16 @@ def _node_errors(settings: Settings, what: str) -> Iterator[None]:
         raise _Unavailable from err
 
 
-def _existing(client: Elasticsearch, index: str, ids: list[str]) -> set[str]:
-    """Which listing IDs the index already holds (a real-time lookup by ID, no sources)."""
-    docs = client.mget(index=index, ids=ids, source=False).body["docs"]
-    return {d["_id"] for d in docs if d.get("found")}
+def _existing(client: Elasticsearch, index: str, ids: list[str]) -> dict[str, datetime | None]:
+    """Listing IDs the index already holds, with their last_seen (a real-time lookup by ID)."""
+    docs = client.mget(index=index, ids=ids, source_includes=["last_seen"]).body["docs"]
+    found: dict[str, datetime | None] = {}
+    for d in docs:
+        if d.get("found"):
+            seen = (d.get("_source") or {}).get("last_seen")
+            when = datetime.fromisoformat(seen) if isinstance(seen, str) else None
+            found[d["_id"]] = when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+    return found
 
 
 def _send(
@@ -246,13 +255,21 @@ def _write_batch(client: Elasticsearch, settings: Settings, batch: list[Record],
         known = _existing(client, listings_index, list({p.listing_id for p in prepared}))
     actions: list[tuple[dict[str, Any], Any]] = []
     owners: dict[str, list[int]] = {}
+    newest = dict(known)  # per listing, the latest capture stored or already in this batch
     for position, p in enumerate(prepared):
-        if p.listing_id in known:
+        fetched_at = batch[position][1].fetched_at
+        latest = newest.get(p.listing_id)
+        if latest is not None and fetched_at < latest:
+            # An older capture loaded after a newer one: keep its observation, never rewind the listing.
+            report.unchanged += 1
+        elif p.listing_id in known:
             actions.append((_update_action(listings_index, p.listing_id), f'{{"doc":{p.doc}}}'))
         else:
             actions.append(({"create": {"_index": listings_index, "_id": p.listing_id}}, p.new))
+        if latest is None or fetched_at >= latest:
+            newest[p.listing_id] = fetched_at
+            owners.setdefault(p.listing_id, []).append(position)
         actions.append(({"create": {"_index": observations_index, "_id": p.observation_id}}, p.observation))
-        owners.setdefault(p.listing_id, []).append(position)
         owners.setdefault(p.observation_id, []).append(position)
     observation_ids = {p.observation_id for p in prepared}
     transient, failed, conflicts = _send(client, settings, actions, owners, observation_ids, batch, report)
@@ -350,15 +367,6 @@ def _spool_sink(settings: Settings) -> Callable[[Iterable[Record]], int]:
     return lambda records: spool.append_segment(settings, (listing.model_dump_json() for _, listing in records))
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = first["msg"]
-    if first["type"] == "json_invalid":
-        return f"invalid JSON ({first.get('ctx', {}).get('error', message)})"
-    return f"{where}: {message}" if where else message
-
-
 def _coerce(listings: Iterable[Listing | dict[str, Any]], report: LoadReport) -> Iterator[Record]:
     for position, item in enumerate(listings, start=1):
         if isinstance(item, Listing):
@@ -368,39 +376,34 @@ def _coerce(listings: Iterable[Listing | dict[str, Any]], report: LoadReport) ->
             yield None, Listing.model_validate(item)
         except ValidationError as err:
             report.skipped_lines += 1
-            report.note(DocumentError(reason=f"record {position}: {_describe(err)}", line=position))
+            report.note(
+                DocumentError(reason=f"record {position}: {jsonl.describe_validation_error(err)}", line=position)
+            )
 
 
 def _read_jsonl(path: Path, report: LoadReport) -> Iterator[Record]:
     """Valid listings with their line numbers; bad lines are noted in `report` and skipped."""
-    with path.open("rb") as fh:
-        number = 0
-        while raw := fh.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    pass
-                report.skipped_lines += 1
-                report.note(DocumentError(reason=f"line longer than {MAX_LINE_BYTES} bytes", line=number))
-                continue
-            if not raw.strip():
-                continue
-            try:
-                listing = Listing.model_validate_json(raw)
-            except ValidationError as err:
-                report.skipped_lines += 1
-                report.note(DocumentError(reason=_describe(err), line=number))
-                continue
-            yield number, listing
+
+    def skip(bad: jsonl.BadLine) -> None:
+        report.skipped_lines += 1
+        report.note(DocumentError(reason=bad.reason, line=bad.line))
+
+    return jsonl.read_jsonl(path, Listing.model_validate_json, on_bad=skip, max_line_bytes=MAX_LINE_BYTES)
 
 
-def _read_spooled(segment: Path, report: LoadReport) -> Iterator[Record]:
-    for number, line in spool.read_segment(segment):
-        try:
-            yield None, Listing.model_validate_json(line)
-        except ValidationError as err:  # written by an incompatible schema version
-            report.skipped_lines += 1
-            report.note(DocumentError(reason=f"{segment.name}: {_describe(err)}", line=number))
+def _read_spooled(segment: Path, bad: list[jsonl.BadLine]) -> Iterator[Record]:
+    """The segment's records; lines that cannot be read back go to `bad` (to quarantine, never to drop)."""
+    for _number, listing in jsonl.read_jsonl(
+        segment, Listing.model_validate_json, on_bad=bad.append, keep_oversize=True
+    ):
+        yield None, listing
+
+
+def _quarantine(settings: Settings, segment: Path, bad: list[jsonl.BadLine], report: LoadReport) -> None:
+    kept = spool.quarantine(settings, segment, bad)
+    report.quarantined += len(bad)
+    for b in bad:
+        report.note(DocumentError(reason=f"spool segment {segment.name}: {b.reason}; kept in {kept}", line=b.line))
 
 
 def replay_spool(
@@ -411,7 +414,8 @@ def replay_spool(
     report = LoadReport()
     with spool.replay_lock(settings):
         for segment in spool.segments(settings):
-            records = _read_spooled(segment, report)
+            bad: list[jsonl.BadLine] = []
+            records = _read_spooled(segment, bad)
             keep: list[Record] = []
 
             def hold(rest: Iterable[Record], keep: list[Record] = keep) -> int:
@@ -420,6 +424,8 @@ def replay_spool(
                 return len(keep) - before
 
             _run(records, settings, client, report, hold, progress)
+            if bad:  # kept aside first: a crash in between duplicates them in quarantine, never loses them
+                _quarantine(settings, segment, bad, report)
             spool.rewrite_segment(segment, (listing.model_dump_json() for _, listing in keep))
             if report.unavailable:
                 break

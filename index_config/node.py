@@ -28,6 +28,7 @@ import urllib3
 from listingwatch.errors import ConfigError, ServiceUnavailable
 from listingwatch.settings import Settings
 
+AUTH_GRACE_S = 10.0
 CONFIG_FILES = ("jvm.options", "log4j2.properties", "roles.yml", "role_mapping.yml", "users", "users_roles")
 
 
@@ -101,6 +102,12 @@ def _make_dirs(path: Path) -> None:
         directory.chmod(0o755)
 
 
+def _keep_keys_private(certs: Path) -> None:
+    """Private keys readable by their owner only (certutil's archives and our unzip made them world-readable)."""
+    for path in [*certs.rglob("*.key"), *certs.glob("*.zip")]:
+        path.chmod(0o600)
+
+
 def _unzip(archive: Path, into: Path) -> None:
     """Extract keeping the executable bits that `zipfile` drops, and readable by the node's user."""
     with zipfile.ZipFile(archive) as zf:
@@ -154,6 +161,10 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+class CredentialsRefused(ServiceUnavailable):
+    """The node answers but rejects who we say we are: waiting will not help."""
+
+
 def _probe(settings: Settings) -> dict[str, Any] | None:
     """GET / and cluster health with a short timeout; None when nothing answers like Elasticsearch."""
     es = settings.es
@@ -169,6 +180,12 @@ def _probe(settings: Settings) -> dict[str, Any] | None:
     )
     try:
         health = pool.request("GET", es.endpoint + "/_cluster/health", headers=headers, timeout=2.0)
+        if health.status in (401, 403):
+            raise CredentialsRefused(
+                f"Elasticsearch at {es.shown_endpoint} refused the credentials (authentication failed, HTTP "
+                f"{health.status}); check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY or the password in "
+                "LISTINGWATCH_ES__URL."
+            )
         if health.status != 200 or health.headers.get("X-Elastic-Product") != "Elasticsearch":
             return None
         nodes = pool.request(
@@ -263,6 +280,8 @@ def _secure_material(settings: Settings, dist: Path, conf: Path) -> None:
             ],
         )  # fmt: skip
         _unzip(certs / "node.zip", certs)
+    _keep_keys_private(certs)
+    _hand_over(settings)  # the node's user owns its (now private) keys
     pw_path = password_file(settings)
     if not pw_path.exists():
         password = settings.es.password or secrets.token_urlsafe(18)
@@ -310,7 +329,7 @@ def start_node(settings: Settings) -> None:
     """Start the local node and wait until it is healthy; reuse a healthy node already on the port."""
     es = settings.es
     if not is_local(settings):
-        raise ConfigError(f"es.url is set to {es.url}, an external node; unset it to manage a local one.")
+        raise ConfigError(f"es.url is set to {es.shown_endpoint}, an external node; unset it to manage a local one.")
     if _port_open(es.host, es.port):
         if _healthy(_probe(settings)):
             return
@@ -352,9 +371,17 @@ def start_node(settings: Settings) -> None:
 
 def _wait_healthy(settings: Settings) -> None:
     deadline = time.monotonic() + settings.es.startup_timeout
+    refused_since: float | None = None
     while time.monotonic() < deadline:
-        if _healthy(_probe(settings)):
-            return
+        try:
+            if _healthy(_probe(settings)):
+                return
+            refused_since = None
+        except CredentialsRefused:
+            # A node still setting up security may refuse briefly; one that keeps refusing has the wrong password.
+            refused_since = refused_since or time.monotonic()
+            if time.monotonic() - refused_since > AUTH_GRACE_S:
+                raise
         if _alive_pid(settings) is None and not _port_open(settings.es.host, settings.es.port):
             raise ServiceUnavailable(f"Elasticsearch exited during startup; see {log_file(settings)}.")
         time.sleep(0.5)
@@ -396,7 +423,7 @@ def node_status(settings: Settings) -> dict[str, Any]:
     """What is known about the configured node without starting anything."""
     probe = _probe(settings)
     status: dict[str, Any] = {
-        "endpoint": settings.es.endpoint,
+        "endpoint": settings.es.shown_endpoint,
         "managed": is_local(settings),
         "pid": _alive_pid(settings) if is_local(settings) else None,
         "running": probe is not None,
@@ -415,7 +442,7 @@ def ensure_node(settings: Settings) -> None:
         return
     if not is_local(settings):
         raise ServiceUnavailable(
-            f"Elasticsearch at {settings.es.endpoint} is not reachable; start it or fix LISTINGWATCH_ES__URL."
+            f"Elasticsearch at {settings.es.shown_endpoint} is not reachable; start it or fix LISTINGWATCH_ES__URL."
         )
     start_node(settings)
 

@@ -158,7 +158,10 @@ class Listing(_Model):
     def _canonical(cls, v: str) -> str:
         if not v.lower().startswith(("http://", "https://")):
             raise ValueError("url must be an absolute http(s) URL")
-        return canonical_url(v)
+        canonical = canonical_url(v)
+        if not urlsplit(canonical).hostname:
+            raise ValueError("url has no host name")
+        return canonical
 
     @field_validator("fetched_at", "posted_at")
     @classmethod

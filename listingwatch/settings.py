@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -21,6 +22,7 @@ from pydantic_settings import (
 )
 
 from listingwatch.errors import ConfigError
+from listingwatch.jsonl import describe_validation_error
 
 
 def _default_home() -> Path:
@@ -75,6 +77,15 @@ class ElasticsearchSettings(BaseModel):
         scheme = "https" if self.profile == "secure" else "http"
         return f"{scheme}://{self.host}:{self.port}"
 
+    @property
+    def shown_endpoint(self) -> str:
+        """`endpoint` fit for messages and status: a password inside the URL is replaced by ***."""
+        parts = urlsplit(self.endpoint)
+        if parts.password is None:
+            return self.endpoint
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
+
 
 class CrawlSettings(BaseModel):
     sources_dir: Path = Path("crawlers/sources")
@@ -111,6 +122,9 @@ class AirflowSettings(BaseModel):
     max_retry_delay_minutes: int = Field(default=60, ge=1)
     recheck_schedule: str = "@daily"
     recheck_limit: int = Field(default=500, ge=1, description="Flagged listings re-fetched per re-check run.")
+    recheck_timeout_minutes: int = Field(
+        default=30, ge=1, description="Bound on a re-check run; listings it does not reach wait for the next run."
+    )
 
 
 class WebSettings(BaseModel):
@@ -206,10 +220,8 @@ def config_file() -> Path | None:
 
 
 def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "settings"
     origin = config_file() or "the environment"
-    return f"Invalid setting {where}: {first['msg']} (fix it in {origin} or LISTINGWATCH_*)."
+    return f"Invalid setting {describe_validation_error(err)} (fix it in {origin} or LISTINGWATCH_*)."
 
 
 def load_settings(**overrides: object) -> Settings:

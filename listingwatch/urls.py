@@ -25,6 +25,8 @@ def canonical_url(url: str) -> str:
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith("utm_")
     ]
     netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 literal keeps its brackets
+        netloc = f"[{netloc}]"
     if parts.port and not (
         (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
     ):

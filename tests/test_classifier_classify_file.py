@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.inference import Classifier, classify_file
+from classifiers.inference import MAX_SNIPPET, Classifier, classify_file
 from listingwatch.schema import Listing
 
 pytestmark = pytest.mark.slow
@@ -92,8 +92,67 @@ def test_cli_classifies_a_file(trained_model, tmp_path) -> None:
         "LISTINGWATCH_MODEL__MODELS_DIR": str(trained_model.settings.model.models_dir),
     }
     proc = _cli(["classify", str(src), str(tmp_path / "out.jsonl"), "--no-explain"], env)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # some lines were bad: the same exit status as `index load`
     assert "in.jsonl:3: skipped" in proc.stderr
     assert "2 classified" in proc.stdout and "1 flagged" in proc.stdout
     info = _cli(["model", "info"], env)
     assert info.returncode == 0 and f"* {trained_model.version}" in info.stdout
+
+
+def _vendor_menu(shift: int) -> str:
+    """A long vendor menu: the shape (3k-40k characters) whose explanations used to break the field cap."""
+    items = ["meth crystal 3.5g $60", "fent powder 1g $90", "oxy m30 10x $200", "xanax bars 20x $80", "coke 1g $100"]
+    lines = [items[(i + shift) % len(items)] for i in range(400)]
+    return "MENU telegram @plugdude " + " | ".join(lines) + " wickr plugdude BTC XMR only, stealth shipping"
+
+
+def test_long_vendor_menus_never_stop_a_file(model_settings, tmp_path) -> None:
+    rows = [row(100 + k, "Vendor menu", _vendor_menu(k)) for k in range(12)]
+    (tmp_path / "files").mkdir()
+    src = write_input(tmp_path / "files" / "menus.jsonl", [*rows, GOOD[1]])
+    out = tmp_path / "files" / "menus.out.jsonl"
+    report = classify_file(src, out, model_settings)
+    assert report.failed == [] and report.bad_lines == []
+    assert report.classified == 13 and report.flagged >= 12
+    written = [Listing.model_validate_json(x) for x in out.read_text().splitlines()]
+    tokens = [t for li in written for t in li.classification.explanation.tokens]
+    assert tokens and max(len(t.token) for t in tokens) <= MAX_SNIPPET
+    assert sorted(p.name for p in out.parent.iterdir()) == ["menus.jsonl", "menus.out.jsonl"]  # no .part left
+
+
+def test_a_line_needs_only_text_and_keeps_the_callers_fields(model_settings, tmp_path) -> None:
+    mine = {"id": 7, "title": "M30 blues 💊", "description": "pressed fent, BTC only", "batch": {"n": [1, 2]}}
+    src = tmp_path / "mine.jsonl"
+    src.write_bytes(
+        json.dumps(mine).encode() + b"\n"
+        + json.dumps({"id": 8, "seller": "bob"}).encode() + b"\n"  # nothing the model reads
+        + b'{"id": 9, "title": "caf\xe9 con leche"}\n'  # Latin-1: rejected, never silently replaced
+        + json.dumps({"id": 10, "title": "Snow boots", "seller": "outdoor shop"}).encode() + b"\n"
+    )  # fmt: skip
+    out = tmp_path / "mine.out.jsonl"
+    report = classify_file(src, out, model_settings)
+    assert [(b.line, "title or description" in b.error or "UTF-8" in b.error) for b in report.bad_lines] == [
+        (2, True),
+        (3, True),
+    ]
+    first, last = (json.loads(x) for x in out.read_text().splitlines())
+    assert {k: v for k, v in first.items() if k != "classification"} == mine
+    assert first["classification"]["flagged"] and first["classification"]["model_version"]
+    assert last["id"] == 10 and last["seller"] == "outdoor shop" and "classification" in last
+
+
+def test_one_record_that_cannot_be_scored_is_reported_and_the_rest_go_on() -> None:
+    from classifiers.inference import _classify_each
+    from listingwatch.schema import Classification
+
+    class Picky:
+        """Scores everything except a title of "boom", the way a record that breaks a model would."""
+
+        def classify_fields(self, items, explain=True):
+            if any(i["title"] == "boom" for i in items):
+                raise ValueError("cannot score this one")
+            return [Classification(score=0.1, flagged=False, threshold=0.5, model_version="t") for _ in items]
+
+    results = _classify_each(Picky(), [{"title": "a"}, {"title": "boom"}, {"title": "c"}], explain=True)
+    assert [type(r).__name__ for r in results] == ["Classification", "str", "Classification"]
+    assert "cannot score this one" in results[1]

@@ -1,6 +1,7 @@
 """The `secure` profile: a second real node with TLS and a password, reached only with both."""
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,15 @@ import urllib3
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import init_indices, listings_alias
-from index_config.node import ca_file, password_file, start_node, stop_node
+from index_config.node import (
+    CredentialsRefused,
+    ca_file,
+    ensure_node,
+    node_status,
+    password_file,
+    start_node,
+    stop_node,
+)
 from listingwatch.settings import Settings, load_settings
 from tests.index_data import listing
 
@@ -36,6 +45,8 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 def test_node_speaks_only_tls_with_a_password(secure: Settings) -> None:
     assert secure.es.endpoint == f"https://127.0.0.1:{SECURE_PORT}"
     assert password_file(secure).stat().st_mode & 0o077 == 0, "the password file must be private"
+    keys = list(ca_file(secure).parents[1].rglob("*.key"))
+    assert len(keys) >= 2 and all(key.stat().st_mode & 0o077 == 0 for key in keys), "private keys must be private"
     verified = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(ca_file(secure)), retries=False)
     anonymous = verified.request("GET", f"{secure.es.endpoint}/_cluster/health", timeout=5)
     assert anonymous.status == 401
@@ -50,3 +61,17 @@ def test_pipeline_client_writes_and_reads_over_tls(secure: Settings, tmp_path: P
     assert report.created == 5 and not report.unavailable
     client.indices.refresh(index=listings_alias(secure))
     assert client.count(index=listings_alias(secure))["count"] == 5
+
+
+def test_a_wrong_password_is_named_at_once_and_never_printed(secure: Settings) -> None:
+    wrong = secure.model_copy(update={"es": secure.es.model_copy(update={"password": "not-the-password"})})
+    started = time.monotonic()
+    with pytest.raises(CredentialsRefused, match="authentication failed"):
+        ensure_node(wrong)
+    assert time.monotonic() - started < 30
+    in_url = secure.model_copy(
+        update={"es": secure.es.model_copy(update={"url": f"https://elastic:s3cret-pw@127.0.0.1:{SECURE_PORT}"})}
+    )
+    with pytest.raises(CredentialsRefused) as refused:
+        node_status(in_url)
+    assert "s3cret-pw" not in str(refused.value) and "elastic:***@" in str(refused.value)

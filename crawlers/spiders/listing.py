@@ -24,15 +24,17 @@ from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
 from crawlers.middlewares import EVIDENCE_META
 from crawlers.pagepool import PagePool
-from crawlers.sources import LinkRule, SourceConfig
+from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
 from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
 from listingwatch.urls import canonical_url
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
-    return LinkExtractor(
-        allow=rule.allow, deny=rule.deny, restrict_css=rule.restrict_css, restrict_xpaths=rule.restrict_xpaths
-    )
+    """Scrapy's extractor with the URL patterns matched by RE2, so no pattern can backtrack on a hostile URL."""
+    extractor = LinkExtractor(restrict_css=rule.restrict_css, restrict_xpaths=rule.restrict_xpaths)
+    extractor.allow_res = [compile_link_pattern(p) for p in rule.allow]  # type: ignore[assignment]
+    extractor.deny_res = [compile_link_pattern(p) for p in rule.deny]  # type: ignore[assignment]
+    return extractor
 
 
 class ListingSpider(scrapy.Spider):
@@ -41,11 +43,16 @@ class ListingSpider(scrapy.Spider):
     def __init__(self, source: SourceConfig, screenshot_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
-        self.allowed_domains = list(self.source.allowed_domains)
+        self.allowed_domains = self.source.allowed_hosts  # ports are checked by OriginOffsiteMiddleware
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
         self._listing_links = _extractor(self.source.links.listings)
-        self._next_links = _extractor(self.source.links.next_pages)
+        next_pages = self.source.links.next_pages
+        self._next_links = _extractor(next_pages) if next_pages is not None else None
+        if next_pages is None:
+            self.logger.warning(
+                "links.next_pages is not set for %s: only its start URLs are read as index pages", self.source.name
+            )
         self._browser = self.source.uses_browser
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
 
@@ -92,6 +99,8 @@ class ListingSpider(scrapy.Spider):
             return
         for link in self._listing_links.extract_links(response):
             yield self._listing_request(link.url)
+        if self._next_links is None:
+            return
         for link in self._next_links.extract_links(response):
             yield self._index_request(link.url)
 

@@ -48,7 +48,10 @@ def main() -> None:
     try:
         app()
     except ListingwatchError as err:
-        typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+        from listingwatch.terminal import visible
+
+        # One line, whatever the message quotes (a YAML parser's report, a hostile title).
+        typer.secho(f"error: {visible(' '.join(str(err).split()))}", err=True, fg=typer.colors.RED)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)

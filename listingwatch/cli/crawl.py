@@ -1,6 +1,5 @@
 """`listingwatch` commands for the crawl area: `crawl`, `sources check|list`, `sites serve`."""
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -17,55 +16,75 @@ def crawl(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan; fetch nothing.")] = False,
     max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL file (default: var/crawl/...).")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Wall-clock bound in seconds.")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Wall-clock bound in seconds (default: limits.crawl_timeout_s, else the pipeline's). At the bound "
+            "the crawl stops cleanly; one that does not stop is interrupted, then killed. Ctrl-C stops it cleanly.",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
 ) -> None:
     """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources."""
     from rich.console import Console
     from rich.table import Table
 
-    from crawlers.run import start_crawl
+    from crawlers.run import crawl_timeout_s, start_crawl
     from crawlers.scrapy_settings import evidence_dirs
     from crawlers.sources import find_source
     from listingwatch.schema import utcnow
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape, plain
 
     settings = get_settings()
     config = find_source(settings.crawl.sources_dir, source)
     dirs = evidence_dirs(settings, config.name)
     output = output or settings.var_dir / "crawl" / config.name / f"{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
     jobdir = dirs["jobs"] if resume else None
+    timeout = crawl_timeout_s(config, settings, timeout)
     console = Console(stderr=True)
     if dry_run:
         plan = Table(title=f"crawl plan: {config.name}", show_header=False)
         for key, value in [
             ("platform", config.platform), ("render", config.render), ("start_urls", "\n".join(config.start_urls)),
             ("robots.txt", "obeyed" if config.politeness.obey_robots_txt else "ignored"),
-            ("max pages", str(max_pages or config.limits.max_pages or "unbounded")), ("output", str(output)),
+            ("max pages", str(max_pages or config.limits.max_pages or "unbounded")),
+            ("time bound", f"{timeout:.0f}s"), ("output", str(output)),
             ("warc", str(dirs["warc"])), ("screenshots", str(dirs["screenshots"])), ("jobdir", str(jobdir)),
         ]:
-            plan.add_row(key, value)
+            plan.add_row(key, plain(value))
         console.print(plan)
         return
     process = start_crawl(config, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout)
+    interrupted = False
     with console.status(f"crawling {config.name}…") as status:
-        started = time.monotonic()
-        while process.popen.poll() is None:
-            written = _count_lines(output)
-            status.update(f"crawling {config.name}: {written} listings written, {time.monotonic() - started:.0f}s")
-            time.sleep(0.5)
-    report = process.wait(timeout)
-    table = Table(title=f"crawl {config.name}: {report.finish_reason or 'did not finish'}", show_header=False)
+
+        def tick(elapsed: float) -> None:
+            status.update(f"crawling {config.name}: {_count_lines(output)} listings written, {elapsed:.0f}s")
+
+        try:
+            report = process.wait(timeout, on_tick=tick)
+        except KeyboardInterrupt:
+            interrupted = True
+            report = process.report
+    if report is None:
+        raise typer.Exit(130)
+    ending = "interrupted" if interrupted else "timed out" if report.timed_out else report.finish_reason
+    table = Table(title=f"crawl {config.name}: {escape(ending or 'did not finish')}", show_header=False)
     table.add_row("pages fetched", str(report.pages_fetched))
     table.add_row("listings written", str(report.listings_written))
     for reason, count in sorted(report.skipped.items()):
-        table.add_row(f"skipped: {reason}", str(count))
-    table.add_row("output", str(report.output))
-    table.add_row("warc", "\n".join(str(p) for p in report.warc_files))
-    table.add_row("log", str(report.log_file))
+        table.add_row(plain(f"skipped: {reason}"), str(count))
+    table.add_row("output", plain(report.output))
+    table.add_row("warc", plain("\n".join(str(p) for p in report.warc_files)))
+    table.add_row("log", plain(report.log_file))
     console.print(table)
     for error in report.errors:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(error)}", highlight=False)
+    if interrupted:
+        raise typer.Exit(130)
     if report.errors:
         raise typer.Exit(1)
 
@@ -80,28 +99,46 @@ def _count_lines(path: Path) -> int:
 
 @sources_app.command("check")
 def sources_check(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Sources directory (default: settings).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Source files and/or folders of them (default: the sources folder in settings)."),
+    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help="A sources folder (same as passing it).")] = None,
 ) -> None:
-    """Validate every source file; exits non-zero if any is invalid, naming the file and field."""
+    """Validate source files: every problem of every file at once, naming the file and the field.
+
+    Examples: `listingwatch sources check` (the configured folder), `listingwatch sources check
+    my-board.yaml` (the file you are writing), `listingwatch sources check a.yaml other/`.
+    Exits 2 if any file is invalid.
+    """
     from rich.console import Console
 
-    from crawlers.sources import load_sources
+    from crawlers.sources import load_source, source_files
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
-    directory = directory or get_settings().crawl.sources_dir
-    results = load_sources(directory)
-    if not results:
-        raise ConfigError(f"No source files (*.yaml) in {directory}; add one or fix crawl.sources_dir.")
+    locations = [*(paths or []), *([directory] if directory else [])] or [get_settings().crawl.sources_dir]
+    files: list[Path] = []
+    for location in locations:
+        found = source_files(location)
+        if not found:
+            raise ConfigError(f"No source files (*.yaml) in {location}; add one or fix crawl.sources_dir.")
+        files += found
     console = Console()
     bad = 0
-    for name, result in results.items():
-        if isinstance(result, ConfigError):
+    for path in files:
+        try:
+            config = load_source(path)
+        except ConfigError as err:
             bad += 1
-            console.print(f"[red]✗[/red] {name}: {result}", soft_wrap=True)
+            console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
-            console.print(f"[green]✓[/green] {name} ({result.render}, {result.schedule})")
+            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
+            if config.links.next_pages is None:
+                line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
+            console.print(line, soft_wrap=True, highlight=False)
     if bad:
-        raise ConfigError(f"{bad} of {len(results)} source file(s) in {directory} are invalid; see above.")
+        raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
 
 
 @sources_app.command("list")
@@ -114,12 +151,13 @@ def sources_list(
 
     from crawlers.sources import SourceConfig, load_sources
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import plain
 
     table = Table("name", "platform", "render", "schedule", "enabled", "start urls")
     for name, result in load_sources(directory or get_settings().crawl.sources_dir).items():
         if isinstance(result, SourceConfig):
-            table.add_row(name, result.platform, result.render, result.schedule, str(result.enabled),
-                          "\n".join(result.start_urls))
+            table.add_row(*(plain(v) for v in (name, result.platform, result.render, result.schedule,
+                          result.enabled, "\n".join(result.start_urls))))  # fmt: skip
     Console().print(table)
 
 

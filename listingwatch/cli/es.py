@@ -39,9 +39,9 @@ def start() -> None:
     from listingwatch.settings import get_settings
 
     settings = get_settings()
-    with Console(stderr=True).status(f"starting Elasticsearch {settings.es.version} on {settings.es.endpoint}…"):
+    with Console(stderr=True).status(f"starting Elasticsearch {settings.es.version} on {settings.es.shown_endpoint}…"):
         start_node(settings)
-    typer.echo(f"Elasticsearch is up at {settings.es.endpoint}.")
+    typer.echo(f"Elasticsearch is up at {settings.es.shown_endpoint}.")
 
 
 @es_app.command("stop")
@@ -65,11 +65,12 @@ def status() -> None:
 
     from index_config.node import node_status
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import plain
 
     info = node_status(get_settings())
     table = Table(show_header=False, title="Elasticsearch")
     for key, value in info.items():
-        table.add_row(key, "-" if value is None else str(value))
+        table.add_row(key, plain("-" if value is None else value))
     Console().print(table)
     if not info["running"]:
         raise typer.Exit(3)

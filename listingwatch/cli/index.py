@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from listingwatch.errors import EXIT_BAD_INPUT, EXIT_SPOOLED
+
 index_app = typer.Typer(
     help=(
         "Create, migrate, inspect and load the Elasticsearch indices.\n\n"
@@ -19,10 +21,6 @@ index_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-# Exit codes a script can tell apart: 1 = some input was bad, 3 = node unreachable (records spooled).
-EXIT_BAD_INPUT = 1
-EXIT_SPOOLED = 3
 
 
 def _client() -> Any:
@@ -39,12 +37,14 @@ def _print_families(title: str, report: dict[str, dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from listingwatch.terminal import plain
+
     columns = sorted({key for row in report.values() for key in row})
     table = Table(title=title)
     for name in ("family", *columns):
         table.add_column(name, overflow="fold")  # narrow terminals wrap values instead of cutting them off
     for family, row in report.items():
-        table.add_row(family, *("-" if row.get(c) is None else str(row.get(c)) for c in columns))
+        table.add_row(plain(family), *(plain("-" if row.get(c) is None else row.get(c)) for c in columns))
     Console().print(table)
 
 
@@ -81,6 +81,12 @@ def stats() -> None:
     settings = get_settings()
     _print_families("indices", index_stats(_client(), settings))
     typer.echo(f"spooled records waiting for replay: {spool.pending(settings)}")
+    if held := spool.quarantined(settings):
+        typer.secho(
+            f"{held} spooled record(s) could not be read back and are kept in {spool.quarantine_dir(settings)}; "
+            "repair them and move them into the spool folder to load them.",
+            fg=typer.colors.RED,
+        )
 
 
 def _count_lines(path: Path) -> int | None:
@@ -97,24 +103,34 @@ def _report(report: Any, what: str) -> None:
 
     from index_config import spool
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
     console = Console(stderr=True)
     if report.replay is not None and report.replay.read:
         _report(report.replay, "replayed from the spool first")
-    table = Table(show_header=False, title=what)
+    table = Table(show_header=False, title=escape(what))
     for key in ("read", "created", "updated", "unchanged", "observations", "duplicate_observations",
-                "failed", "skipped_lines", "spooled"):  # fmt: skip
+                "failed", "skipped_lines", "quarantined", "spooled"):  # fmt: skip
         table.add_row(key.replace("_", " "), str(getattr(report, key)))
     console.print(table)
     for error in report.errors[:50]:
         where = f"line {error.line}" if error.line else (error.url or error.id or "record")
-        console.print(f"[yellow]skipped[/yellow] {where}: {error.reason}", markup=True, highlight=False)
+        console.print(f"[yellow]skipped[/yellow] {escape(where)}: {escape(error.reason)}", highlight=False)
     if len(report.errors) > 50:
         console.print(f"… and {len(report.errors) - 50} more problems.")
+    if report.quarantined:
+        console.print(
+            f"[red]{report.quarantined} spooled record(s) could not be read back[/red] and were moved, byte for "
+            f"byte, to {escape(str(spool.quarantine_dir(get_settings())))}; repair them and move them back into "
+            "the spool folder to load them.",
+            highlight=False,
+        )
     if report.spooled:
         console.print(
-            f"[red]Elasticsearch at {get_settings().es.endpoint} was unreachable[/red]: {report.spooled} records "
-            f"wait in {spool.spool_dir(get_settings())}; run `listingwatch index replay` once it is back."
+            f"[red]Elasticsearch at {escape(get_settings().es.shown_endpoint)} was unreachable[/red]: {report.spooled} "
+            f"records wait in {escape(str(spool.spool_dir(get_settings())))}; run `listingwatch index replay` once "
+            "it is back.",
+            highlight=False,
         )
 
 
@@ -126,7 +142,8 @@ def load(
 
     Re-loading a file changes nothing (stable IDs); first_seen and takedown status survive
     re-crawls. If the node is down, records are spooled and replayed on the next load.
-    Exit status: 0 all loaded, 1 some lines or documents were rejected, 3 records were spooled.
+    Exit status: 0 all loaded, 1 some lines or documents were rejected (or spooled ones quarantined),
+    3 records were spooled.
     """
     from rich.progress import Progress
 
@@ -144,7 +161,8 @@ def load(
     _report(report, f"loaded {file}")
     if report.spooled:
         raise typer.Exit(EXIT_SPOOLED)
-    if report.failed or report.skipped_lines:
+    replayed = report.replay
+    if report.failed or report.skipped_lines or (replayed is not None and (replayed.quarantined or replayed.failed)):
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -169,6 +187,8 @@ def replay() -> None:
     _report(report, "replayed the spool")
     if report.spooled:
         raise typer.Exit(EXIT_SPOOLED)
+    if report.quarantined or report.failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @index_app.command("drop")

@@ -146,14 +146,24 @@ def info() -> None:
 
 
 def classify(
-    in_path: Annotated[Path, typer.Argument(help="JSONL of listings (one `Listing` per line).")],
-    out_path: Annotated[Path, typer.Argument(help="Where to write the listings with `classification` filled.")],
+    in_path: Annotated[
+        Path, typer.Argument(help="JSONL, one object per line with a title and/or description (e.g. crawl output).")
+    ],
+    out_path: Annotated[Path, typer.Argument(help="Where to write each line back with `classification` added.")],
     explain: Annotated[bool, typer.Option("--explain/--no-explain", help="Explain flagged listings.")] = True,
 ) -> None:
-    """Classify a JSONL file of listings with the model in service; bad lines are reported and skipped."""
+    """Classify a JSONL file with the model in service.
+
+    A line needs only `title` and/or `description` (and `seller` as a name or {"name": ...});
+    every other field, including your own (an `id` to join on), is written back unchanged
+    with `classification` added. Bad lines (not UTF-8, not JSON, no text) are reported by
+    number and skipped, as `index load` does. Exit status: 0 every line classified, 1 some
+    lines were skipped or could not be classified, 2 the command could not run.
+    """
     from rich.progress import Progress
 
     from classifiers.inference import Classifier, classify_file
+    from listingwatch.errors import EXIT_BAD_INPUT
     from listingwatch.settings import get_settings
 
     if not in_path.is_file():
@@ -167,14 +177,17 @@ def classify(
         report = classify_file(
             in_path, out_path, settings, classifier, explain=explain, progress=lambda n: bar.advance(task, n)
         )
-    for bad in report.bad_lines[:20]:
-        typer.secho(f"{in_path}:{bad.line}: skipped, {bad.error}", err=True, fg=typer.colors.YELLOW)
-    if len(report.bad_lines) > 20:
-        typer.secho(f"... and {len(report.bad_lines) - 20} more bad lines", err=True, fg=typer.colors.YELLOW)
+    problems = [(bad, "skipped") for bad in report.bad_lines] + [(bad, "not classified") for bad in report.failed]
+    for bad, what in sorted(problems, key=lambda p: p[0].line)[:20]:
+        typer.secho(f"{in_path}:{bad.line}: {what}, {bad.error}", err=True, fg=typer.colors.YELLOW)
+    if len(problems) > 20:
+        typer.secho(f"... and {len(problems) - 20} more problem lines", err=True, fg=typer.colors.YELLOW)
     typer.echo(
         f"{report.classified} classified ({report.cached} from cache), {report.flagged} flagged, "
-        f"{len(report.bad_lines)} bad lines skipped -> {out_path}"
+        f"{len(report.bad_lines)} bad lines skipped, {len(report.failed)} not classified -> {out_path}"
     )
+    if problems:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def register(app: typer.Typer) -> None:

@@ -50,6 +50,7 @@ def run(
     from listingwatch.runs.source_run import STEPS, run_source
     from listingwatch.runs.summary import describe
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape, plain
 
     console = Console()
     with console.status("starting") as status:
@@ -57,9 +58,11 @@ def run(
             source,
             get_settings(),
             max_pages=max_pages,
-            on_step=lambda step: status.update(f"[bold]{source}[/bold]: {step} ({STEPS.index(step) + 1}/{len(STEPS)})"),
+            on_step=lambda step: status.update(
+                f"[bold]{escape(source)}[/bold]: {step} ({STEPS.index(step) + 1}/{len(STEPS)})"
+            ),
         )
-    console.print(describe(summary), markup=False, highlight=False)
+    console.print(plain(describe(summary)), highlight=False)
 
 
 @airflow_app.command("env")
@@ -120,7 +123,8 @@ def airflow_standalone() -> None:
     from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())
-    typer.echo(f"Airflow UI: http://127.0.0.1:8080 (login details in {os.environ['AIRFLOW_HOME']}).")
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
+    typer.echo(f"Airflow UI: http://127.0.0.1:{port} (login details in {os.environ['AIRFLOW_HOME']}).")
     os.execv(sys.executable, [sys.executable, "-m", "airflow", "standalone"])  # noqa: S606 - hand over to Airflow
 
 

@@ -24,6 +24,7 @@ from listingwatch.orchestration.airflow_home import bootstrap_airflow, configure
 from listingwatch.runs.paths import latest_summary
 from listingwatch.runs.summary import RunSummary
 from listingwatch.settings import Settings
+from listingwatch.terminal import escape, plain
 
 # What a first start should expect: the full model is about ten times the quick one's training work.
 FIRST_TRAINING = "roughly 10 minutes on 2 CPU cores"
@@ -71,7 +72,7 @@ def enabled_sources(settings: Settings, console: Console) -> list[str]:
     names = []
     for name, config in load_sources(settings.crawl.sources_dir).items():
         if isinstance(config, Exception):
-            console.print(f"[yellow]skipping source {name}: {config}[/yellow]")
+            console.print(f"[yellow]skipping source {escape(name)}: {escape(config)}[/yellow]")
         elif config.enabled:
             names.append(name)
     return names
@@ -111,7 +112,7 @@ def summary_table(outcomes: list[SourceOutcome]) -> Table:
     for o in outcomes:
         s = o.summary
         table.add_row(
-            o.source,
+            plain(o.source),
             *(str(v) for v in ((s.pages_fetched, s.listings, s.new, s.changed, s.flagged) if s else ("-",) * 5)),
             f"{o.seconds:.0f}s",
             "[green]ok[/green]" if o.ok else "[red]failed[/red]",
@@ -152,12 +153,12 @@ def flagged_table(hits: list[dict[str, Any]]) -> Table:
         table.add_column(column, overflow="fold")
     for hit in hits:
         cls = hit.get("classification") or {}
-        table.add_row(
+        table.add_row(  # crawled text: shown as typed, never read as markup
             f"{cls.get('score', 0):.3f}",
-            ", ".join(cls.get("substances") or []),
-            hit.get("source", ""),
-            (hit.get("title") or "")[:80],
-            hit.get("url", ""),
+            plain(", ".join(cls.get("substances") or [])),
+            plain(hit.get("source", "")),
+            plain((hit.get("title") or "")[:80]),
+            plain(hit.get("url", "")),
         )
     return table
 
@@ -171,15 +172,15 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     with _step(console, "Starting the local Elasticsearch node (first start takes a minute)"):
         ensure_node(settings)
         init_indices(get_client(settings), settings)
-    console.print(f"Elasticsearch: {settings.es.endpoint}")
+    console.print(plain(f"Elasticsearch: {settings.es.shown_endpoint}"))
     with _step(console, "Starting the local marketplace sites"):
         url, _started = ensure_sites(settings)
-    console.print(f"Local marketplace sites: {url}")
+    console.print(plain(f"Local marketplace sites: {url}"))
     version = ensure_model(settings, console)
-    console.print(f"Classifier model: {version}")
+    console.print(plain(f"Classifier model: {version}"))
     with _step(console, "Preparing Airflow (database, pools, DAG files)"):
         bootstrap_airflow(settings)
-    console.print(f"Airflow home: {configure_airflow(settings)['AIRFLOW_HOME']}")
+    console.print(plain(f"Airflow home: {configure_airflow(settings)['AIRFLOW_HOME']}"))
 
     sources = only or enabled_sources(settings, console)
     if not sources:
@@ -202,7 +203,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
             progress.advance(overall)
     console.print(summary_table(outcomes))
     for line in summary_notes(outcomes):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(plain(line), highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
     from webapp.background import ensure_app, ensure_demo_login
 
@@ -211,9 +212,10 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
         login = ensure_demo_login(settings)
     console.print(f"Web app: {app}/search?flagged=true  (log in as {login[0]} / {login[1]})", markup=False)
     alias = listings_alias(settings)
+    endpoint = escape(settings.es.shown_endpoint)
     console.print(
         "Query the index yourself:\n"
-        f"  curl -s '{settings.es.endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
+        f"  curl -s '{endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
         "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
         "Services (node, sites, web app) are left running; stop them with `listingwatch demo --stop`.",
         soft_wrap=True,  # a command wrapped with hard newlines breaks when copied

@@ -24,12 +24,28 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def _with_own_bin_on_path(path: str) -> str:
+    """PATH with this interpreter's bin folder first: Airflow starts its components as `airflow` by name.
+
+    Run as ``.venv/bin/listingwatch`` without activating the environment, that folder is not on
+    PATH and `airflow standalone` crashed every component with FileNotFoundError.
+    """
+    own = str(Path(sys.executable).parent)
+    parts = [p for p in path.split(os.pathsep) if p]
+    return os.pathsep.join([own, *(p for p in parts if p != own)])
+
+
 def configure_airflow(settings: Settings) -> dict[str, str]:
-    """Export the embedded defaults into this process without overriding what is already set; returns the env."""
+    """Export the embedded defaults into this process without overriding what is already set; returns the env.
+
+    Every command that starts Airflow processes goes through here, so here is where the
+    environment's own ``bin/`` is put on PATH for them.
+    """
     if "airflow" in sys.modules and "AIRFLOW_HOME" not in os.environ:
         raise ConfigError(
             "Airflow was imported before listingwatch set its home; set AIRFLOW_HOME before starting the process."
         )
+    os.environ["PATH"] = _with_own_bin_on_path(os.environ.get("PATH", ""))
     for key, value in airflow_environment(settings).items():
         os.environ.setdefault(key, value)
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)

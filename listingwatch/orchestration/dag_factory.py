@@ -12,11 +12,12 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 
+from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.jobs.recheck import recheck_flagged
 from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
 from listingwatch.runs.paths import RunPaths, run_key, run_paths
-from listingwatch.runs.steps import classify_step, crawl_step, crawl_timeout_s, index_step, summarize
+from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
 from listingwatch.runs.summary import describe
 from listingwatch.settings import Settings, get_settings
 
@@ -120,7 +121,8 @@ def recheck_dag(settings: Settings | None = None) -> DAG:
         doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
     ) as dag:
 
-        @task
+        # The run stops itself at its own bound and writes what it has; this is the backstop.
+        @task(execution_timeout=timedelta(minutes=settings.airflow.recheck_timeout_minutes) + CRAWL_GRACE)
         def recheck() -> dict[str, Any]:
             dag_run = get_current_context()["dag_run"]
             key = run_key(dag_run.logical_date or dag_run.run_after)

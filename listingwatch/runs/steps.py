@@ -38,6 +38,8 @@ class CrawlStepReport(BaseModel):
     attempts: int
     pages_fetched: int
     listings: int
+    skipped: dict[str, int] = Field(default_factory=dict, description="Pages skipped, by reason (too_large, ...).")
+    timed_out: bool = Field(default=False, description="An attempt was stopped by the crawl's time bound.")
     errors: int
     error_samples: list[str] = Field(default_factory=list)
     seconds: float
@@ -63,14 +65,10 @@ class IndexStepReport(BaseModel):
     updated: int
     observations: int
     errors: int
+    quarantined: int = Field(default=0, description="Spooled records that could not be read back, kept aside.")
     error_samples: list[str] = Field(default_factory=list)
     seconds: float
     saved_searches: list[dict] = Field(default_factory=list, description="New matches per saved search (web app).")
-
-
-def crawl_timeout_s(source: SourceConfig, settings: Settings) -> float:
-    """The crawl's wall-clock bound: the source's own, else the pipeline default."""
-    return source.limits.crawl_timeout_s or settings.airflow.crawl_timeout_minutes * 60.0
 
 
 def crawl_step(
@@ -81,7 +79,7 @@ def crawl_step(
         log.info("Run %s of %s already has a final crawl; re-using it.", paths.key, source.name)
         return CrawlStepReport.model_validate_json(paths.crawl_report.read_text(encoding="utf-8"))
 
-    from crawlers.run import CrawlReport, run_crawl
+    from crawlers.run import CrawlReport, crawl_timeout_s, run_crawl
 
     started = time.monotonic()
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -110,6 +108,13 @@ def crawl_step(
     )
     pages = sum(r.pages_fetched for r in reports)
     errors = [e for r in reports for e in r.errors]
+    if pages == 0 and any(r.timed_out for r in reports):
+        log_file, bound = reports[-1].log_file, crawl_timeout_s(source, settings)
+        raise ListingwatchError(
+            f"Source {source.name} fetched no pages before its crawl timeout of {bound:.0f}s "
+            f"stopped it in {attempt} attempt(s): the crawl was busy or stuck, not refused; see {log_file} for what "
+            "it was doing, and raise limits.crawl_timeout_s in its YAML if the site is only slow."
+        )
     if pages == 0:
         first = f" (first error: {errors[0]})" if errors else ""
         raise SourceUnreachable(
@@ -117,10 +122,15 @@ def crawl_step(
             "check that the site is up and the start URLs in its YAML."
         )
     write_listings(paths.crawled, merged)
+    skipped: Counter[str] = Counter()
+    for r in reports:
+        skipped.update(r.skipped)
     result = CrawlStepReport(
         attempts=attempt,
         pages_fetched=pages,
         listings=len(merged),
+        skipped=dict(sorted(skipped.items())),
+        timed_out=any(r.timed_out for r in reports),
         errors=len(errors),
         error_samples=errors[:MAX_ERROR_SAMPLES],
         seconds=round(time.monotonic() - started, 2),
@@ -159,7 +169,7 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
     by_substance = Counter(s for item in flagged for s in item.classification.substances)  # type: ignore[union-attr]
     report = ClassifyStepReport(
         model_version=result.model_version,
-        listings=result.classified,
+        listings=result.classified + len(result.failed),
         new=len(changes.new),
         changed=len(changes.changed),
         unchanged=len(changes.unchanged),
@@ -167,7 +177,10 @@ def classify_step(settings: Settings, paths: RunPaths) -> ClassifyStepReport:
         classified=sum(_verdict_is_new(item, previous.get(item.id)) for item in current),
         flagged=len(flagged),
         flagged_by_substance=dict(sorted(by_substance.items())),
-        errors=[f"{paths.crawled.name} line {bad.line}: {bad.error}" for bad in result.bad_lines],
+        errors=[
+            f"{paths.crawled.name} line {bad.line}: {bad.error}"
+            for bad in sorted([*result.bad_lines, *result.failed], key=lambda b: b.line)
+        ],
         seconds=round(time.monotonic() - started, 2),
     )
     write_json_atomic(paths.classify_report, report.model_dump_json(indent=2))
@@ -186,10 +199,13 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
     report = load_jsonl(paths.classified, settings)
     if report.spooled:
         raise ServiceUnavailable(
-            f"Elasticsearch at {settings.es.endpoint} did not take {report.spooled} listings of source "
+            f"Elasticsearch at {settings.es.shown_endpoint} did not take {report.spooled} listings of source "
             f"{paths.source}; they are spooled on disk and the retry of this task loads them."
         )
-    samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in report.errors[:MAX_ERROR_SAMPLES]]
+    replayed = report.replay
+    quarantined = replayed.quarantined if replayed else 0
+    problems = [*(replayed.errors if replayed else []), *report.errors]
+    samples = [f"{e.reason} ({e.url or e.id or f'line {e.line}'})" for e in problems[:MAX_ERROR_SAMPLES]]
     from index_config.analyst_views import refresh_after_run
 
     views = refresh_after_run(settings)  # seller clusters and saved searches follow the new data
@@ -199,7 +215,8 @@ def index_step(settings: Settings, paths: RunPaths) -> IndexStepReport:
         created=report.created,
         updated=report.updated,
         observations=report.observations,
-        errors=report.failed + report.skipped_lines,
+        errors=report.failed + report.skipped_lines + (replayed.failed if replayed else 0) + quarantined,
+        quarantined=quarantined,
         error_samples=samples,
         seconds=round(time.monotonic() - started, 2),
     )
@@ -223,6 +240,8 @@ def summarize(paths: RunPaths) -> RunSummary:
         finished_at=datetime.now(UTC),
         model_version=classify.model_version,
         pages_fetched=crawl.pages_fetched,
+        pages_skipped=crawl.skipped,
+        crawl_timed_out=crawl.timed_out,
         listings=classify.listings,
         new=classify.new,
         changed=classify.changed,
@@ -232,6 +251,7 @@ def summarize(paths: RunPaths) -> RunSummary:
         flagged=classify.flagged,
         flagged_by_substance=classify.flagged_by_substance,
         indexed=index.indexed,
+        quarantined=index.quarantined,
         errors=crawl.errors + len(classify.errors) + index.errors,
         error_samples=(crawl.error_samples + classify.errors + index.error_samples)[:MAX_ERROR_SAMPLES],
         seconds={"crawl": crawl.seconds, "classify": classify.seconds, "index": index.seconds},

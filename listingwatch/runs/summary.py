@@ -16,6 +16,8 @@ class RunSummary(BaseModel):
     finished_at: datetime
     model_version: str | None = None
     pages_fetched: int = 0
+    pages_skipped: dict[str, int] = Field(default_factory=dict, description="By reason: too_large, timeout, ...")
+    crawl_timed_out: bool = Field(default=False, description="The crawl was stopped by its time bound.")
     listings: int = 0
     new: int = 0
     changed: int = 0
@@ -27,6 +29,7 @@ class RunSummary(BaseModel):
     flagged: int = 0
     flagged_by_substance: dict[str, int] = Field(default_factory=dict)
     indexed: int = 0
+    quarantined: int = Field(default=0, description="Spooled records that could not be read back and were kept aside.")
     errors: int = 0
     error_samples: list[str] = Field(default_factory=list)
     seconds: dict[str, float] = Field(default_factory=dict, description="Wall-clock time per step.")
@@ -42,9 +45,12 @@ class RunSummary(BaseModel):
 def describe(summary: RunSummary) -> str:
     """One log paragraph a person can read in the Airflow task log."""
     substances = ", ".join(f"{k} {v}" for k, v in sorted(summary.flagged_by_substance.items())) or "none"
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(summary.pages_skipped.items())) or "none"
     lines = [
         f"Run summary for source {summary.source} (run {summary.run_key}, model {summary.model_version or 'none'}):",
-        f"  pages fetched {summary.pages_fetched}; listings {summary.listings} "
+        f"  pages fetched {summary.pages_fetched}; skipped: {skipped}"
+        + ("; the crawl was STOPPED BY ITS TIME BOUND" if summary.crawl_timed_out else ""),
+        f"  listings {summary.listings} "
         f"(new {summary.new}, changed {summary.changed}, unchanged {summary.unchanged}, gone {summary.gone})",
         f"  classified {summary.classified}; flagged {summary.flagged} (by substance: {substances})",
         f"  indexed {summary.indexed}; errors {summary.errors}; time {summary.total_seconds}s",
@@ -54,5 +60,9 @@ def describe(summary: RunSummary) -> str:
         for s in summary.saved_searches
         if "new_matches" in s
     ]
+    if summary.quarantined:
+        lines.append(
+            f"  QUARANTINED {summary.quarantined} unreadable spooled record(s): see the spool's quarantine folder"
+        )
     lines += [f"  error: {sample}" for sample in summary.error_samples]
     return "\n".join(lines)
