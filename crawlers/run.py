@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from crawlers.frontier import WorkerSlot
 from crawlers.scrapy_settings import evidence_dirs
 from crawlers.sources import SourceConfig
 from listingwatch.errors import ServiceUnavailable
@@ -40,6 +41,7 @@ class CrawlJob(BaseModel):
     timeout_s: float | None
     log_file: Path
     report: Path
+    worker: WorkerSlot | None = None
 
 
 class CrawlReport(BaseModel):
@@ -56,6 +58,7 @@ class CrawlReport(BaseModel):
     warc_files: list[Path] = Field(default_factory=list)
     log_file: Path | None = None
     exit_code: int | None = None
+    worker: str | None = Field(default=None, description="Worker name when the frontier is shared (Redis).")
 
     @property
     def pages_per_second(self) -> float:
@@ -108,6 +111,7 @@ class CrawlProcess:
         base = CrawlReport(
             source=self.job.source.name, started_at=self.started_at, finished_at=utcnow(), output=self.job.output,
             log_file=self.job.log_file, exit_code=self.popen.returncode,
+            worker=self.job.worker.worker if self.job.worker else None,
         )
         if self.job.report.exists():
             data = json.loads(self.job.report.read_text(encoding="utf-8"))
@@ -129,12 +133,14 @@ def start_crawl(
     jobdir: Path | None = None,
     max_pages: int | None = None,
     timeout_s: float | None = None,
+    worker: WorkerSlot | None = None,
 ) -> CrawlProcess:
-    """Start the crawl child and return at once (for callers that watch or interrupt it)."""
+    """Start the crawl child and return at once; with `worker`, it joins a shared Redis frontier (no JOBDIR)."""
     started = utcnow()
     dirs = evidence_dirs(settings, source.name)
     dirs["logs"].mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"listingwatch-crawl-{source.name}-"))
+    jobdir = None if worker is not None else jobdir
     append = jobdir is not None and (Path(jobdir) / "requests.seen").exists()
     job = CrawlJob(
         source=source,
@@ -144,8 +150,9 @@ def start_crawl(
         jobdir=Path(jobdir).resolve() if jobdir else None,
         max_pages=max_pages,
         timeout_s=timeout_s,
-        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}.log",
+        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{worker.worker if worker else os.getpid()}.log",
         report=tmp / "report.json",
+        worker=worker,
     )
     (tmp / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     popen = subprocess.Popen(

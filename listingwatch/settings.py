@@ -86,6 +86,21 @@ class CrawlSettings(BaseModel):
     max_redirects: int = Field(default=5, ge=0)
     warc_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     http_cache: bool = Field(default=False, description="Scrapy HttpCache for developing selectors; never in prod.")
+    frontier: Literal["local", "redis"] = Field(
+        default="local", description="local: one process, JOBDIR on disk; redis: workers share a queue in Redis."
+    )
+    redis_url: str | None = Field(default=None, description="Redis for frontier redis, e.g. redis://host:6379/0.")
+    workers: int = Field(default=1, ge=1, le=256, description="Crawler processes per source run (frontier redis).")
+    worker_lease_s: float = Field(
+        default=30.0, ge=2, description="A worker silent this long is presumed dead; its requests are re-queued."
+    )
+    frontier_ttl_hours: int = Field(default=72, ge=1, description="How long a run's Redis keys outlive its last use.")
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> "CrawlSettings":
+        if self.frontier == "redis" and not self.redis_url:
+            raise ValueError("crawl.frontier is redis but crawl.redis_url is not set; set it (redis://host:6379/0)")
+        return self
 
 
 class ModelSettings(BaseModel):

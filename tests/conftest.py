@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.plugins.sites",
     "tests.plugins.model",
     "tests.plugins.airflow",
+    "tests.plugins.redis",
 ]
