@@ -123,7 +123,7 @@ class ReliableQueue(FifoQueue):
         while (raw := self.server.lmove(self.key, processing, "RIGHT", "LEFT")) is not None:
             try:
                 return self._decode_request(raw), raw
-            except Exception:  # noqa: BLE001 - one undecodable entry must not stop the crawl
+            except Exception:  # one undecodable entry (e.g. a callback renamed since) must not stop the crawl
                 log.exception("Dropped an undecodable request from %s", self.key)
                 self.server.lrem(processing, 1, raw)
         return None

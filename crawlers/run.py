@@ -125,6 +125,11 @@ class CrawlProcess:
         return base
 
 
+def _process_tag(worker: WorkerSlot | None) -> str:
+    """Log names must differ between workers started by one parent in the same second."""
+    return worker.worker if worker else str(os.getpid())
+
+
 def start_crawl(
     source: SourceConfig,
     settings: Settings,
@@ -150,7 +155,7 @@ def start_crawl(
         jobdir=Path(jobdir).resolve() if jobdir else None,
         max_pages=max_pages,
         timeout_s=timeout_s,
-        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{worker.worker if worker else os.getpid()}.log",
+        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{_process_tag(worker)}.log",
         report=tmp / "report.json",
         worker=worker,
     )
