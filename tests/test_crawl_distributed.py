@@ -101,3 +101,37 @@ def test_killed_worker_loses_no_request(tmp_path: Path, redis_url: str) -> None:
     assert sum(n - 1 for n in pages.values()) <= in_flight
     assert keys_client.llen(keys.processing(victim.job.worker.worker)) == 0
     assert frontier_state(settings, source.name, "kill")["queued"] == 0
+
+
+def test_airflow_fans_the_crawl_out_to_mapped_workers(tmp_path: Path, redis_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from airflow.sdk import TriggerRule
+
+    from listingwatch.pipeline.crawl_fanout import crawl_worker_step, merge_worker_crawls
+    from listingwatch.pipeline.dag_factory import build_source_dag
+    from listingwatch.pipeline.runs import run_paths
+
+    settings = _settings(tmp_path, redis_url)
+    settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(update={"workers": 3})})
+    with start_sites() as server:
+        source = _slowed(demo_source("classifieds", server))
+        dag = build_source_dag(source, settings)
+        worker, crawl = dag.get_task("crawl_worker"), dag.get_task("crawl")
+        assert worker.op_kwargs_expand_input.value == {"worker": [1, 2, 3]}
+        assert crawl.trigger_rule == TriggerRule.ALL_DONE
+        assert crawl.upstream_task_ids == {"crawl_worker"} and crawl.downstream_task_ids == {"classify"}
+
+        # What the three mapped task instances do, run side by side as Celery workers would.
+        paths = run_paths(settings, source.name, "20261123T060000000000Z")
+        with ThreadPoolExecutor(3) as pool:
+            reports = list(pool.map(lambda n: crawl_worker_step(source, settings, paths, n), [1, 2, 3]))
+        result = merge_worker_crawls(source, paths)
+
+    assert all(r is not None and r.finish_reason == "finished" for r in reports)
+    assert result.listings == LISTINGS and result.errors == 0
+    urls = [item.url for item in read_listings(paths.crawled)]
+    assert len(urls) == len(set(urls)) == LISTINGS
+    # A cleared and rerun run re-uses its final capture: no worker crawls again.
+    assert crawl_worker_step(source, settings, paths, 1) is None
+    assert merge_worker_crawls(source, paths) == result

@@ -10,9 +10,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from crawlers.sources import SourceConfig, find_source
+from listingwatch.pipeline.crawl_fanout import crawl_worker_step, merge_worker_crawls
 from listingwatch.pipeline.recheck import recheck_flagged
 from listingwatch.pipeline.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
 from listingwatch.pipeline.runs import RunPaths, run_key, run_paths
@@ -77,13 +78,28 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
         ),
     ) as dag:
 
-        @task(
-            execution_timeout=timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE,
-            **crawl_pool,
-        )
-        def crawl() -> dict[str, Any]:
-            paths = current_run_paths(settings, source.name)
-            return crawl_step(source, settings, paths).model_dump()
+        crawl_timeout = timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE
+        if settings.crawl.frontier == "redis":
+            # N mapped workers share the run's Redis frontier; `crawl` merges what they wrote. It runs
+            # when any worker failed too: the survivors re-queue a dead worker's requests and finish them.
+            @task(execution_timeout=crawl_timeout, **crawl_pool)
+            def crawl_worker(worker: int) -> dict[str, Any] | None:
+                report = crawl_worker_step(source, settings, current_run_paths(settings, source.name), worker)
+                return report.model_dump(mode="json") if report else None
+
+            @task(trigger_rule=TriggerRule.ALL_DONE)
+            def crawl(_workers: list[dict[str, Any] | None]) -> dict[str, Any]:
+                return merge_worker_crawls(source, current_run_paths(settings, source.name)).model_dump()
+
+            crawled = crawl(crawl_worker.expand(worker=list(range(1, settings.crawl.workers + 1))))
+        else:
+
+            @task(execution_timeout=crawl_timeout, **crawl_pool)
+            def crawl() -> dict[str, Any]:
+                paths = current_run_paths(settings, source.name)
+                return crawl_step(source, settings, paths).model_dump()
+
+            crawled = crawl()
 
         @task
         def classify(_crawled: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +117,7 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
             get_current_context()["outlet_events"][asset].extra = payload
             return payload
 
-        publish_summary(index(classify(crawl())))
+        publish_summary(index(classify(crawled)))
     return dag
 
 
