@@ -45,11 +45,24 @@ BROWSER_ARGS = [
 ]
 
 
+class IndexSizing(BaseModel):
+    shards: int = Field(default=1, ge=1, le=1024)
+    replicas: int = Field(default=0, ge=0, le=16)
+
+
 class ElasticsearchSettings(BaseModel):
-    """The node the pipeline writes to; `url` unset means the project-managed local node."""
+    """The node or cluster the pipeline writes to; `url` and `hosts` unset means the project-managed local node."""
 
     version: str = "8.19.20"
     url: str | None = Field(default=None, description="External node URL; unset = local node.")
+    hosts: list[str] = Field(default_factory=list, description="Several cluster node URLs (instead of url).")
+    verify_certs: bool = Field(default=True, description="Verify the server certificate against ca_certs.")
+    sniff: bool = Field(default=False, description="Discover nodes from the cluster; off behind proxies/LBs.")
+    shards: int = Field(default=1, ge=1, le=1024, description="Primary shards of new indices.")
+    replicas: int = Field(default=0, ge=0, le=16, description="Replicas per shard; 1+ on a cluster.")
+    index_sizing: dict[str, IndexSizing] = Field(
+        default_factory=dict, description="Per index family (listings, observations, ...): shards/replicas."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=9200, ge=1, le=65535)
     transport_port: int = Field(default=9300, ge=1, le=65535)
@@ -72,6 +85,8 @@ class ElasticsearchSettings(BaseModel):
     def endpoint(self) -> str:
         if self.url:
             return self.url.rstrip("/")
+        if self.hosts:
+            return self.hosts[0].rstrip("/")
         scheme = "https" if self.profile == "secure" else "http"
         return f"{scheme}://{self.host}:{self.port}"
 
