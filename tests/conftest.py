@@ -18,4 +18,5 @@ pytest_plugins = [
     "tests.plugins.model",
     "tests.plugins.airflow",
     "tests.plugins.redis",
+    "tests.plugins.es_cluster",
 ]
