@@ -141,6 +141,28 @@ class AirflowSettings(BaseModel):
     max_retry_delay_minutes: int = Field(default=60, ge=1)
     recheck_schedule: str = "@daily"
     recheck_limit: int = Field(default=500, ge=1, description="Flagged listings re-fetched per re-check run.")
+    executor: Literal["LocalExecutor", "CeleryExecutor"] = Field(
+        default="LocalExecutor", description="CeleryExecutor: tasks run on `listingwatch airflow serve celery-worker`."
+    )
+    database_url: str | None = Field(
+        default=None, description="Metadata DB (postgresql+psycopg2://...); unset = SQLite under home."
+    )
+    broker_url: str | None = Field(default=None, description="Celery broker, e.g. redis://host:6379/1.")
+    result_backend: str | None = Field(default=None, description="Celery results; unset = the metadata DB.")
+    worker_concurrency: int = Field(default=4, ge=1, description="Task slots per Celery worker.")
+    execution_api_url: str | None = Field(
+        default=None, description="Where workers reach the API server's task API, e.g. http://api:8080/execution/."
+    )
+
+    @model_validator(mode="after")
+    def _celery_needs_services(self) -> "AirflowSettings":
+        if self.executor == "CeleryExecutor":
+            missing = [n for n in ("database_url", "broker_url") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"CeleryExecutor needs airflow.{' and airflow.'.join(missing)} (Postgres and Redis)")
+            if self.database_url and self.database_url.startswith("sqlite"):
+                raise ValueError("CeleryExecutor needs a server database (Postgres), not SQLite")
+        return self
 
 
 class WebSettings(BaseModel):

@@ -19,4 +19,5 @@ pytest_plugins = [
     "tests.plugins.airflow",
     "tests.plugins.redis",
     "tests.plugins.es_cluster",
+    "tests.plugins.postgres",
 ]

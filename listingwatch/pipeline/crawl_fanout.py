@@ -9,23 +9,30 @@ one local crawler.
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
-from crawlers.distributed import merge_outputs, worker_slot
-from crawlers.run import CrawlReport, start_crawl
 from crawlers.sources import SourceConfig
 from listingwatch.pipeline.listings_io import write_json_atomic
 from listingwatch.pipeline.runs import RunPaths
 from listingwatch.pipeline.steps import MAX_ERROR_SAMPLES, CrawlStepReport, SourceUnreachable, crawl_timeout_s
 from listingwatch.settings import Settings
 
+if TYPE_CHECKING:
+    from crawlers.run import CrawlReport
+
 log = logging.getLogger(__name__)
 
 
-def crawl_worker_step(source: SourceConfig, settings: Settings, paths: RunPaths, index: int) -> CrawlReport | None:
+def crawl_worker_step(
+    source: SourceConfig, settings: Settings, paths: RunPaths, index: int
+) -> "CrawlReport | None":
     """Run worker `index` of this run; None when the run's crawl is already final (a cleared run)."""
     if paths.crawl_report.exists():
         log.info("Run %s of %s already has a final crawl; worker %d has nothing to do.", paths.key, source.name, index)
         return None
+    from crawlers.distributed import worker_slot  # Scrapy loads in the task, not when the scheduler parses DAGs
+    from crawlers.run import start_crawl
+
     slot = worker_slot(settings, paths.key, f"w{index}")
     workers = paths.root / "workers"
     workers.mkdir(parents=True, exist_ok=True)
@@ -40,6 +47,9 @@ def merge_worker_crawls(source: SourceConfig, paths: RunPaths) -> CrawlStepRepor
     """One `crawled.jsonl` from every worker of the run (including workers that died: their lines count)."""
     if paths.crawl_report.exists():
         return CrawlStepReport.model_validate_json(paths.crawl_report.read_text(encoding="utf-8"))
+    from crawlers.distributed import merge_outputs
+    from crawlers.run import CrawlReport
+
     started = time.monotonic()
     workers = paths.root / "workers"
     reports = [
