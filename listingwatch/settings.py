@@ -150,6 +150,9 @@ class AirflowSettings(BaseModel):
     broker_url: str | None = Field(default=None, description="Celery broker, e.g. redis://host:6379/1.")
     result_backend: str | None = Field(default=None, description="Celery results; unset = the metadata DB.")
     worker_concurrency: int = Field(default=4, ge=1, description="Task slots per Celery worker.")
+    crawl_queue: str = Field(
+        default="default", description="Celery queue of crawl tasks: route them to workers with a browser."
+    )
     execution_api_url: str | None = Field(
         default=None, description="Where workers reach the API server's task API, e.g. http://api:8080/execution/."
     )

@@ -59,7 +59,8 @@ def source_dag(name: str, settings: Settings | None = None) -> DAG:
 def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
     """crawl -> classify -> index -> publish_summary, on the source's own cron (none while disabled)."""
     asset = summary_asset(source.name)
-    crawl_pool = {"pool": settings.airflow.browser_pool} if source.render == "browser" else {}
+    crawl_pool: dict[str, Any] = {"pool": settings.airflow.browser_pool} if source.render == "browser" else {}
+    crawl_pool["queue"] = settings.airflow.crawl_queue  # Celery: crawl tasks go to the workers with Chromium
     tags = ["listingwatch", "crawl", f"platform:{source.platform}", f"render:{source.render}"]
     with DAG(
         dag_id=f"crawl_{source.name}",
