@@ -84,6 +84,7 @@ def test_celery_worker_runs_a_fanned_out_dag_on_postgres_and_redis(
             # A 2-core machine shared by several test sessions: parsing and broker sends can take long.
             "AIRFLOW__CELERY__OPERATION_TIMEOUT": "30",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "240",
             "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "300",
             "AIRFLOW__API__HOST": "127.0.0.1",
