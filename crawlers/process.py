@@ -19,7 +19,7 @@ def main(job_path: str) -> int:
     process = CrawlerProcess(
         scrapy_settings(
             job.source, settings, output=job.output, append=job.append, jobdir=job.jobdir,
-            max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file,
+            max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file, worker=job.worker,
         ),
         install_root_handler=True,
     )

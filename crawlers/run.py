@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from crawlers.frontier import WorkerSlot
 from crawlers.scrapy_settings import evidence_dirs
 from crawlers.sources import SourceConfig
 from listingwatch.errors import ServiceUnavailable
@@ -51,6 +52,7 @@ class CrawlJob(BaseModel):
     timeout_s: float | None
     log_file: Path
     report: Path
+    worker: WorkerSlot | None = None
 
 
 class CrawlReport(BaseModel):
@@ -69,6 +71,7 @@ class CrawlReport(BaseModel):
     exit_code: int | None = None
     timed_out: bool = Field(default=False, description="Stopped by its time bound rather than finishing.")
     interrupted: bool = Field(default=False, description="Stopped by the user (Ctrl-C).")
+    worker: str | None = Field(default=None, description="Worker name when the frontier is shared (Redis).")
 
 
 class CrawlProcess:
@@ -144,6 +147,7 @@ class CrawlProcess:
         base = CrawlReport(
             source=self.job.source.name, started_at=self.started_at, finished_at=utcnow(), output=self.job.output,
             log_file=self.job.log_file, exit_code=self.popen.returncode,
+            worker=self.job.worker.worker if self.job.worker else None,
         )
         if self.job.report.exists():
             data = json.loads(self.job.report.read_text(encoding="utf-8"))
@@ -157,6 +161,11 @@ class CrawlProcess:
         return base
 
 
+def _process_tag(worker: WorkerSlot | None) -> str:
+    """Log names must differ between workers started by one parent in the same second."""
+    return worker.worker if worker else str(os.getpid())
+
+
 def start_crawl(
     source: SourceConfig,
     settings: Settings,
@@ -165,12 +174,14 @@ def start_crawl(
     jobdir: Path | None = None,
     max_pages: int | None = None,
     timeout_s: float | None = None,
+    worker: WorkerSlot | None = None,
 ) -> CrawlProcess:
-    """Start the crawl child and return at once (for callers that watch or interrupt it)."""
+    """Start the crawl child and return at once; with `worker`, it joins a shared Redis frontier (no JOBDIR)."""
     started = utcnow()
     dirs = evidence_dirs(settings, source.name)
     dirs["logs"].mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"listingwatch-crawl-{source.name}-"))
+    jobdir = None if worker is not None else jobdir
     append = jobdir is not None and (Path(jobdir) / "requests.seen").exists()
     job = CrawlJob(
         source=source,
@@ -180,8 +191,9 @@ def start_crawl(
         jobdir=Path(jobdir).resolve() if jobdir else None,
         max_pages=max_pages,
         timeout_s=timeout_s,
-        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}.log",
+        log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{_process_tag(worker)}.log",
         report=tmp / "report.json",
+        worker=worker,
     )
     (tmp / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     popen = subprocess.Popen(

@@ -8,6 +8,7 @@ bounded by REDIRECT_MAX_TIMES, JOBDIR for resumable crawls, HttpCache only when 
 from pathlib import Path
 from typing import Any
 
+from crawlers.frontier import WorkerSlot, frontier_settings
 from crawlers.origins import denied_origins
 from crawlers.pagepool import browser_page_limit
 from crawlers.sources import SourceConfig
@@ -37,6 +38,7 @@ def scrapy_settings(
     max_pages: int | None,
     timeout_s: float | None,
     log_file: Path | None,
+    worker: WorkerSlot | None = None,
 ) -> dict[str, Any]:
     crawl = settings.crawl
     polite = source.politeness
@@ -93,7 +95,10 @@ def scrapy_settings(
         "LISTINGWATCH_WARC_DIR": str(dirs["warc"]),
         "LISTINGWATCH_WARC_MAX_BYTES": crawl.warc_max_bytes,
     }
-    if jobdir is not None:
+    if worker is not None:  # shared frontier in Redis instead of JOBDIR; WARC files per worker
+        out.update(frontier_settings(worker, source.name))
+        out["LISTINGWATCH_WARC_DIR"] = str(dirs["warc"] / worker.run_id / worker.worker)
+    elif jobdir is not None:
         out["JOBDIR"] = str(jobdir)
     if source.uses_browser:
         out["DOWNLOADER_MIDDLEWARES"]["crawlers.pagepool.PagePoolMiddleware"] = 590

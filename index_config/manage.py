@@ -14,6 +14,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from index_config import templates
+from index_config.client import index_sizing
 from index_config.queries import count_flagged
 from listingwatch.errors import ListingwatchError
 from listingwatch.settings import Settings
@@ -49,6 +50,11 @@ def put_templates(client: Elasticsearch, settings: Settings) -> None:
     for name, body in rendered.components.items():
         client.cluster.put_component_template(name=name, **body)
     for name, body in rendered.index_templates.items():
+        sizing = index_sizing(settings, name.removeprefix(f"{settings.es.index_prefix}-"))
+        # Sizing is deployment, not schema: it overrides the shared component and stays out of the fingerprint.
+        body.setdefault("template", {})["settings"] = {
+            "index": {"number_of_shards": sizing.shards, "number_of_replicas": sizing.replicas}
+        }
         client.indices.put_index_template(name=name, **body)
 
 
@@ -89,6 +95,9 @@ def init_indices(client: Elasticsearch, settings: Settings) -> dict[str, dict[st
         if index is None:
             index = _versioned(settings, family, _next_free_version(client, settings, family, 0))
             client.indices.create(index=index, aliases={alias: {"is_write_index": True}})
+        else:  # replicas can change live (shards only with the next index version: `index migrate`)
+            replicas = index_sizing(settings, family).replicas
+            client.indices.put_settings(index=index, settings={"index": {"number_of_replicas": replicas}})
         report[family] = {
             "alias": alias,
             "index": index,

@@ -74,7 +74,7 @@ def ca_file(settings: Settings) -> Path:
 
 def is_local(settings: Settings) -> bool:
     """True when the configured endpoint is the node this project manages."""
-    return settings.es.url is None
+    return settings.es.url is None and not settings.es.hosts
 
 
 def _require(tool: str, package: str) -> str:
@@ -166,40 +166,35 @@ class CredentialsRefused(ServiceUnavailable):
 
 
 def _probe(settings: Settings) -> dict[str, Any] | None:
-    """GET / and cluster health with a short timeout; None when nothing answers like Elasticsearch."""
-    es = settings.es
-    headers = {}
-    if es.profile == "secure" and not es.api_key:
-        user, password = es.username or "elastic", es.password or _stored_password(settings)
-        headers = urllib3.make_headers(basic_auth=f"{user}:{password}")
-    elif es.api_key:
-        headers = {"Authorization": f"ApiKey {es.api_key}"}
-    ca = es.ca_certs or (ca_file(settings) if ca_file(settings).exists() else None)
+    """GET cluster health from the first host that answers like Elasticsearch; None when none does."""
+    from index_config.client import resolve_connection  # client imports this module's paths
+
+    conn = resolve_connection(settings)
     pool = urllib3.PoolManager(
-        cert_reqs="CERT_REQUIRED" if ca else "CERT_NONE", ca_certs=str(ca) if ca else None, retries=False
+        cert_reqs="CERT_REQUIRED" if conn.verify_certs else "CERT_NONE",
+        ca_certs=str(conn.ca_certs) if conn.ca_certs else None,  # None: the system's trusted CAs
+        retries=False,
     )
-    try:
-        health = pool.request("GET", es.endpoint + "/_cluster/health", headers=headers, timeout=2.0)
-        if health.status in (401, 403):
-            raise CredentialsRefused(
-                f"Elasticsearch at {es.shown_endpoint} refused the credentials (authentication failed, HTTP "
-                f"{health.status}); check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY or the password in "
-                "LISTINGWATCH_ES__URL."
-            )
-        if health.status != 200 or health.headers.get("X-Elastic-Product") != "Elasticsearch":
-            return None
-        nodes = pool.request(
-            "GET", es.endpoint + "/_nodes/_local?filter_path=nodes.*.version", headers=headers, timeout=2.0
-        ).json()
-        versions = [n.get("version") for n in nodes.get("nodes", {}).values()]
-        return {"version": versions[0] if versions else None, **health.json()}
-    except (urllib3.exceptions.HTTPError, ValueError):
-        return None
-
-
-def _stored_password(settings: Settings) -> str | None:
-    path = password_file(settings)
-    return path.read_text().strip() if path.exists() else None
+    headers = conn.headers()
+    for host in conn.hosts:
+        try:
+            health = pool.request("GET", host + "/_cluster/health", headers=headers, timeout=2.0)
+            if health.status in (401, 403):
+                raise CredentialsRefused(
+                    f"Elasticsearch at {settings.es.shown_endpoint} refused the credentials (authentication "
+                    f"failed, HTTP {health.status}); check LISTINGWATCH_ES__USERNAME/PASSWORD/API_KEY or the "
+                    "password in LISTINGWATCH_ES__URL."
+                )
+            if health.status != 200 or health.headers.get("X-Elastic-Product") != "Elasticsearch":
+                continue
+            nodes = pool.request(
+                "GET", host + "/_nodes/_local?filter_path=nodes.*.version", headers=headers, timeout=2.0
+            ).json()
+            versions = [n.get("version") for n in nodes.get("nodes", {}).values()]
+            return {"version": versions[0] if versions else None, **health.json()}
+        except (urllib3.exceptions.HTTPError, ValueError):
+            continue
+    return None
 
 
 def _healthy(status: dict[str, Any] | None) -> bool:
@@ -329,7 +324,10 @@ def start_node(settings: Settings) -> None:
     """Start the local node and wait until it is healthy; reuse a healthy node already on the port."""
     es = settings.es
     if not is_local(settings):
-        raise ConfigError(f"es.url is set to {es.shown_endpoint}, an external node; unset it to manage a local one.")
+        raise ConfigError(
+            f"es.url/es.hosts point at {es.shown_endpoint}, an external node or cluster; "
+            "unset them to manage a local one."
+        )
     if _port_open(es.host, es.port):
         if _healthy(_probe(settings)):
             return

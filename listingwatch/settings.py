@@ -47,11 +47,24 @@ BROWSER_ARGS = [
 ]
 
 
+class IndexSizing(BaseModel):
+    shards: int = Field(default=1, ge=1, le=1024)
+    replicas: int = Field(default=0, ge=0, le=16)
+
+
 class ElasticsearchSettings(BaseModel):
-    """The node the pipeline writes to; `url` unset means the project-managed local node."""
+    """The node or cluster the pipeline writes to; `url` and `hosts` unset means the project-managed local node."""
 
     version: str = "8.19.20"
     url: str | None = Field(default=None, description="External node URL; unset = local node.")
+    hosts: list[str] = Field(default_factory=list, description="Several cluster node URLs (instead of url).")
+    verify_certs: bool = Field(default=True, description="Verify the server certificate against ca_certs.")
+    sniff: bool = Field(default=False, description="Discover nodes from the cluster; off behind proxies/LBs.")
+    shards: int = Field(default=1, ge=1, le=1024, description="Primary shards of new indices.")
+    replicas: int = Field(default=0, ge=0, le=16, description="Replicas per shard; 1+ on a cluster.")
+    index_sizing: dict[str, IndexSizing] = Field(
+        default_factory=dict, description="Per index family (listings, observations, ...): shards/replicas."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=9200, ge=1, le=65535)
     transport_port: int = Field(default=9300, ge=1, le=65535)
@@ -74,6 +87,8 @@ class ElasticsearchSettings(BaseModel):
     def endpoint(self) -> str:
         if self.url:
             return self.url.rstrip("/")
+        if self.hosts:
+            return self.hosts[0].rstrip("/")
         scheme = "https" if self.profile == "secure" else "http"
         return f"{scheme}://{self.host}:{self.port}"
 
@@ -97,6 +112,21 @@ class CrawlSettings(BaseModel):
     max_redirects: int = Field(default=5, ge=0)
     warc_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     http_cache: bool = Field(default=False, description="Scrapy HttpCache for developing selectors; never in prod.")
+    frontier: Literal["local", "redis"] = Field(
+        default="local", description="local: one process, JOBDIR on disk; redis: workers share a queue in Redis."
+    )
+    redis_url: str | None = Field(default=None, description="Redis for frontier redis, e.g. redis://host:6379/0.")
+    workers: int = Field(default=1, ge=1, le=256, description="Crawler processes per source run (frontier redis).")
+    worker_lease_s: float = Field(
+        default=30.0, ge=2, description="A worker silent this long is presumed dead; its requests are re-queued."
+    )
+    frontier_ttl_hours: int = Field(default=72, ge=1, description="How long a run's Redis keys outlive its last use.")
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> "CrawlSettings":
+        if self.frontier == "redis" and not self.redis_url:
+            raise ValueError("crawl.frontier is redis but crawl.redis_url is not set; set it (redis://host:6379/0)")
+        return self
 
 
 class ModelSettings(BaseModel):
@@ -125,6 +155,31 @@ class AirflowSettings(BaseModel):
     recheck_timeout_minutes: int = Field(
         default=30, ge=1, description="Bound on a re-check run; listings it does not reach wait for the next run."
     )
+    executor: Literal["LocalExecutor", "CeleryExecutor"] = Field(
+        default="LocalExecutor", description="CeleryExecutor: tasks run on `listingwatch airflow serve celery-worker`."
+    )
+    database_url: str | None = Field(
+        default=None, description="Metadata DB (postgresql+psycopg2://...); unset = SQLite under home."
+    )
+    broker_url: str | None = Field(default=None, description="Celery broker, e.g. redis://host:6379/1.")
+    result_backend: str | None = Field(default=None, description="Celery results; unset = the metadata DB.")
+    worker_concurrency: int = Field(default=4, ge=1, description="Task slots per Celery worker.")
+    crawl_queue: str = Field(
+        default="default", description="Celery queue of crawl tasks: route them to workers with a browser."
+    )
+    execution_api_url: str | None = Field(
+        default=None, description="Where workers reach the API server's task API, e.g. http://api:8080/execution/."
+    )
+
+    @model_validator(mode="after")
+    def _celery_needs_services(self) -> "AirflowSettings":
+        if self.executor == "CeleryExecutor":
+            missing = [n for n in ("database_url", "broker_url") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"CeleryExecutor needs airflow.{' and airflow.'.join(missing)} (Postgres and Redis)")
+            if self.database_url and self.database_url.startswith("sqlite"):
+                raise ValueError("CeleryExecutor needs a server database (Postgres), not SQLite")
+        return self
 
 
 class WebSettings(BaseModel):

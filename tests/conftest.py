@@ -18,4 +18,7 @@ pytest_plugins = [
     "tests.plugins.model",
     "tests.plugins.airflow",
     "tests.plugins.web",
+    "tests.plugins.redis",
+    "tests.plugins.es_cluster",
+    "tests.plugins.postgres",
 ]

@@ -115,12 +115,11 @@ def test_unset_next_pages_follows_no_link_as_an_index_page(tmp_path: Path) -> No
     response = HtmlResponse("http://127.0.0.1:8791/board/", body=page, encoding="utf-8")
     config = load_source(write(tmp_path, "good", GOOD.format(name="good")))
     assert config.links.next_pages is None
-    spider = ListingSpider(source_json=config.model_dump_json(), screenshot_dir=str(tmp_path))
+    spider = ListingSpider(source=config, screenshot_dir=str(tmp_path))
     requests = list(spider.parse_index(response))
     assert [r.url for r in requests] == ["http://127.0.0.1:8791/item/1", "http://127.0.0.1:8791/item/2"]
     paged = config.model_copy(update={"links": config.links.model_copy(update={"next_pages": {"allow": ["/page/1$"]}})})
-    spider = ListingSpider(source_json=SourceConfig.model_validate(paged.model_dump()).model_dump_json(),
-                           screenshot_dir=str(tmp_path))  # fmt: skip
+    spider = ListingSpider(source=SourceConfig.model_validate(paged.model_dump()), screenshot_dir=str(tmp_path))
     assert [r.url for r in spider.parse_index(response)][-1] == "http://127.0.0.1:8791/page/1"
     check = CliRunner().invoke(app, ["sources", "check", str(tmp_path / "good.yaml")])
     assert "pagination is not followed" in " ".join(check.output.split())

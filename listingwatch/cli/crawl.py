@@ -26,8 +26,21 @@ def crawl(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, max=256, help="Local worker processes sharing the Redis frontier "
+                     "(needs crawl.frontier: redis; default: crawl.workers)."),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Join or resume this distributed run (default: a new one, named by UTC time)."),
+    ] = None,
 ) -> None:
-    """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources."""
+    """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources.
+
+    With `crawl.frontier: redis`, N worker processes share one queue and dupefilter in Redis;
+    start more on other machines with the same --run-id. The source YAML is the same in both modes.
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -56,6 +69,12 @@ def crawl(
         ]:
             plan.add_row(key, plain(value))
         console.print(plan)
+        return
+    if workers or settings.crawl.frontier == "redis":
+        from listingwatch.cli.crawl_workers import crawl_with_workers
+
+        crawl_with_workers(config, settings, console, workers=workers, run_id=run_id, output=output,
+                           max_pages=max_pages, timeout=timeout)
         return
     process = start_crawl(config, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout)
     interrupted = False

@@ -128,6 +128,37 @@ def airflow_standalone() -> None:
     os.execv(sys.executable, [sys.executable, "-m", "airflow", "standalone"])  # noqa: S606 - hand over to Airflow
 
 
+SERVE_COMMANDS = {
+    "api-server": ["api-server"],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
+    "celery-worker": ["celery", "worker"],
+}
+
+
+@airflow_app.command("serve")
+def airflow_serve(
+    component: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVE_COMMANDS)}.")],
+    args: Annotated[list[str] | None, typer.Argument(help="Passed on to Airflow (after --).")] = None,
+) -> None:
+    """Run one Airflow component in the foreground with the project's settings (a deployment's processes).
+
+    The executor, metadata database and Celery broker come from `airflow.*` settings
+    (LISTINGWATCH_AIRFLOW__EXECUTOR=CeleryExecutor, ...DATABASE_URL, ...BROKER_URL); see docs/deploy.md.
+    Run `listingwatch airflow init` once first.
+    """
+    from listingwatch.errors import ConfigError
+    from listingwatch.orchestration.airflow_home import configure_airflow
+    from listingwatch.settings import get_settings
+
+    if component not in SERVE_COMMANDS:
+        raise ConfigError(f"Unknown Airflow component {component!r}; use one of {', '.join(SERVE_COMMANDS)}.")
+    configure_airflow(get_settings())
+    argv = [sys.executable, "-m", "airflow", *SERVE_COMMANDS[component], *(args or [])]
+    os.execv(sys.executable, argv)  # noqa: S606 - hand over to Airflow
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("demo")(demo)

@@ -17,11 +17,28 @@ from listingwatch.settings import Settings
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
     """The variables that make Airflow use the project's home and DAGs; its default database is SQLite there."""
-    return {
+    env = {
         "AIRFLOW_HOME": str(settings.airflow.home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.airflow.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
+    return env | production_environment(settings)
+
+
+def production_environment(settings: Settings) -> dict[str, str]:
+    """The executor, metadata DB and Celery broker from `airflow.*` settings (the docs/deploy.md profile)."""
+    af = settings.airflow
+    env = {"AIRFLOW__CORE__EXECUTOR": af.executor} if af.executor != "LocalExecutor" else {}
+    if af.database_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = af.database_url
+    if af.execution_api_url:
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = af.execution_api_url
+    if af.executor == "CeleryExecutor":
+        env["AIRFLOW__CELERY__BROKER_URL"] = af.broker_url or ""
+        env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(af.worker_concurrency)
+        if af.result_backend:
+            env["AIRFLOW__CELERY__RESULT_BACKEND"] = af.result_backend
+    return env
 
 
 def _with_own_bin_on_path(path: str) -> str:

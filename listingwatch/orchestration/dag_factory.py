@@ -10,12 +10,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.jobs.recheck import recheck_flagged
 from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
+from listingwatch.runs.crawl_fanout import crawl_worker_step, merge_worker_crawls
 from listingwatch.runs.paths import RunPaths, run_key, run_paths
 from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
 from listingwatch.runs.summary import describe
@@ -59,7 +60,8 @@ def source_dag(name: str, settings: Settings | None = None) -> DAG:
 def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
     """crawl -> classify -> index -> publish_summary, on the source's own cron (none while disabled)."""
     asset = summary_asset(source.name)
-    crawl_pool = {"pool": settings.airflow.browser_pool} if source.uses_browser else {}
+    crawl_pool: dict[str, Any] = {"pool": settings.airflow.browser_pool} if source.uses_browser else {}
+    crawl_pool["queue"] = settings.airflow.crawl_queue  # Celery: crawl tasks go to the workers with Chromium
     tags = ["listingwatch", "crawl", f"platform:{source.platform}", f"render:{source.render}"]
     with DAG(
         dag_id=f"crawl_{source.name}",
@@ -78,13 +80,28 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
         ),
     ) as dag:
 
-        @task(
-            execution_timeout=timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE,
-            **crawl_pool,
-        )
-        def crawl() -> dict[str, Any]:
-            paths = current_run_paths(settings, source.name)
-            return crawl_step(source, settings, paths).model_dump()
+        crawl_timeout = timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE
+        if settings.crawl.frontier == "redis":
+            # N mapped workers share the run's Redis frontier; `crawl` merges what they wrote. It runs
+            # when any worker failed too: the survivors re-queue a dead worker's requests and finish them.
+            @task(execution_timeout=crawl_timeout, **crawl_pool)
+            def crawl_worker(worker: int) -> dict[str, Any] | None:
+                report = crawl_worker_step(source, settings, current_run_paths(settings, source.name), worker)
+                return report.model_dump(mode="json") if report else None
+
+            @task(trigger_rule=TriggerRule.ALL_DONE)
+            def crawl(_workers: list[dict[str, Any] | None]) -> dict[str, Any]:
+                return merge_worker_crawls(source, current_run_paths(settings, source.name)).model_dump()
+
+            crawled = crawl(crawl_worker.expand(worker=list(range(1, settings.crawl.workers + 1))))
+        else:
+
+            @task(execution_timeout=crawl_timeout, **crawl_pool)
+            def crawl() -> dict[str, Any]:
+                paths = current_run_paths(settings, source.name)
+                return crawl_step(source, settings, paths).model_dump()
+
+            crawled = crawl()
 
         @task
         def classify(_crawled: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +119,7 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
             get_current_context()["outlet_events"][asset].extra = payload
             return payload
 
-        publish_summary(index(classify(crawl())))
+        publish_summary(index(classify(crawled)))
     return dag
 
 
