@@ -74,6 +74,9 @@ def scrapy_settings(
         "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
         "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
         "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.WarcCaptureMiddleware": 585},
+        "EXTENSIONS": {
+            "scrapy.extensions.closespider.CloseSpider": None, "crawlers.middlewares.PageCountCloseSpider": 0,
+        },
         "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(settings.cache_dir / "httpcache"),

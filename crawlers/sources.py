@@ -130,6 +130,22 @@ class Limits(_Strict):
     crawl_timeout_s: float | None = Field(default=None, gt=0, description="Whole crawl wall-clock bound.")
 
 
+class EvidenceOptions(_Strict):
+    """What a browser page archives besides its main document (HTTP pages archive exactly what was fetched)."""
+
+    subresources: int = Field(default=20, ge=0, le=500, description="Most sub-resources (scripts, XHR, images) "
+                              "recorded per browser page, as network responses.")
+    subresource_max_bytes: int = Field(default=2_000_000, ge=1024, description="Larger sub-resources are skipped.")
+
+
+class Photos(_Strict):
+    """Listing photos fetched, archived and hashed (SHA-256 + perceptual hash), same politeness and domains."""
+
+    enabled: bool = True
+    max_per_listing: int = Field(default=4, ge=0, le=50)
+    max_bytes: int = Field(default=3_000_000, ge=1024, description="A larger photo is cancelled mid-download.")
+
+
 class SourceConfig(_Strict):
     """One site to crawl; `platform` is who receives the takedown request."""
 
@@ -145,6 +161,8 @@ class SourceConfig(_Strict):
     browser: BrowserActions = Field(default_factory=BrowserActions)
     politeness: Politeness = Field(default_factory=Politeness)
     limits: Limits = Field(default_factory=Limits)
+    evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
+    photos: Photos = Field(default_factory=Photos)
 
     @field_validator("start_urls")
     @classmethod

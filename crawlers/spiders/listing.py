@@ -22,16 +22,27 @@ from crawlers.evidence import Capture, save_screenshot
 from crawlers.extract.fields import extract_fields
 from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
-from crawlers.middlewares import EVIDENCE_META
+from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
+from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
 from crawlers.pagepool import PagePool
+from crawlers.photos import perceptual_hash
 from crawlers.sources import LinkRule, SourceConfig
-from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
+from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
 from listingwatch.urls import canonical_url
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
     return LinkExtractor(
         allow=rule.allow, deny=rule.deny, restrict_css=rule.restrict_css, restrict_xpaths=rule.restrict_xpaths
+    )
+
+
+def _photo(url: str, body: bytes, content_type: str | None, capture: Capture) -> Photo:
+    phash, width, height = perceptual_hash(body)
+    return Photo(
+        url=url, sha256=capture.body_sha256, phash=phash, width=width, height=height,
+        content_type=content_type[:200] if content_type else None, warc_file=str(capture.warc_file),
+        warc_offset=capture.offset, warc_record_id=capture.record_id,
     )
 
 
@@ -56,7 +67,15 @@ class ListingSpider(scrapy.Spider):
     def _meta(self, methods: list[PageMethod], keep_page: bool = False) -> dict[str, Any]:
         if not self._browser:
             return {}
-        return {"playwright": True, "playwright_page_methods": methods, "playwright_include_page": keep_page}
+        budget = self.source.evidence
+        return {
+            "playwright": True,
+            # Record the network before navigating; collect it after every other page method.
+            "playwright_page_init_callback": INIT_CALLBACK,
+            BUDGET_META: (budget.subresources, budget.subresource_max_bytes),
+            "playwright_page_methods": [*methods, PageMethod(network_exchanges)],
+            "playwright_include_page": keep_page,
+        }
 
     def _index_request(self, url: str) -> scrapy.Request:
         actions = self.source.browser
@@ -95,7 +114,7 @@ class ListingSpider(scrapy.Spider):
         for link in self._next_links.extract_links(response):
             yield self._index_request(link.url)
 
-    def parse_listing(self, response: Response) -> Iterator[Listing]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Listing]:
         # Body and screenshot are captured by now: the tab can serve the next listing.
         self.page_pool.release(response.meta.pop("playwright_page", None))
         if not isinstance(response, TextResponse):
@@ -116,13 +135,18 @@ class ListingSpider(scrapy.Spider):
             evidence = Evidence(
                 warc_file=str(capture.warc_file), warc_offset=capture.offset, warc_record_id=capture.record_id,
                 body_sha256=capture.body_sha256, captured_at=capture.captured_at,
+                rendered_record_id=capture.rendered_record_id, rendered_sha256=capture.rendered_sha256,
+                screenshot_record_id=capture.screenshot_record_id,
             )
         for method in response.meta.get("playwright_page_methods", []):
             if method.method is full_page_png and isinstance(method.result, bytes):
                 path, digest = save_screenshot(self.screenshot_dir, response.url, method.result)
                 evidence.screenshot_path, evidence.screenshot_sha256 = str(path), digest
+        images = [response.urljoin(src)[:2000] for src in fields.images]
+        archived = response.meta.get(SUBRESOURCES_META, {})
+        photos = await self._fetch_photos(images, archived) if self.source.photos.enabled else []
         try:
-            yield Listing(
+            listing = Listing(
                 url=response.url,
                 source=self.source.name,
                 platform=self.source.platform,
@@ -138,7 +162,8 @@ class ListingSpider(scrapy.Spider):
                     name=fields.seller[:2000] if fields.seller else None,
                     profile_url=response.urljoin(fields.seller_url)[:2000] if fields.seller_url else None,
                 ),
-                images=[response.urljoin(src)[:2000] for src in fields.images],
+                images=images,
+                photos=photos,
                 posted_at=fields.posted_at,
                 language=fields.language,
                 extraction=fields.methods,
@@ -146,6 +171,42 @@ class ListingSpider(scrapy.Spider):
             )
         except ValidationError as err:
             self._skip("invalid_listing", response.url, str(err.errors()[0]["msg"]))
+            return
+        yield listing
+
+    async def _fetch_photos(self, urls: list[str], archived: dict[str, tuple[Exchange, Capture]]) -> list[Photo]:
+        """Download, archive and hash the first photos; a failed photo is counted and skipped, never fatal.
+
+        A browser page already archived the photos it loaded (within its sub-resource budget):
+        those records are used as they are, not fetched a second time.
+        """
+        assert self.crawler.engine is not None and self.crawler.stats is not None
+        options = self.source.photos
+        photos: list[Photo] = []
+        for url in urls[: options.max_per_listing]:
+            if url in archived and len(archived[url][0].body) <= options.max_bytes:
+                exchange, capture = archived[url]
+                content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
+                photos.append(_photo(url, exchange.body, content_type, capture))
+                self.crawler.stats.inc_value("listingwatch/photos_fetched")
+                continue
+            request = scrapy.Request(
+                url, dont_filter=True, priority=10,
+                meta={PHOTO_META: True, "download_maxsize": options.max_bytes, "download_warnsize": 0},
+            )
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except Exception as err:  # offsite, robots.txt, timeout, too big: a photo never stops a listing
+                self._skip("photo_failed", url, f"{type(err).__name__}: {err}")
+                continue
+            capture: Capture | None = response.meta.get(EVIDENCE_META) if response.request else None
+            if response.status != 200 or capture is None:
+                self._skip("photo_failed", url, f"HTTP {response.status}")
+                continue
+            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+            photos.append(_photo(response.url, response.body, content_type, capture))
+            self.crawler.stats.inc_value("listingwatch/photos_fetched")
+        return photos
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -19,9 +19,18 @@ def crawl(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL file (default: var/crawl/...).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Wall-clock bound in seconds.")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
+    wacz: Annotated[bool, typer.Option(
+        "--wacz", help="Also package this run's WARC files as OUTPUT.wacz (opens in ReplayWeb.page / pywb)."
+    )] = False,
 ) -> None:
-    """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources."""
+    """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources.
+
+    SOURCE is a name (a file in crawl.sources_dir, by default crawlers/sources/) or the path of
+    any YAML file, e.g. `listingwatch crawl ./my-board.yaml`. The result table goes to stdout;
+    progress and errors to stderr. Source keys: docs/crawlers.md.
+    """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from crawlers.run import start_crawl
@@ -55,17 +64,25 @@ def crawl(
             status.update(f"crawling {config.name}: {written} listings written, {time.monotonic() - started:.0f}s")
             time.sleep(0.5)
     report = process.wait(timeout)
+    out = Console()
     table = Table(title=f"crawl {config.name}: {report.finish_reason or 'did not finish'}", show_header=False)
     table.add_row("pages fetched", str(report.pages_fetched))
     table.add_row("listings written", str(report.listings_written))
     for reason, count in sorted(report.skipped.items()):
-        table.add_row(f"skipped: {reason}", str(count))
-    table.add_row("output", str(report.output))
-    table.add_row("warc", "\n".join(str(p) for p in report.warc_files))
-    table.add_row("log", str(report.log_file))
-    console.print(table)
+        table.add_row(f"skipped: {escape(reason)}", str(count))
+    out.print(table)
+    # Paths as whole lines (never folded into a table cell), so they copy and paste.
+    paths = [("output", report.output), *(("warc", p) for p in report.warc_files), ("log", report.log_file)]
+    if wacz and report.warc_files:
+        from crawlers.wacz import package_wacz
+
+        packaged = package_wacz(report.warc_files, report.output.with_suffix(".wacz"),
+                                listings_jsonl=report.output, title=f"listingwatch crawl {config.name}")
+        paths.append(("wacz", packaged))
+    for label, path in paths:
+        out.print(f"{label}: {escape(str(path))}", soft_wrap=True, highlight=False)
     for error in report.errors:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(error)}", soft_wrap=True)
     if report.errors:
         raise typer.Exit(1)
 
