@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.pagepool import browser_page_limit
+from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
 from listingwatch.settings import Settings
 
@@ -110,4 +111,5 @@ def scrapy_settings(
                 "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": browser_page_limit(polite.concurrency_per_domain),
             }
         )
+    out.update(proxy_settings(source, out))
     return out

@@ -10,16 +10,18 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from listingwatch.errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_PROXY_SCHEMES = {"socks5h", "socks5", "http", "https"}
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
 
 
@@ -37,6 +39,13 @@ def _check_selector(value: str) -> str:
     except SelectorError as err:
         raise ValueError(f"invalid CSS selector {value!r} ({err})") from None
     return value
+
+
+def _has_port(url: str) -> bool:
+    try:
+        return urlsplit(url).port is not None
+    except ValueError:
+        return False
 
 
 def _check_regex(value: str) -> str:
@@ -163,6 +172,10 @@ class SourceConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
     photos: Photos = Field(default_factory=Photos)
+    proxy: str | None = Field(
+        default=None, description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
+        "every request of this source goes through it. Required for .onion start URLs.",
+    )
 
     @field_validator("start_urls")
     @classmethod
@@ -179,6 +192,28 @@ class SourceConfig(_Strict):
             if "/" in host or ":" in host:
                 raise ValueError(f"{host!r} must be a bare host name (no scheme, port or path)")
         return hosts
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in _PROXY_SCHEMES or not parts.hostname or not _has_port(value):
+            raise ValueError(
+                f"{value!r} must be scheme://host:port with scheme socks5h, socks5, http or https "
+                "(for Tor: socks5h://127.0.0.1:9050)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _onion_needs_proxy(self) -> "SourceConfig":
+        onions = [u for u in self.start_urls if (urlsplit(u).hostname or "").endswith(".onion")]
+        if onions and not self.proxy:
+            raise ValueError(f"start URL {onions[0]} is an onion site: set proxy: socks5h://127.0.0.1:9050 (Tor)")
+        if onions and self.proxy and urlsplit(self.proxy).scheme == "socks5":
+            raise ValueError("onion sites need the proxy to resolve names: write socks5h:// instead of socks5://")
+        return self
 
     @field_validator("schedule")
     @classmethod
