@@ -40,6 +40,10 @@ class Contacts(_Model):
     """Contact handles found in the listing text, normalised (E.164 phones, lowercase emails)."""
 
     phone: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    phone_unverified: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST,
+        description="+country-code numbers in a range the phone library does not know as valid: still leads.",
+    )
     email: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     telegram: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     wickr: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)

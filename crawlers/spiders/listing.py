@@ -166,7 +166,10 @@ class ListingSpider(scrapy.Spider):
                 photos=photos,
                 posted_at=fields.posted_at,
                 language=fields.language,
-                extraction=fields.methods,
+                extraction=(
+                    {**fields.methods, "price": "not_on_page"}
+                    if self.source.fields.price and fields.price is None else fields.methods
+                ),
                 evidence=evidence,
             )
         except ValidationError as err:
