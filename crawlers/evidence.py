@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from crawlers.login import scrub
 from listingwatch.urls import listing_id
 
 if TYPE_CHECKING:
@@ -49,7 +50,11 @@ def _warc_date(moment: datetime) -> str:
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Request headers with session secrets blanked: evidence is shared with platforms and courts."""
+    """Request headers with session secrets blanked: evidence is shared with platforms and courts.
+
+    Response ``Set-Cookie`` values are blanked for the same reason; the response body, which
+    the listing's hash covers, is never altered.
+    """
     return [(k, REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in headers]
 
 
@@ -64,6 +69,8 @@ class WarcWriter:
         self._fh: io.BufferedWriter | None = None
         self._writer: WARCWriter | None = None
         self._stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        # Credential spellings never written into request records (login-gated sources).
+        self.secrets: list[bytes] = []
 
     def _open_next(self) -> WARCWriter:
         self.close()
@@ -122,7 +129,7 @@ class WarcWriter:
         resources: dict[str, Capture] = {}
         for exchange in [*mains, *(e for e in exchanges if not e.main)]:
             offset, record_id = self._exchange(
-                exchange.url, exchange.method, redact_headers(exchange.request_headers), exchange.request_body,
+                exchange.url, exchange.method, exchange.request_headers, exchange.request_body,
                 exchange.status, exchange.reason, exchange.response_headers, exchange.body, captured_at,
                 {"WARC-Listingwatch-Render": "browser-network"},
             )
@@ -169,7 +176,12 @@ class WarcWriter:
         writer = self._current()
         assert self._fh is not None
         warc_date = _warc_date(captured_at)
-        headers = [(k, v) for k, v in response_headers if k.lower() not in _DROP_HEADERS]
+        request_headers = [(k, self._scrub_text(v)) for k, v in redact_headers(request_headers)]
+        request_body = scrub(request_body, self.secrets)
+        headers = [
+            (k, REDACTED if k.lower() == "set-cookie" else v)
+            for k, v in response_headers if k.lower() not in _DROP_HEADERS
+        ]
         headers.append(("Content-Length", str(len(body))))
         statusline = f"{status} {reason}".strip()
         response = writer.create_warc_record(
@@ -197,6 +209,9 @@ class WarcWriter:
         offset = self._fh.tell()
         writer.write_record(response)
         return offset, record_id
+
+    def _scrub_text(self, value: str) -> str:
+        return scrub(value.encode("latin-1", "replace"), self.secrets).decode("latin-1") if self.secrets else value
 
     def close(self) -> None:
         if self._fh is not None:

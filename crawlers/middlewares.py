@@ -7,26 +7,25 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.extensions.closespider import CloseSpider
 from scrapy.http import Response
-from scrapy.statscollectors import StatsCollector
 
 from crawlers.browser import full_page_png
-from crawlers.evidence import Capture, WarcWriter, redact_headers
+from crawlers.evidence import Capture, WarcWriter
 from crawlers.netcapture import Exchange, network_exchanges
 
 EVIDENCE_META = "listingwatch_evidence"
 PHOTO_META = "listingwatch_photo"
 # Browser pages: {url: (Exchange, Capture)} of the sub-resources archived with the page (photos reuse them).
 SUBRESOURCES_META = "listingwatch_subresources_archived"
-# A request whose body holds secrets (a login form) names the body to archive instead.
-REDACTED_BODY_META = "listingwatch_redacted_body"
 
 
 class WarcCaptureMiddleware:
     """Sits after HttpCompression (so bodies are decoded) and before Retry/HttpError, so even a 500 is recorded."""
 
-    def __init__(self, writer: WarcWriter, stats: StatsCollector) -> None:
+    def __init__(self, writer: WarcWriter, crawler: Crawler) -> None:
         self.writer = writer
-        self.stats = stats
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -35,21 +34,23 @@ class WarcCaptureMiddleware:
             crawler.settings["LISTINGWATCH_SOURCE_NAME"],
             crawler.settings.getint("LISTINGWATCH_WARC_MAX_BYTES"),
         )
-        middleware = cls(writer, crawler.stats)
+        middleware = cls(writer, crawler)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def process_response(self, request: Request, response: Response) -> Response:
+        # Credentials of a login-gated source are scrubbed from every request record.
+        self.writer.secrets = getattr(self.crawler.spider, "secrets", [])
         browser = bool(request.meta.get("playwright"))
         capture = self._capture_browser(request, response) if browser else None
         if capture is None:
             capture = self.writer.capture(
                 url=response.url,
                 method=request.method,
-                request_headers=redact_headers(
-                    [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs]
-                ),
-                request_body=request.meta.get(REDACTED_BODY_META, request.body or b""),
+                request_headers=[
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs
+                ],
+                request_body=request.body or b"",
                 status=response.status,
                 response_headers=[
                     (k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs

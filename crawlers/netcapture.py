@@ -19,6 +19,8 @@ from playwright.async_api import Page
 from playwright.async_api import Response as PlaywrightResponse
 from scrapy import Request
 
+from crawlers.login_session import apply_browser_session
+
 # request.meta keys: the sub-resource budget for this page.
 BUDGET_META = "listingwatch_subresources"
 INIT_CALLBACK = "crawlers.netcapture.record_network"
@@ -101,7 +103,8 @@ _recorders: "weakref.WeakKeyDictionary[Page, _Recorder]" = weakref.WeakKeyDictio
 
 
 async def record_network(page: Page, request: Request) -> None:
-    """Page init callback: start a fresh recording for this navigation (one listener per tab, tabs are pooled)."""
+    """Page init callback: session cookies, then a fresh recording for this navigation (tabs are pooled)."""
+    await apply_browser_session(page)
     recorder = _recorders.get(page)
     if recorder is None:
         recorder = _Recorder()

@@ -82,3 +82,16 @@ class PlaywrightProxyHandler(ScrapyPlaywrightDownloadHandler):
     async def close(self) -> None:
         await self._plain.close()
         await super().close()
+
+
+def _offline_public_suffixes() -> None:
+    """Scrapy's cookie middleware asks tldextract for the public suffix list, which it downloads on first use:
+    a request to the internet outside the crawl's proxy (and its allowed domains). Use the copy tldextract ships.
+    """
+    from scrapy.downloadermiddlewares import cookies
+    from tldextract import TLDExtract
+
+    cookies._split_domain = TLDExtract(include_psl_private_domains=True, suffix_list_urls=())
+
+
+_offline_public_suffixes()

@@ -155,6 +155,28 @@ class Photos(_Strict):
     max_bytes: int = Field(default=3_000_000, ge=1024, description="A larger photo is cancelled mid-download.")
 
 
+class Login(_Strict):
+    """How to log in; the credentials themselves live in the environment or a secrets file, never here."""
+
+    url: str = Field(description="The page with the login form.")
+    username_field: SelectorStr = Field(description="The username (or e-mail) input, e.g. input[name=user].")
+    password_field: SelectorStr = Field(description="The password input.")
+    submit: SelectorStr | None = Field(default=None, description="The button to press (default: the form's first).")
+    credentials: str = Field(
+        pattern=r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#]+#.+)$",
+        description="env:PREFIX (PREFIX_USERNAME, PREFIX_PASSWORD) or file:PATH#KEY (YAML: KEY: {username, password}).",
+    )
+    logged_in: SelectorStr = Field(description="An element only a logged-in page has, e.g. a.logout.")
+    max_relogins: int = Field(default=5, ge=0, le=100, description="Re-logins allowed when a login wall reappears.")
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        return url
+
+
 class SourceConfig(_Strict):
     """One site to crawl; `platform` is who receives the takedown request."""
 
@@ -172,6 +194,7 @@ class SourceConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
     photos: Photos = Field(default_factory=Photos)
+    login: Login | None = None
     proxy: str | None = Field(
         default=None, description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
         "every request of this source goes through it. Required for .onion start URLs.",

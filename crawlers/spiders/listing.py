@@ -6,7 +6,7 @@ Non-listing pages (bot challenges, login walls, errors) and failed requests are 
 ``listingwatch/skipped/<reason>`` and logged, never written as listings.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from crawlers.evidence import Capture, save_screenshot
 from crawlers.extract.fields import extract_fields
 from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
+from crawlers.login import LoginError
+from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
 from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
 from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
 from crawlers.pagepool import PagePool
@@ -59,10 +61,45 @@ class ListingSpider(scrapy.Spider):
         self._next_links = _extractor(self.source.links.next_pages)
         self._browser = self.source.render == "browser"
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
+        self.session: LoginSession | None = None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.source.login is not None:
+            try:
+                self.session = LoginSession(self.source.name, self.source.login, self.crawler)
+                await self.session.login(0)
+            except LoginError as err:
+                self.errors.append(str(err))
+                self.logger.error("%s", err)
+                return
         for url in self.source.start_urls:
             yield self._index_request(url)
+
+    @property
+    def secrets(self) -> list[bytes]:
+        """Credential spellings the WARC writer scrubs from request records."""
+        return self.session.secrets if self.session is not None else []
+
+    async def _after_login_wall(
+        self, response: TextResponse, rebuild: Callable[[str], scrapy.Request]
+    ) -> scrapy.Request | None:
+        """Log in again (once for all the requests that hit the wall) and retry the page that was asked for."""
+        assert self.session is not None
+        tries = response.meta.get(RETRIES_META, 0)
+        wanted = response.meta.get("redirect_urls", [response.url])[0]
+        if tries >= 3:
+            self._skip("login_wall", wanted)
+            return None
+        try:
+            await self.session.login(response.meta.get(GENERATION_META, 0))
+        except LoginError as err:
+            self._skip("login_failed", wanted)
+            if str(err) not in self.errors:
+                self.errors.append(str(err))
+            return None
+        request = rebuild(wanted).replace(dont_filter=True)
+        request.meta[RETRIES_META] = tries + 1
+        return request
 
     def _meta(self, methods: list[PageMethod], keep_page: bool = False) -> dict[str, Any]:
         if not self._browser:
@@ -91,7 +128,8 @@ class ListingSpider(scrapy.Spider):
                 PageMethod("evaluate", CLICK_JS, [actions.click_selector, actions.click_times, actions.scroll_wait_ms])
             )
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_index, errback=self.on_error, meta=self._meta(methods)
+            canonical_url(url), callback=self.parse_index, errback=self.on_error,
+            meta={**self._meta(methods), GENERATION_META: self.session.generation if self.session else 0},
         )
 
     def _listing_request(self, url: str) -> scrapy.Request:
@@ -102,12 +140,19 @@ class ListingSpider(scrapy.Spider):
         if actions.screenshot:
             methods.append(PageMethod(full_page_png))
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_listing, errback=self.on_error, meta=self._meta(methods, True)
+            canonical_url(url), callback=self.parse_listing, errback=self.on_error,
+            meta={**self._meta(methods, True), GENERATION_META: self.session.generation if self.session else 0},
         )
 
-    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_index(self, response: Response) -> AsyncIterator[scrapy.Request]:
         if not isinstance(response, TextResponse):
             self._skip("not_html", response.url)
+            return
+        if self.session is not None and detect_page_kind(response.status, response.url, response.text)[0] == (
+            "login_wall"
+        ):
+            if retry := await self._after_login_wall(response, self._index_request):
+                yield retry
             return
         for link in self._listing_links.extract_links(response):
             yield self._listing_request(link.url)
@@ -122,6 +167,10 @@ class ListingSpider(scrapy.Spider):
             return
         html = response.text
         kind, reason = detect_page_kind(response.status, response.url, html)
+        if kind == "login_wall" and self.session is not None:
+            if retry := await self._after_login_wall(response, self._listing_request):
+                yield retry
+            return
         if kind != "listing":
             self._skip(reason or kind, response.url)
             return
