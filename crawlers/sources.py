@@ -84,8 +84,23 @@ class LinkRule(_Strict):
 
 
 class Links(_Strict):
-    listings: LinkRule
+    listings: LinkRule | None = Field(default=None, description="Required unless `feed:` is set.")
     next_pages: LinkRule = Field(default_factory=LinkRule)
+
+
+class Feed(_Strict):
+    """Pages that hold many listings (a channel's web preview): every item on them becomes a listing.
+
+    `fields:` selectors then apply inside each item; `links.next_pages` pages through the feed
+    (for a Telegram preview, backwards via ``?before=``).
+    """
+
+    item: SelectorStr = Field(description="Each post, e.g. div.tgme_widget_message[data-post].")
+    link: SelectorStr = Field(
+        description="Inside a post: its own link, which becomes the listing's URL and stable ID, "
+        "e.g. a.tgme_widget_message_date::attr(href)."
+    )
+    title_from_text: bool = Field(default=True, description="Posts have no title: use the start of the text.")
 
 
 class FieldSelectors(_Strict):
@@ -194,6 +209,7 @@ class SourceConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
     photos: Photos = Field(default_factory=Photos)
+    feed: Feed | None = None
     login: Login | None = None
     proxy: str | None = Field(
         default=None, description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
@@ -228,6 +244,12 @@ class SourceConfig(_Strict):
                 "(for Tor: socks5h://127.0.0.1:9050)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _listings_or_feed(self) -> "SourceConfig":
+        if self.links.listings is None and self.feed is None:
+            raise ValueError("links.listings is required (which links lead to listing pages) unless feed: is set")
+        return self
 
     @model_validator(mode="after")
     def _onion_needs_proxy(self) -> "SourceConfig":

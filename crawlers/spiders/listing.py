@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 
 from crawlers.browser import CLICK_JS, SCROLL_JS, full_page_png
 from crawlers.evidence import Capture, save_screenshot
-from crawlers.extract.fields import extract_fields
+from crawlers.extract.fields import PageFields, extract_fields, select_text
 from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
 from crawlers.login import LoginError
@@ -31,6 +31,8 @@ from crawlers.photos import perceptual_hash
 from crawlers.sources import LinkRule, SourceConfig
 from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
 from listingwatch.urls import canonical_url
+
+FEED_TITLE_CHARS = 120
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
@@ -57,7 +59,8 @@ class ListingSpider(scrapy.Spider):
         self.allowed_domains = list(self.source.allowed_domains)
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
-        self._listing_links = _extractor(self.source.links.listings)
+        self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
+        self._seen_posts: set[str] = set()
         self._next_links = _extractor(self.source.links.next_pages)
         self._browser = self.source.render == "browser"
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
@@ -144,7 +147,7 @@ class ListingSpider(scrapy.Spider):
             meta={**self._meta(methods, True), GENERATION_META: self.session.generation if self.session else 0},
         )
 
-    async def parse_index(self, response: Response) -> AsyncIterator[scrapy.Request]:
+    async def parse_index(self, response: Response) -> AsyncIterator[scrapy.Request | Listing]:
         if not isinstance(response, TextResponse):
             self._skip("not_html", response.url)
             return
@@ -154,7 +157,10 @@ class ListingSpider(scrapy.Spider):
             if retry := await self._after_login_wall(response, self._index_request):
                 yield retry
             return
-        for link in self._listing_links.extract_links(response):
+        if self.source.feed is not None:
+            async for post in self._feed_items(response):
+                yield post
+        for link in self._listing_links.extract_links(response) if self._listing_links else []:
             yield self._listing_request(link.url)
         for link in self._next_links.extract_links(response):
             yield self._index_request(link.url)
@@ -175,9 +181,36 @@ class ListingSpider(scrapy.Spider):
             self._skip(reason or kind, response.url)
             return
         fields = extract_fields(html, response.url, self.source.fields)
+        if listing := await self._listing(response.url, fields, response):
+            yield listing
+
+    async def _feed_items(self, response: TextResponse) -> AsyncIterator[Listing]:
+        """Every post on a feed page (a channel preview) as a listing of its own, keyed by the post's link."""
+        assert self.source.feed is not None
+        feed = self.source.feed
+        sel = response.selector
+        nodes = sel.xpath(feed.item.removeprefix("xpath:")) if feed.item.startswith("xpath:") else sel.css(feed.item)
+        for node in nodes:
+            link = select_text(node, feed.link)
+            if not link:
+                self._skip("feed_item_without_link", response.url)
+                continue
+            url = canonical_url(response.urljoin(link))
+            if url in self._seen_posts:  # pages of a feed overlap
+                continue
+            self._seen_posts.add(url)
+            fields = extract_fields(node.get(), url, self.source.fields)
+            if fields.title is None and fields.description and feed.title_from_text:
+                fields.title = fields.description.splitlines()[0][:FEED_TITLE_CHARS]
+                fields.methods["title"] = "text_start"
+            if listing := await self._listing(url, fields, response):
+                yield listing
+
+    async def _listing(self, url: str, fields: PageFields, response: TextResponse) -> Listing | None:
+        """The `Listing` for extracted fields, with the evidence of `response` and the photos fetched."""
         if not fields.title and not fields.description:
-            self._skip("no_content", response.url)
-            return
+            self._skip("no_content", url)
+            return None
         capture: Capture | None = response.meta.get(EVIDENCE_META)
         evidence = Evidence()
         if capture is not None:
@@ -195,8 +228,8 @@ class ListingSpider(scrapy.Spider):
         archived = response.meta.get(SUBRESOURCES_META, {})
         photos = await self._fetch_photos(images, archived) if self.source.photos.enabled else []
         try:
-            listing = Listing(
-                url=response.url,
+            return Listing(
+                url=url,
                 source=self.source.name,
                 platform=self.source.platform,
                 render_mode=self.source.render,
@@ -222,9 +255,8 @@ class ListingSpider(scrapy.Spider):
                 evidence=evidence,
             )
         except ValidationError as err:
-            self._skip("invalid_listing", response.url, str(err.errors()[0]["msg"]))
-            return
-        yield listing
+            self._skip("invalid_listing", url, str(err.errors()[0]["msg"]))
+            return None
 
     async def _fetch_photos(self, urls: list[str], archived: dict[str, tuple[Exchange, Capture]]) -> list[Photo]:
         """Download, archive and hash the first photos; a failed photo is counted and skipped, never fatal.
