@@ -70,24 +70,23 @@ class _Recorder:
 
     async def _keep(self, response: PlaywrightResponse, main: bool) -> None:
         request = response.request
+        declared = response.headers.get("content-length", "")  # no round trip: known from the event
+        if not main and declared.isdigit() and int(declared) > self.max_bytes:
+            return
         try:
-            length = int(await response.header_value("content-length") or 0)
-            headers = [(h["name"], h["value"]) for h in await response.headers_array()]
-            request_headers = [(h["name"], h["value"]) for h in await request.headers_array()]
-            if not main and length > self.max_bytes:
-                return
-            try:
-                body = await response.body()
-            except PlaywrightError:  # redirects and aborted loads have no body
-                body = b""
+            # Three DevTools round trips, in parallel; a chunked body over budget is dropped after the fact.
+            headers, request_headers, body = await asyncio.gather(
+                response.headers_array(), request.headers_array(), _body(response)
+            )
         except PlaywrightError:  # the tab moved on or closed
             return
         if not main and len(body) > self.max_bytes:
             return
         exchange = Exchange(
-            url=response.url, method=request.method, request_headers=request_headers,
+            url=response.url, method=request.method,
+            request_headers=[(h["name"], h["value"]) for h in request_headers],
             request_body=request.post_data_buffer or b"", status=response.status, reason=response.status_text,
-            response_headers=headers, body=body, main=main,
+            response_headers=[(h["name"], h["value"]) for h in headers], body=body, main=main,
         )
         (self.main if main else self.sub).append(exchange)
 
@@ -97,6 +96,13 @@ class _Recorder:
         out = [*self.main, *self.sub]
         self.reset(0, 0)
         return out
+
+
+async def _body(response: PlaywrightResponse) -> bytes:
+    try:
+        return await response.body()
+    except PlaywrightError:  # redirects and aborted loads have no body
+        return b""
 
 
 _recorders: "weakref.WeakKeyDictionary[Page, _Recorder]" = weakref.WeakKeyDictionary()

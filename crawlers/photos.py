@@ -11,6 +11,7 @@ import io
 import warnings
 
 import imagehash
+import scipy.fftpack  # noqa: F401  imagehash imports it on the first pHash (a second or more): do it at start-up
 from PIL import Image, UnidentifiedImageError
 
 # A photo over this many pixels is refused before decoding (a small file can claim huge dimensions).

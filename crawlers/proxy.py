@@ -5,22 +5,17 @@ proxy is fetched by the httpx download handler that ships with Scrapy 2.19 (http
 SOCKS5 through `socksio` and sends host names to the proxy, so ``.onion`` names are resolved
 by Tor, never locally). Chromium takes the proxy at launch (``socks5://``: Chromium always
 resolves through a SOCKS5 proxy). Every request, robots.txt and photos included, gets the
-proxy from `ProxyMiddleware`; browser sources route their non-browser requests to httpx too.
+proxy from `ProxyMiddleware`; browser sources route their non-browser requests to httpx too
+(both in `crawlers.proxy_handlers`, loaded by Scrapy only for sources with a proxy).
 """
 
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
-
-from scrapy import Request
-from scrapy.core.downloader.handlers._httpx import HttpxDownloadHandler
-from scrapy.crawler import Crawler
-from scrapy.http import Response
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawlers.sources import SourceConfig
 
 HTTPX_HANDLER = "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler"
-BROWSER_HANDLER = "crawlers.proxy.PlaywrightProxyHandler"
+BROWSER_HANDLER = "crawlers.proxy_handlers.PlaywrightProxyHandler"
 
 
 def is_socks(proxy: str) -> bool:
@@ -42,7 +37,7 @@ def proxy_settings(source: SourceConfig, current: dict[str, Any]) -> dict[str, A
     """Scrapy settings that send all of a source's traffic through its proxy (empty when it has none)."""
     if not source.proxy:
         return {}
-    middlewares = {**current["DOWNLOADER_MIDDLEWARES"], "crawlers.proxy.ProxyMiddleware": 740}
+    middlewares = {**current["DOWNLOADER_MIDDLEWARES"], "crawlers.proxy_handlers.ProxyMiddleware": 740}
     out: dict[str, Any] = {"DOWNLOADER_MIDDLEWARES": middlewares, "LISTINGWATCH_PROXY": source.proxy}
     if source.render == "browser":
         out["DOWNLOAD_HANDLERS"] = {"http": BROWSER_HANDLER, "https": BROWSER_HANDLER}
@@ -51,37 +46,6 @@ def proxy_settings(source: SourceConfig, current: dict[str, Any]) -> dict[str, A
     elif is_socks(source.proxy):
         out["DOWNLOAD_HANDLERS"] = {"http": HTTPX_HANDLER, "https": HTTPX_HANDLER}
     return out
-
-
-class ProxyMiddleware:
-    """Give every request the source's proxy (before Scrapy's HttpProxyMiddleware reads it)."""
-
-    def __init__(self, proxy: str) -> None:
-        self.proxy = proxy
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.settings["LISTINGWATCH_PROXY"])
-
-    def process_request(self, request: Request) -> None:
-        request.meta["proxy"] = self.proxy
-
-
-class PlaywrightProxyHandler(ScrapyPlaywrightDownloadHandler):
-    """Browser requests through Chromium (launched with the proxy); robots.txt and photos through httpx."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        self._plain = HttpxDownloadHandler(crawler)
-
-    async def download_request(self, request: Request) -> Response:
-        if request.meta.get("playwright"):
-            return await super().download_request(request)
-        return await self._plain.download_request(request)
-
-    async def close(self) -> None:
-        await self._plain.close()
-        await super().close()
 
 
 def _offline_public_suffixes() -> None:

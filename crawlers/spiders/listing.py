@@ -6,6 +6,7 @@ Non-listing pages (bot challenges, login walls, errors) and failed requests are 
 ``listingwatch/skipped/<reason>`` and logged, never written as listings.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -259,38 +260,39 @@ class ListingSpider(scrapy.Spider):
             return None
 
     async def _fetch_photos(self, urls: list[str], archived: dict[str, tuple[Exchange, Capture]]) -> list[Photo]:
-        """Download, archive and hash the first photos; a failed photo is counted and skipped, never fatal.
+        """Download, archive and hash the first photos, all at once; a failed photo is counted and skipped.
 
         A browser page already archived the photos it loaded (within its sub-resource budget):
         those records are used as they are, not fetched a second time.
         """
+        wanted = urls[: self.source.photos.max_per_listing]
+        photos = await asyncio.gather(*(self._photo(url, archived) for url in wanted))
+        return [p for p in photos if p is not None]
+
+    async def _photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
         assert self.crawler.engine is not None and self.crawler.stats is not None
-        options = self.source.photos
-        photos: list[Photo] = []
-        for url in urls[: options.max_per_listing]:
-            if url in archived and len(archived[url][0].body) <= options.max_bytes:
-                exchange, capture = archived[url]
-                content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
-                photos.append(_photo(url, exchange.body, content_type, capture))
-                self.crawler.stats.inc_value("listingwatch/photos_fetched")
-                continue
-            request = scrapy.Request(
-                url, dont_filter=True, priority=10,
-                meta={PHOTO_META: True, "download_maxsize": options.max_bytes, "download_warnsize": 0},
-            )
-            try:
-                response = await self.crawler.engine.download_async(request)
-            except Exception as err:  # offsite, robots.txt, timeout, too big: a photo never stops a listing
-                self._skip("photo_failed", url, f"{type(err).__name__}: {err}")
-                continue
-            capture: Capture | None = response.meta.get(EVIDENCE_META) if response.request else None
-            if response.status != 200 or capture is None:
-                self._skip("photo_failed", url, f"HTTP {response.status}")
-                continue
-            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-            photos.append(_photo(response.url, response.body, content_type, capture))
+        max_bytes = self.source.photos.max_bytes
+        if url in archived and len(archived[url][0].body) <= max_bytes:
+            exchange, capture = archived[url]
+            content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_fetched")
-        return photos
+            return _photo(url, exchange.body, content_type, capture)
+        request = scrapy.Request(
+            url, dont_filter=True, priority=10,
+            meta={PHOTO_META: True, "download_maxsize": max_bytes, "download_warnsize": 0},
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as err:  # offsite, robots.txt, timeout, too big: a photo never stops a listing
+            self._skip("photo_failed", url, f"{type(err).__name__}: {err}")
+            return None
+        capture: Capture | None = response.meta.get(EVIDENCE_META) if response.request else None
+        if response.status != 200 or capture is None:
+            self._skip("photo_failed", url, f"HTTP {response.status}")
+            return None
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        self.crawler.stats.inc_value("listingwatch/photos_fetched")
+        return _photo(response.url, response.body, content_type, capture)
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
