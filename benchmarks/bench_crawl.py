@@ -1,9 +1,9 @@
 """Crawl throughput: the full pipeline against bare baselines, measured in the same run on the same sites.
 
 - http: the classifieds site crawled by the full listingwatch crawl (robots, WARC, extraction,
-  entities, JSONL) vs a bare Scrapy spider that only follows links (same concurrency, robots
-  obeyed, no pipelines). Rate = pages / Scrapy's own elapsed time, so process start-up is
-  excluded from both.
+  entities, JSONL, listing photos fetched and hashed; a second row without photos) vs a bare
+  Scrapy spider that only follows links (same concurrency, robots obeyed, no pipelines).
+  Rate = pages / Scrapy's own elapsed time, so process start-up is excluded from both.
 - browser: the SPA site crawled in browser mode (waits, infinite scroll, full-page screenshots,
   network-level WARC: server bytes, sub-resources, DOM and screenshot records; listing photos
   hashed) vs a bare Playwright loop that launches the same chromium and does ``page.goto`` +
@@ -136,14 +136,18 @@ def main() -> None:
         concurrency = classifieds.politeness.concurrency_per_domain
         bare_runs: list[tuple[int, float]] = []
         full_runs: list[tuple[int, float]] = []
+        nophoto_runs: list[tuple[int, float]] = []
+        no_photos = classifieds.model_copy(update={"photos": Photos(enabled=False)})
         for _ in range(args.repeats):  # interleaved so background load hits both alike
             bare_runs.append(bare_http(classifieds.start_urls[0], concurrency))
             full_runs.append(full(classifieds, settings))
+            nophoto_runs.append(full(no_photos, settings))
         lines = [f"{'mode':<8} {'variant':<34} {'pages':>6} {'seconds':>8} {'pages/s':>9} {'ratio':>6}"]
         line, bare_rate = _row("http", "bare scrapy spider (links only)", bare_runs, None)
         lines.append(line)
-        line, full_rate = _row("http", "full pipeline", full_runs, bare_rate)
+        line, full_rate = _row("http", "full pipeline (photos fetched)", full_runs, bare_rate)
         lines.append(line)
+        lines.append(_row("http", "full pipeline, photos off", nophoto_runs, bare_rate)[0])
         targets = [f"http: full {full_rate / bare_rate:.0%} of bare (target >= 70%), {full_rate:.1f} pages/s "
                    "(target >= 40)"]
         if not args.skip_browser:

@@ -74,19 +74,23 @@ class _Recorder:
         if not main and declared.isdigit() and int(declared) > self.max_bytes:
             return
         try:
-            # Three DevTools round trips, in parallel; a chunked body over budget is dropped after the fact.
-            headers, request_headers, body = await asyncio.gather(
-                response.headers_array(), request.headers_array(), _body(response)
-            )
+            if main:  # the raw header lists as sent and received: three DevTools round trips, in parallel
+                raw, raw_request, body = await asyncio.gather(
+                    response.headers_array(), request.headers_array(), _body(response)
+                )
+                headers = [(h["name"], h["value"]) for h in raw]
+                request_headers = [(h["name"], h["value"]) for h in raw_request]
+            else:  # sub-resources: the headers the event already carried, and one round trip for the body
+                body = await _body(response)
+                headers, request_headers = list(response.headers.items()), list(request.headers.items())
         except PlaywrightError:  # the tab moved on or closed
             return
-        if not main and len(body) > self.max_bytes:
+        if not main and len(body) > self.max_bytes:  # a chunked body over budget is dropped after the fact
             return
         exchange = Exchange(
-            url=response.url, method=request.method,
-            request_headers=[(h["name"], h["value"]) for h in request_headers],
+            url=response.url, method=request.method, request_headers=request_headers,
             request_body=request.post_data_buffer or b"", status=response.status, reason=response.status_text,
-            response_headers=[(h["name"], h["value"]) for h in headers], body=body, main=main,
+            response_headers=headers, body=body, main=main,
         )
         (self.main if main else self.sub).append(exchange)
 

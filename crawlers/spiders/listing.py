@@ -275,7 +275,7 @@ class ListingSpider(scrapy.Spider):
         if url in archived and len(archived[url][0].body) <= max_bytes:
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
-            self.crawler.stats.inc_value("listingwatch/photos_fetched")
+            self.crawler.stats.inc_value("listingwatch/photos_from_page")
             return _photo(url, exchange.body, content_type, capture)
         request = scrapy.Request(
             url, dont_filter=True, priority=10,
