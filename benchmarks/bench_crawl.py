@@ -1,13 +1,14 @@
 """Crawl throughput: the full pipeline against bare baselines, measured in the same run on the same sites.
 
 - http: the classifieds site crawled by the full listingwatch crawl (robots, WARC, extraction,
-  entities, JSONL) vs a bare Scrapy spider that only follows links (same concurrency, robots
-  obeyed, no pipelines). Rate = pages / Scrapy's own elapsed time, so process start-up is
-  excluded from both.
+  entities, JSONL, listing photos fetched and hashed; a second row without photos) vs a bare
+  Scrapy spider that only follows links (same concurrency, robots obeyed, no pipelines).
+  Rate = pages / Scrapy's own elapsed time, so process start-up is excluded from both.
 - browser: the SPA site crawled in browser mode (waits, infinite scroll, full-page screenshots,
-  WARC) vs a bare Playwright loop that launches the same chromium and does ``page.goto`` +
+  network-level WARC: server bytes, sub-resources, DOM and screenshot records; listing photos
+  hashed) vs a bare Playwright loop that launches the same chromium and does ``page.goto`` +
   wait for the same element on the same URLs, one page at a time. Both rates include the
-  browser launch.
+  browser launch. A third row crawls without sub-resources and photos, to show their cost.
 
 Targets on a 2-core machine: http full >= 70% of bare and >= 40 pages/s; browser full >= 80%
 of bare. Usage: ``.venv/bin/python benchmarks/bench_crawl.py [--repeats 5] [--browser-pages 100]``.
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawlers.fixtures.sites import SitesServer, start_sites  # noqa: E402
 from crawlers.run import run_crawl  # noqa: E402
-from crawlers.sources import SourceConfig, load_source  # noqa: E402
+from crawlers.sources import EvidenceOptions, Photos, SourceConfig, load_source  # noqa: E402
 from listingwatch.settings import Settings, load_settings  # noqa: E402
 
 
@@ -135,26 +136,34 @@ def main() -> None:
         concurrency = classifieds.politeness.concurrency_per_domain
         bare_runs: list[tuple[int, float]] = []
         full_runs: list[tuple[int, float]] = []
+        nophoto_runs: list[tuple[int, float]] = []
+        no_photos = classifieds.model_copy(update={"photos": Photos(enabled=False)})
         for _ in range(args.repeats):  # interleaved so background load hits both alike
             bare_runs.append(bare_http(classifieds.start_urls[0], concurrency))
             full_runs.append(full(classifieds, settings))
+            nophoto_runs.append(full(no_photos, settings))
         lines = [f"{'mode':<8} {'variant':<34} {'pages':>6} {'seconds':>8} {'pages/s':>9} {'ratio':>6}"]
         line, bare_rate = _row("http", "bare scrapy spider (links only)", bare_runs, None)
         lines.append(line)
-        line, full_rate = _row("http", "full pipeline", full_runs, bare_rate)
+        line, full_rate = _row("http", "full pipeline (photos fetched)", full_runs, bare_rate)
         lines.append(line)
+        lines.append(_row("http", "full pipeline, photos off", nophoto_runs, bare_rate)[0])
         targets = [f"http: full {full_rate / bare_rate:.0%} of bare (target >= 70%), {full_rate:.1f} pages/s "
                    "(target >= 40)"]
         if not args.skip_browser:
             bare_b: list[tuple[int, float]] = []
             full_b: list[tuple[int, float]] = []
+            lean_b: list[tuple[int, float]] = []
+            lean = spa.model_copy(update={"photos": Photos(enabled=False), "evidence": EvidenceOptions(subresources=0)})
             for _ in range(max(1, args.repeats - 1)):
                 bare_b.append(bare_browser(server, args.browser_pages, settings))
                 full_b.append(full(spa, settings, max_pages=args.browser_pages))
+                lean_b.append(full(lean, settings, max_pages=args.browser_pages))
             line, bare_b_rate = _row("browser", "bare playwright goto loop", bare_b, None)
             lines.append(line)
-            line, full_b_rate = _row("browser", "full pipeline (scroll+screenshot)", full_b, bare_b_rate)
+            line, full_b_rate = _row("browser", "full (network WARC, photos)", full_b, bare_b_rate)
             lines.append(line)
+            lines.append(_row("browser", "full, no sub-resources/photos", lean_b, bare_b_rate)[0])
             targets.append(f"browser: full {full_b_rate / bare_b_rate:.0%} of bare (target >= 80%)")
         print("\n".join(lines))
         print("\n".join(targets))

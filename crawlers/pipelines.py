@@ -12,11 +12,17 @@ from listingwatch.schema import MAX_LIST, Contacts, CryptoAddress, Listing, Ship
 
 
 def enrich(listing: Listing) -> Listing:
-    """Contacts, crypto addresses, shipping phrases and (if no price field) a price found in the text."""
+    """Contacts, crypto addresses, shipping phrases and a price found in the text.
+
+    The text price is a fallback for sites with no price field (forum posts). When the source
+    has a price selector and the page showed no price, a "$120," in the description is not
+    taken as the price: the spider marks that case as ``extraction["price"] == "not_on_page"``.
+    """
     text = "\n".join(p for p in (listing.title, listing.description) if p)
     found = extract_entities(text)
     listing.contacts = Contacts(
-        phone=found.phone[:MAX_LIST], email=found.email[:MAX_LIST], telegram=found.telegram[:MAX_LIST],
+        phone=found.phone[:MAX_LIST], phone_unverified=found.phone_unverified[:MAX_LIST],
+        email=found.email[:MAX_LIST], telegram=found.telegram[:MAX_LIST],
         wickr=found.wickr[:MAX_LIST], whatsapp=found.whatsapp[:MAX_LIST], signal=found.signal[:MAX_LIST],
         snapchat=found.snapchat[:MAX_LIST],
     )
@@ -25,7 +31,7 @@ def enrich(listing: Listing) -> Listing:
         for a in find_addresses(text)[:MAX_LIST]
     ]
     listing.shipping = Shipping(origin=found.ship_from[:MAX_LIST], destination=found.ship_to[:MAX_LIST])
-    if listing.price is None and (price := find_price(text)):
+    if listing.price is None and "price" not in listing.extraction and (price := find_price(text)):
         listing.price, listing.currency, listing.price_text = price.amount, price.currency, price.text
         listing.extraction["price"] = "text"
     return listing

@@ -11,6 +11,7 @@ from typing import Any
 from crawlers.frontier import WorkerSlot, frontier_settings
 from crawlers.origins import denied_origins
 from crawlers.pagepool import browser_page_limit
+from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
 from listingwatch.settings import Settings
 
@@ -81,6 +82,9 @@ def scrapy_settings(
             "crawlers.middlewares.OriginOffsiteMiddleware": 50,
             "crawlers.middlewares.WarcCaptureMiddleware": 585,
         },
+        "EXTENSIONS": {
+            "scrapy.extensions.closespider.CloseSpider": None, "crawlers.middlewares.PageCountCloseSpider": 0,
+        },
         "LISTINGWATCH_DENIED_ORIGINS": denied_origins(settings),
         "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},
         "HTTPCACHE_ENABLED": crawl.http_cache,
@@ -118,4 +122,5 @@ def scrapy_settings(
                 "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": browser_page_limit(polite.concurrency_per_domain),
             }
         )
+    out.update(proxy_settings(source, out))
     return out

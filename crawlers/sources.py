@@ -18,7 +18,7 @@ import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from listingwatch.errors import ConfigError
 from listingwatch.jsonl import validation_problems
@@ -27,6 +27,7 @@ MAX_SOURCE_BYTES = 256 * 1024
 MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multiply ("billion laughs")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_PROXY_SCHEMES = {"socks5h", "socks5", "http", "https"}
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
 
 
@@ -53,6 +54,13 @@ _RE2_OPTIONS.log_errors = False
 def compile_link_pattern(value: str) -> "re2._Regexp":
     """A link pattern compiled for RE2: matching time is linear in the URL, whatever the pattern."""
     return re2.compile(value, _RE2_OPTIONS)
+
+
+def _has_port(url: str) -> bool:
+    try:
+        return urlsplit(url).port is not None
+    except ValueError:
+        return False
 
 
 def _check_regex(value: str) -> str:
@@ -99,12 +107,27 @@ class LinkRule(_Strict):
 
 
 class Links(_Strict):
-    listings: LinkRule
+    listings: LinkRule | None = Field(default=None, description="Required unless `feed:` is set.")
     next_pages: LinkRule | None = Field(
         default=None,
         description="Links to more index pages (pagination). Unset: only start_urls are index pages, so a page "
         "of 100,000 links is never followed as 100,000 index pages.",
     )
+
+
+class Feed(_Strict):
+    """Pages that hold many listings (a channel's web preview): every item on them becomes a listing.
+
+    `fields:` selectors then apply inside each item; `links.next_pages` pages through the feed
+    (for a Telegram preview, backwards via ``?before=``).
+    """
+
+    item: SelectorStr = Field(description="Each post, e.g. div.tgme_widget_message[data-post].")
+    link: SelectorStr = Field(
+        description="Inside a post: its own link, which becomes the listing's URL and stable ID, "
+        "e.g. a.tgme_widget_message_date::attr(href)."
+    )
+    title_from_text: bool = Field(default=True, description="Posts have no title: use the start of the text.")
 
 
 class FieldSelectors(_Strict):
@@ -158,6 +181,44 @@ class Limits(_Strict):
     crawl_timeout_s: float | None = Field(default=None, gt=0, description="Whole crawl wall-clock bound.")
 
 
+class EvidenceOptions(_Strict):
+    """What a browser page archives besides its main document (HTTP pages archive exactly what was fetched)."""
+
+    subresources: int = Field(default=20, ge=0, le=500, description="Most sub-resources (scripts, XHR, images) "
+                              "recorded per browser page, as network responses.")
+    subresource_max_bytes: int = Field(default=2_000_000, ge=1024, description="Larger sub-resources are skipped.")
+
+
+class Photos(_Strict):
+    """Listing photos fetched, archived and hashed (SHA-256 + perceptual hash), same politeness and domains."""
+
+    enabled: bool = True
+    max_per_listing: int = Field(default=4, ge=0, le=50)
+    max_bytes: int = Field(default=3_000_000, ge=1024, description="A larger photo is cancelled mid-download.")
+
+
+class Login(_Strict):
+    """How to log in; the credentials themselves live in the environment or a secrets file, never here."""
+
+    url: str = Field(description="The page with the login form.")
+    username_field: SelectorStr = Field(description="The username (or e-mail) input, e.g. input[name=user].")
+    password_field: SelectorStr = Field(description="The password input.")
+    submit: SelectorStr | None = Field(default=None, description="The button to press (default: the form's first).")
+    credentials: str = Field(
+        pattern=r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#]+#.+)$",
+        description="env:PREFIX (PREFIX_USERNAME, PREFIX_PASSWORD) or file:PATH#KEY (YAML: KEY: {username, password}).",
+    )
+    logged_in: SelectorStr = Field(description="An element only a logged-in page has, e.g. a.logout.")
+    max_relogins: int = Field(default=5, ge=0, le=100, description="Re-logins allowed when a login wall reappears.")
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        return url
+
+
 class SourceConfig(_Strict):
     """One site to crawl; `platform` is who receives the takedown request."""
 
@@ -173,6 +234,14 @@ class SourceConfig(_Strict):
     browser: BrowserActions = Field(default_factory=BrowserActions)
     politeness: Politeness = Field(default_factory=Politeness)
     limits: Limits = Field(default_factory=Limits)
+    evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
+    photos: Photos = Field(default_factory=Photos)
+    feed: Feed | None = None
+    login: Login | None = None
+    proxy: str | None = Field(
+        default=None, description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
+        "every request of this source goes through it. Required for .onion start URLs.",
+    )
 
     @property
     def uses_browser(self) -> bool:
@@ -225,6 +294,34 @@ class SourceConfig(_Strict):
             if not given or None in given:
                 ports |= {80, 443}
         return ports
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in _PROXY_SCHEMES or not parts.hostname or not _has_port(value):
+            raise ValueError(
+                f"{value!r} must be scheme://host:port with scheme socks5h, socks5, http or https "
+                "(for Tor: socks5h://127.0.0.1:9050)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _listings_or_feed(self) -> "SourceConfig":
+        if self.links.listings is None and self.feed is None:
+            raise ValueError("links.listings is required (which links lead to listing pages) unless feed: is set")
+        return self
+
+    @model_validator(mode="after")
+    def _onion_needs_proxy(self) -> "SourceConfig":
+        onions = [u for u in self.start_urls if (urlsplit(u).hostname or "").endswith(".onion")]
+        if onions and not self.proxy:
+            raise ValueError(f"start URL {onions[0]} is an onion site: set proxy: socks5h://127.0.0.1:9050 (Tor)")
+        if onions and self.proxy and urlsplit(self.proxy).scheme == "socks5":
+            raise ValueError("onion sites need the proxy to resolve names: write socks5h:// instead of socks5://")
+        return self
 
     @field_validator("schedule")
     @classmethod

@@ -40,6 +40,10 @@ class Contacts(_Model):
     """Contact handles found in the listing text, normalised (E.164 phones, lowercase emails)."""
 
     phone: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    phone_unverified: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST,
+        description="+country-code numbers in a range the phone library does not know as valid: still leads.",
+    )
     email: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     telegram: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     wickr: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
@@ -69,7 +73,26 @@ class Evidence(_Model):
     body_truncated: bool = False
     screenshot_path: ShortStr | None = None
     screenshot_sha256: ShortStr | None = None
+    screenshot_record_id: ShortStr | None = None
+    rendered_record_id: ShortStr | None = Field(
+        default=None, description="Browser pages: the WARC conversion record of the DOM as rendered."
+    )
+    rendered_sha256: ShortStr | None = None
     captured_at: datetime | None = None
+
+
+class Photo(_Model):
+    """A listing photo as fetched: hashes to match reused photos across sites and accounts, and its WARC record."""
+
+    url: ShortStr
+    sha256: ShortStr
+    phash: ShortStr | None = Field(default=None, description="64-bit perceptual hash (imagehash pHash), hex.")
+    width: int | None = None
+    height: int | None = None
+    content_type: ShortStr | None = None
+    warc_file: ShortStr | None = None
+    warc_offset: int | None = None
+    warc_record_id: ShortStr | None = None
 
 
 class LexiconHit(_Model):
@@ -144,6 +167,7 @@ class Listing(_Model):
     crypto: list[CryptoAddress] = Field(default_factory=list, max_length=MAX_LIST)
     shipping: Shipping = Field(default_factory=Shipping)
     images: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    photos: list[Photo] = Field(default_factory=list, max_length=MAX_LIST)
     posted_at: datetime | None = None
     language: ShortStr | None = None
     extraction: dict[str, str] = Field(

@@ -6,17 +6,20 @@ instead of duplicating.
 """
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
+# A directory's index file is the directory: "/" and "/index.html" are one page, fetched once.
+_INDEX_FILE = re.compile(r"/index\.(?:html?|php)$", re.IGNORECASE)
 TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "ref", "ref_src", "igshid", "si"}
 )
 
 
 def canonical_url(url: str) -> str:
-    """Normalise a URL: lowercase host, default port dropped, fragment and tracking params removed."""
+    """Normalise a URL: lowercase host, default port dropped, fragment, tracking params and index.html removed."""
     url = canonicalize_url(url.strip(), keep_fragments=False)
     parts = urlsplit(url)
     query = [
@@ -31,7 +34,7 @@ def canonical_url(url: str) -> str:
         (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
     ):
         netloc = f"{netloc}:{parts.port}"
-    path = parts.path or "/"
+    path = _INDEX_FILE.sub("/", parts.path) or "/"
     return urlunsplit((parts.scheme.lower(), netloc.lower(), path, urlencode(sorted(query)), ""))
 
 

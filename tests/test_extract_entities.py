@@ -79,3 +79,43 @@ def test_shipping(text: str, origins: list[str], destinations: list[str]) -> Non
 
 def test_emails_ignore_handles() -> None:
     assert find_emails("tg @plug and @snap") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("WhatsApp/Wickr: +86 155 0000 1234", {"whatsapp": ["+8615500001234"], "wickr": ["+8615500001234"]}),
+        ("telegram +86 18800000000", {"telegram": ["+8618800000000"]}),
+        ("Signal or WA: +1 415 555 2671", {"signal": ["+14155552671"], "whatsapp": ["+14155552671"]}),
+    ],
+)
+def test_a_phone_goes_under_the_messengers_it_names(text: str, expected: dict[str, list[str]]) -> None:
+    found = extract_entities(text)
+    for name in ("whatsapp", "wickr", "telegram", "signal"):
+        assert getattr(found, name) == expected.get(name, []), name
+    assert found.phone == found.phone_unverified == []
+
+
+def test_an_international_number_in_an_unknown_range_is_kept_unverified() -> None:
+    found = extract_entities("text me on +44 7700 900123 for the menu, or 602-555-0147")
+    assert found.phone_unverified == ["+447700900123"]
+    assert found.phone == ["+16025550147"]
+    # Without a country code an unassigned-looking number is too weak a lead to keep.
+    assert extract_entities("ref 555 0100 123").phone_unverified == []
+
+
+def test_a_price_never_takes_the_trailing_comma() -> None:
+    price = find_price("Selling for $120, pickup only")
+    assert price is not None and (price.amount, price.text) == (120.0, "$120")
+
+
+def test_no_price_from_the_text_when_the_page_shows_none() -> None:
+    from crawlers.pipelines import enrich
+    from listingwatch.schema import Listing
+
+    text = "Selling for $120, pickup only"
+    base = {"url": "http://x.test/1", "source": "s", "platform": "p", "description": text}
+    # The source has a price field and the page had no price there: the text's "$120," is not the price.
+    assert enrich(Listing(**base, extraction={"price": "not_on_page"})).price is None
+    # A source with no price field (forum posts) still takes it from the text.
+    assert enrich(Listing(**base)).price == 120.0

@@ -25,9 +25,14 @@ _WICKR = re.compile(r"\bwickr(?:\s*me)?\b" + _SEP + _HANDLE, re.IGNORECASE)
 _SNAPCHAT = re.compile(r"(?:\b(?:snapchat|snap|sc)\b|👻)" + _SEP + _HANDLE, re.IGNORECASE)
 _SIGNAL_USER = re.compile(r"\bsignal\b" + _SEP + r"@?([A-Za-z][A-Za-z0-9_]{2,31}\.\d{2,9})\b", re.IGNORECASE)
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})", re.IGNORECASE)
+# A phone after the messengers it is for: "WhatsApp/Wickr: +86 155 0000 1234", "telegram +86 188...".
+_MESSENGER = r"(?:whats\s*app|wa|signal|telegram|tele|tg|wickr(?:\s*me)?)"
 _APP_PHONE = re.compile(
-    r"\b(whatsapp|whats\s*app|wa|signal)\b" + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)", re.IGNORECASE
+    rf"\b({_MESSENGER}(?:\s*(?:/|,|&|\+|\bor\b|\band\b)\s*{_MESSENGER})*)\b"
+    + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)",
+    re.IGNORECASE,
 )
+_MESSENGER_NAME = re.compile(_MESSENGER, re.IGNORECASE)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}\b")
 _EMAIL_AT = re.compile(r"\s*(?:\[at\]|\(at\)|\{at\}|\s+at\s+)\s*", re.IGNORECASE)
 _EMAIL_DOT = re.compile(r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*", re.IGNORECASE)
@@ -49,13 +54,16 @@ _WORLDWIDE = re.compile(r"\b(worldwide|world\s*wide|ww)\s+(?:shipping|delivery)\
 CURRENCY_CODES = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "C$": "CAD", "A$": "AUD", "¥": "JPY", "MX$": "MXN"}
 _PRICE_HINT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:(?:usd|eur|gbp|mxn|dollars|euros)\b|[$€£])", re.IGNORECASE)
 _PRICE_WINDOW = re.compile(
-    r"(?:[$€£¥]|US\$|MX\$)\s?\d[\d,.]*|(?<![\w.])\d[\d,.]*\s?(?:(?:usd|eur|gbp|mxn|dollars|euros)\b|[$€£])", re.I
+    r"(?:[$€£¥]|US\$|MX\$)\s?\d+(?:[,.]\d+)*"  # separators only between digits: "$120," is $120
+    r"|(?<![\w.])\d+(?:[,.]\d+)*\s?(?:(?:usd|eur|gbp|mxn|dollars|euros)\b|[$€£])",
+    re.I,
 )
 
 
 @dataclass
 class Entities:
     phone: list[str] = field(default_factory=list)
+    phone_unverified: list[str] = field(default_factory=list)
     email: list[str] = field(default_factory=list)
     telegram: list[str] = field(default_factory=list)
     wickr: list[str] = field(default_factory=list)
@@ -71,22 +79,43 @@ def _add(bucket: list[str], value: str) -> None:
         bucket.append(value)
 
 
-def normalise_phone(raw: str, region: str = "US") -> str | None:
-    """E.164 form of a phone number, or None when it is not a valid number."""
+def _messenger_field(name: str) -> str:
+    name = re.sub(r"\s+", "", name.lower())
+    if name.startswith("wickr"):
+        return "wickr"
+    if name in {"telegram", "tele", "tg"}:
+        return "telegram"
+    return "signal" if name == "signal" else "whatsapp"
+
+
+def normalise_phone(raw: str, region: str = "US", *, possible: bool = False) -> str | None:
+    """E.164 form of a phone number, or None when it is not a valid number.
+
+    With `possible`, a number written in international form (``+44 7700 900123``) that has
+    the right length but a range the library calls unassigned is kept too: ranges change
+    faster than the library, and for an investigator a number in the text is a lead.
+    """
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    valid = phonenumbers.is_valid_number(number)
+    if not valid and not (possible and raw.lstrip().startswith("+") and phonenumbers.is_possible_number(number)):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def find_phones(text: str, region: str = "US") -> list[str]:
+def find_phones(text: str, region: str = "US") -> tuple[list[str], list[str]]:
+    """(valid phones, unverified phones): the latter written with a +country code but in a range not known valid."""
     found: list[str] = []
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-        _add(found, phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
-    return found
+    unverified: list[str] = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if phonenumbers.is_valid_number(match.number):
+            _add(found, e164)
+        elif match.raw_string.lstrip().startswith("+"):
+            _add(unverified, e164)
+    return found, unverified
 
 
 def find_emails(text: str) -> list[str]:
@@ -112,12 +141,12 @@ def find_handles(text: str) -> Entities:
     for m in _SIGNAL_USER.finditer(text):
         _add(out.signal, m.group(1).lower())
     for m in _WHATSAPP_LINK.finditer(text):
-        if phone := normalise_phone("+" + m.group(1)):
+        if phone := normalise_phone("+" + m.group(1), possible=True):
             _add(out.whatsapp, phone)
     for m in _APP_PHONE.finditer(text):
-        phone = normalise_phone(m.group(2))
-        if phone:
-            _add(out.signal if m.group(1).lower() == "signal" else out.whatsapp, phone)
+        if phone := normalise_phone(m.group(2), possible=True):
+            for name in _MESSENGER_NAME.findall(m.group(1)):
+                _add(getattr(out, _messenger_field(name)), phone)
     return out
 
 
@@ -141,8 +170,10 @@ def extract_entities(text: str) -> Entities:
     """Everything above from one text (title + description)."""
     out = find_handles(text)
     out.email = find_emails(text)
-    app_phones = set(out.whatsapp) | set(out.signal)
-    out.phone = [p for p in find_phones(text) if p not in app_phones]
+    app_phones = {*out.whatsapp, *out.signal, *out.telegram, *out.wickr}
+    phones, unverified = find_phones(text)
+    out.phone = [p for p in phones if p not in app_phones]
+    out.phone_unverified = [p for p in unverified if p not in app_phones]
     out.ship_from, out.ship_to = find_shipping(text)
     return out
 

@@ -21,6 +21,7 @@ from crawlers.extract.entities import ParsedPrice, parse_price
 from crawlers.sources import FieldSelectors
 
 _WS = re.compile(r"\s+")
+_CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
 DATE_LANGUAGES = ["en", "es"]  # the languages of the sites crawled; naming them keeps dateparser fast
 _DATEPARSER: dict[str, Any] = {
     "TIMEZONE": "UTC",
@@ -61,6 +62,12 @@ def select_all(sel: Selector, selector: str) -> list[str]:
         if value := clean(raw):
             values.append(value)
     return values
+
+
+def _image_url(value: str) -> str:
+    """An image selector may pick a CSS style (channel previews draw photos as ``background-image:url('…')``)."""
+    found = _CSS_URL.search(value)
+    return found.group(1) if found else value
 
 
 def select_text(sel: Selector, selector: str | None, joiner: str = " ") -> str | None:
@@ -164,7 +171,7 @@ def extract_fields(html: str, url: str, selectors: FieldSelectors) -> PageFields
     out.price = parse_price(select_text(sel, selectors.price))
     out.posted_at = parse_datetime(select_text(sel, selectors.posted_at))
     if selectors.images:
-        out.images = list(dict.fromkeys(select_all(sel, selectors.images)))[:50]
+        out.images = list(dict.fromkeys(_image_url(v) for v in select_all(sel, selectors.images)))[:50]
     for name in ("title", "description", "seller", "seller_url", "price", "posted_at", "images"):
         if getattr(out, name):
             out.methods[name] = "selector"

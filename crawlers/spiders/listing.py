@@ -6,7 +6,8 @@ Non-listing pages (bot challenges, login walls, errors) and failed requests are 
 ``listingwatch/skipped/<reason>`` and logged, never written as listings.
 """
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,20 @@ from twisted.python.failure import Failure
 
 from crawlers.browser import CLICK_JS, SCROLL_JS, full_page_png
 from crawlers.evidence import Capture, save_screenshot
-from crawlers.extract.fields import extract_fields
+from crawlers.extract.fields import PageFields, extract_fields, select_text
 from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
-from crawlers.middlewares import EVIDENCE_META
+from crawlers.login import LoginError
+from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
+from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
+from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
 from crawlers.pagepool import PagePool
+from crawlers.photos import perceptual_hash
 from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
-from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Seller
+from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
 from listingwatch.urls import canonical_url
+
+FEED_TITLE_CHARS = 120
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
@@ -35,6 +42,15 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
     extractor.allow_res = [compile_link_pattern(p) for p in rule.allow]  # type: ignore[assignment]
     extractor.deny_res = [compile_link_pattern(p) for p in rule.deny]  # type: ignore[assignment]
     return extractor
+
+
+def _photo(url: str, body: bytes, content_type: str | None, capture: Capture) -> Photo:
+    phash, width, height = perceptual_hash(body)
+    return Photo(
+        url=url, sha256=capture.body_sha256, phash=phash, width=width, height=height,
+        content_type=content_type[:200] if content_type else None, warc_file=str(capture.warc_file),
+        warc_offset=capture.offset, warc_record_id=capture.record_id,
+    )
 
 
 class ListingSpider(scrapy.Spider):
@@ -46,7 +62,8 @@ class ListingSpider(scrapy.Spider):
         self.allowed_domains = self.source.allowed_hosts  # ports are checked by OriginOffsiteMiddleware
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
-        self._listing_links = _extractor(self.source.links.listings)
+        self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
+        self._seen_posts: set[str] = set()
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if next_pages is None:
@@ -55,15 +72,58 @@ class ListingSpider(scrapy.Spider):
             )
         self._browser = self.source.uses_browser
         self.page_pool = PagePool(capacity=self.source.politeness.concurrency_per_domain)
+        self.session: LoginSession | None = None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.source.login is not None:
+            try:
+                self.session = LoginSession(self.source.name, self.source.login, self.crawler)
+                await self.session.login(0)
+            except LoginError as err:
+                self.errors.append(str(err))
+                self.logger.error("%s", err)
+                return
         for url in self.source.start_urls:
             yield self._index_request(url)
+
+    @property
+    def secrets(self) -> list[bytes]:
+        """Credential spellings the WARC writer scrubs from request records."""
+        return self.session.secrets if self.session is not None else []
+
+    async def _after_login_wall(
+        self, response: TextResponse, rebuild: Callable[[str], scrapy.Request]
+    ) -> scrapy.Request | None:
+        """Log in again (once for all the requests that hit the wall) and retry the page that was asked for."""
+        assert self.session is not None
+        tries = response.meta.get(RETRIES_META, 0)
+        wanted = response.meta.get("redirect_urls", [response.url])[0]
+        if tries >= 3:
+            self._skip("login_wall", wanted)
+            return None
+        try:
+            await self.session.login(response.meta.get(GENERATION_META, 0))
+        except LoginError as err:
+            self._skip("login_failed", wanted)
+            if str(err) not in self.errors:
+                self.errors.append(str(err))
+            return None
+        request = rebuild(wanted).replace(dont_filter=True)
+        request.meta[RETRIES_META] = tries + 1
+        return request
 
     def _meta(self, methods: list[PageMethod], keep_page: bool = False) -> dict[str, Any]:
         if not self._browser:
             return {}
-        return {"playwright": True, "playwright_page_methods": methods, "playwright_include_page": keep_page}
+        budget = self.source.evidence
+        return {
+            "playwright": True,
+            # Record the network before navigating; collect it after every other page method.
+            "playwright_page_init_callback": INIT_CALLBACK,
+            BUDGET_META: (budget.subresources, budget.subresource_max_bytes),
+            "playwright_page_methods": [*methods, PageMethod(network_exchanges)],
+            "playwright_include_page": keep_page,
+        }
 
     def _index_request(self, url: str) -> scrapy.Request:
         actions = self.source.browser
@@ -79,7 +139,8 @@ class ListingSpider(scrapy.Spider):
                 PageMethod("evaluate", CLICK_JS, [actions.click_selector, actions.click_times, actions.scroll_wait_ms])
             )
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_index, errback=self.on_error, meta=self._meta(methods)
+            canonical_url(url), callback=self.parse_index, errback=self.on_error,
+            meta={**self._meta(methods), GENERATION_META: self.session.generation if self.session else 0},
         )
 
     def _listing_request(self, url: str) -> scrapy.Request:
@@ -90,21 +151,31 @@ class ListingSpider(scrapy.Spider):
         if actions.screenshot:
             methods.append(PageMethod(full_page_png))
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_listing, errback=self.on_error, meta=self._meta(methods, True)
+            canonical_url(url), callback=self.parse_listing, errback=self.on_error,
+            meta={**self._meta(methods, True), GENERATION_META: self.session.generation if self.session else 0},
         )
 
-    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_index(self, response: Response) -> AsyncIterator[scrapy.Request | Listing]:
         if not isinstance(response, TextResponse):
             self._skip("not_html", response.url)
             return
-        for link in self._listing_links.extract_links(response):
+        if self.session is not None and detect_page_kind(response.status, response.url, response.text)[0] == (
+            "login_wall"
+        ):
+            if retry := await self._after_login_wall(response, self._index_request):
+                yield retry
+            return
+        if self.source.feed is not None:
+            async for post in self._feed_items(response):
+                yield post
+        for link in self._listing_links.extract_links(response) if self._listing_links else []:
             yield self._listing_request(link.url)
         if self._next_links is None:
             return
         for link in self._next_links.extract_links(response):
             yield self._index_request(link.url)
 
-    def parse_listing(self, response: Response) -> Iterator[Listing]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Listing]:
         # Body and screenshot are captured by now: the tab can serve the next listing.
         self.page_pool.release(response.meta.pop("playwright_page", None))
         if not isinstance(response, TextResponse):
@@ -112,27 +183,63 @@ class ListingSpider(scrapy.Spider):
             return
         html = response.text
         kind, reason = detect_page_kind(response.status, response.url, html)
+        if kind == "login_wall" and self.session is not None:
+            if retry := await self._after_login_wall(response, self._listing_request):
+                yield retry
+            return
         if kind != "listing":
             self._skip(reason or kind, response.url)
             return
         fields = extract_fields(html, response.url, self.source.fields)
+        if listing := await self._listing(response.url, fields, response):
+            yield listing
+
+    async def _feed_items(self, response: TextResponse) -> AsyncIterator[Listing]:
+        """Every post on a feed page (a channel preview) as a listing of its own, keyed by the post's link."""
+        assert self.source.feed is not None
+        feed = self.source.feed
+        sel = response.selector
+        nodes = sel.xpath(feed.item.removeprefix("xpath:")) if feed.item.startswith("xpath:") else sel.css(feed.item)
+        for node in nodes:
+            link = select_text(node, feed.link)
+            if not link:
+                self._skip("feed_item_without_link", response.url)
+                continue
+            url = canonical_url(response.urljoin(link))
+            if url in self._seen_posts:  # pages of a feed overlap
+                continue
+            self._seen_posts.add(url)
+            fields = extract_fields(node.get(), url, self.source.fields)
+            if fields.title is None and fields.description and feed.title_from_text:
+                fields.title = fields.description.splitlines()[0][:FEED_TITLE_CHARS]
+                fields.methods["title"] = "text_start"
+            if listing := await self._listing(url, fields, response):
+                yield listing
+
+    async def _listing(self, url: str, fields: PageFields, response: TextResponse) -> Listing | None:
+        """The `Listing` for extracted fields, with the evidence of `response` and the photos fetched."""
         if not fields.title and not fields.description:
-            self._skip("no_content", response.url)
-            return
+            self._skip("no_content", url)
+            return None
         capture: Capture | None = response.meta.get(EVIDENCE_META)
         evidence = Evidence()
         if capture is not None:
             evidence = Evidence(
                 warc_file=str(capture.warc_file), warc_offset=capture.offset, warc_record_id=capture.record_id,
                 body_sha256=capture.body_sha256, captured_at=capture.captured_at,
+                rendered_record_id=capture.rendered_record_id, rendered_sha256=capture.rendered_sha256,
+                screenshot_record_id=capture.screenshot_record_id,
             )
         for method in response.meta.get("playwright_page_methods", []):
             if method.method is full_page_png and isinstance(method.result, bytes):
                 path, digest = save_screenshot(self.screenshot_dir, response.url, method.result)
                 evidence.screenshot_path, evidence.screenshot_sha256 = str(path), digest
+        images = [response.urljoin(src)[:2000] for src in fields.images]
+        archived = response.meta.get(SUBRESOURCES_META, {})
+        photos = await self._fetch_photos(images, archived) if self.source.photos.enabled else []
         try:
-            yield Listing(
-                url=response.url,
+            return Listing(
+                url=url,
                 source=self.source.name,
                 platform=self.source.platform,
                 render_mode=self.source.render,
@@ -147,14 +254,54 @@ class ListingSpider(scrapy.Spider):
                     name=fields.seller[:2000] if fields.seller else None,
                     profile_url=response.urljoin(fields.seller_url)[:2000] if fields.seller_url else None,
                 ),
-                images=[response.urljoin(src)[:2000] for src in fields.images],
+                images=images,
+                photos=photos,
                 posted_at=fields.posted_at,
                 language=fields.language,
-                extraction=fields.methods,
+                extraction=(
+                    {**fields.methods, "price": "not_on_page"}
+                    if self.source.fields.price and fields.price is None else fields.methods
+                ),
                 evidence=evidence,
             )
         except ValidationError as err:
-            self._skip("invalid_listing", response.url, str(err.errors()[0]["msg"]))
+            self._skip("invalid_listing", url, str(err.errors()[0]["msg"]))
+            return None
+
+    async def _fetch_photos(self, urls: list[str], archived: dict[str, tuple[Exchange, Capture]]) -> list[Photo]:
+        """Download, archive and hash the first photos, all at once; a failed photo is counted and skipped.
+
+        A browser page already archived the photos it loaded (within its sub-resource budget):
+        those records are used as they are, not fetched a second time.
+        """
+        wanted = urls[: self.source.photos.max_per_listing]
+        photos = await asyncio.gather(*(self._photo(url, archived) for url in wanted))
+        return [p for p in photos if p is not None]
+
+    async def _photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
+        assert self.crawler.engine is not None and self.crawler.stats is not None
+        max_bytes = self.source.photos.max_bytes
+        if url in archived and len(archived[url][0].body) <= max_bytes:
+            exchange, capture = archived[url]
+            content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
+            self.crawler.stats.inc_value("listingwatch/photos_from_page")
+            return _photo(url, exchange.body, content_type, capture)
+        request = scrapy.Request(
+            url, dont_filter=True, priority=10,
+            meta={PHOTO_META: True, "download_maxsize": max_bytes, "download_warnsize": 0},
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as err:  # offsite, robots.txt, timeout, too big: a photo never stops a listing
+            self._skip("photo_failed", url, f"{type(err).__name__}: {err}")
+            return None
+        capture: Capture | None = response.meta.get(EVIDENCE_META) if response.request else None
+        if response.status != 200 or capture is None:
+            self._skip("photo_failed", url, f"HTTP {response.status}")
+            return None
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        self.crawler.stats.inc_value("listingwatch/photos_fetched")
+        return _photo(response.url, response.body, content_type, capture)
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

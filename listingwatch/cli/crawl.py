@@ -35,8 +35,15 @@ def crawl(
         str | None,
         typer.Option("--run-id", help="Join or resume this distributed run (default: a new one, named by UTC time)."),
     ] = None,
+    wacz: Annotated[bool, typer.Option(
+        "--wacz", help="Also package this run's WARC files as OUTPUT.wacz (opens in ReplayWeb.page / pywb)."
+    )] = False,
 ) -> None:
     """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources.
+
+    SOURCE is a name (a file in crawl.sources_dir, by default crawlers/sources/) or the path of
+    any YAML file, e.g. `listingwatch crawl ./my-board.yaml`. The result table goes to stdout;
+    progress and errors to stderr. Source keys: docs/crawlers.md.
 
     With `crawl.frontier: redis`, N worker processes share one queue and dupefilter in Redis;
     start more on other machines with the same --run-id. The source YAML is the same in both modes.
@@ -91,17 +98,25 @@ def crawl(
     if report is None:
         raise typer.Exit(130)
     ending = "interrupted" if interrupted else "timed out" if report.timed_out else report.finish_reason
+    out = Console()
     table = Table(title=f"crawl {config.name}: {escape(ending or 'did not finish')}", show_header=False)
     table.add_row("pages fetched", str(report.pages_fetched))
     table.add_row("listings written", str(report.listings_written))
     for reason, count in sorted(report.skipped.items()):
         table.add_row(plain(f"skipped: {reason}"), str(count))
-    table.add_row("output", plain(report.output))
-    table.add_row("warc", plain("\n".join(str(p) for p in report.warc_files)))
-    table.add_row("log", plain(report.log_file))
-    console.print(table)
+    out.print(table)
+    # Paths as whole lines (never folded into a table cell), so they copy and paste.
+    paths = [("output", report.output), *(("warc", p) for p in report.warc_files), ("log", report.log_file)]
+    if wacz and report.warc_files:
+        from crawlers.wacz import package_wacz
+
+        packaged = package_wacz(report.warc_files, report.output.with_suffix(".wacz"),
+                                listings_jsonl=report.output, title=f"listingwatch crawl {config.name}")
+        paths.append(("wacz", packaged))
+    for label, path in paths:
+        out.print(f"{label}: {escape(str(path))}", soft_wrap=True, highlight=False)
     for error in report.errors:
-        console.print(f"[red]error:[/red] {escape(error)}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(error)}", soft_wrap=True, highlight=False)
     if interrupted:
         raise typer.Exit(130)
     if report.errors:
@@ -158,6 +173,72 @@ def sources_check(
             console.print(line, soft_wrap=True, highlight=False)
     if bad:
         raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
+
+
+@sources_app.command("new")
+def sources_new(
+    name: Annotated[str, typer.Argument(help="Source name: lowercase letters, digits, - and _ (the file name).")],
+    from_url: Annotated[str, typer.Option("--from", help="The page that lists the listings (an index page).")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the YAML (default: crawl.sources_dir/NAME.yaml).")] = None,
+    proxy: Annotated[str | None, typer.Option(
+        help="Fetch through this proxy, e.g. socks5h://127.0.0.1:9050 for an onion site.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Draft a source YAML from a site: fetches the page (and the first listing it links to) and
+    suggests link rules and field selectors. Every selector is a guess: edit the file, then run
+    `listingwatch sources check` and `listingwatch crawl NAME --max-pages 20`. Keys: docs/crawlers.md.
+    """
+    import re
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from crawlers.draft import draft_source, listing_links
+    from listingwatch.settings import get_settings
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", name):
+        raise ConfigError(f"Source name {name!r} must be lowercase letters, digits, - and _; pick another.")
+    if not from_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--from {from_url!r} must be an absolute http(s) URL.")
+    settings = get_settings()
+    target = output or settings.crawl.sources_dir / f"{name}.yaml"
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists; pass --force to overwrite it or -o to write elsewhere.")
+    index_html, final_url = _fetch_page(from_url, settings.crawl.user_agent, proxy)
+    _, _, examples = listing_links(index_html, final_url)
+    listing_html = _fetch_page(examples[0], settings.crawl.user_agent, proxy)[0] if examples else None
+    text = draft_source(name, final_url, index_html, listing_html, examples[0] if examples else None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    console = Console()
+    console.print(escape(text), soft_wrap=True, highlight=False)
+    console.print(f"Draft written to {escape(str(target))}; edit it, then `listingwatch sources check`.",
+                  soft_wrap=True)
+
+
+def _fetch_page(url: str, user_agent: str, proxy: str | None) -> tuple[str, str]:
+    """(HTML, final URL) of one page: 5 redirects, 20 s, 5 MB at most; failures are one plain sentence."""
+    import httpx
+
+    from listingwatch.errors import ServiceUnavailable
+
+    limit = 5 * 1024 * 1024
+    try:
+        with httpx.Client(proxy=proxy, follow_redirects=True, max_redirects=5, timeout=20,
+                          headers={"User-Agent": user_agent}) as client, client.stream("GET", url) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ConfigError(f"{url} is larger than 5 MB; point --from at a listing index page.")
+                chunks.append(chunk)
+            if response.status_code >= 400:
+                raise ServiceUnavailable(f"{url} answered HTTP {response.status_code}; check the URL.")
+            return b"".join(chunks).decode(response.encoding or "utf-8", "replace"), str(response.url)
+    except httpx.HTTPError as err:
+        raise ServiceUnavailable(f"Could not fetch {url} ({type(err).__name__}); check the URL and network.") from None
 
 
 @sources_app.command("list")

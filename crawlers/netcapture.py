@@ -1,0 +1,130 @@
+"""Network-level capture of browser pages: the bytes Chromium received, not the DOM it re-serialised.
+
+A browser page's DOM (``page.content()``) is Chromium's re-serialisation: entities are
+decoded (``&#x27;`` becomes ``'``), scripts have run. Evidence must show what the server
+sent, so, as web archivists do (Browsertrix, pywb), every tab carries one ``response``
+listener that keeps the main document's response and, up to a per-page budget, its
+sub-resources, with their bodies and headers. The spider's requests install it through
+scrapy-playwright's ``playwright_page_init_callback`` (run before each navigation) and
+collect it with the `network_exchanges` page method (run last), so the exchanges travel
+with the Scrapy response to the WARC middleware.
+"""
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from playwright.async_api import Response as PlaywrightResponse
+from scrapy import Request
+
+from crawlers.login_session import apply_browser_session
+
+# request.meta keys: the sub-resource budget for this page.
+BUDGET_META = "listingwatch_subresources"
+INIT_CALLBACK = "crawlers.netcapture.record_network"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange as Chromium saw it; `body` is decoded (Content-Encoding removed), as in HTTP mode."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    main: bool
+
+
+@dataclass
+class _Recorder:
+    max_count: int = 0
+    max_bytes: int = 0
+    main: list[Exchange] = field(default_factory=list)
+    sub: list[Exchange] = field(default_factory=list)
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    taken: int = 0
+
+    def reset(self, max_count: int, max_bytes: int) -> None:
+        self.max_count, self.max_bytes = max_count, max_bytes
+        self.main, self.sub, self.taken = [], [], 0
+        for task in self.pending:
+            task.cancel()
+        self.pending = set()
+
+    def on_response(self, response: PlaywrightResponse) -> None:
+        request = response.request
+        main = request.is_navigation_request() and response.frame == response.frame.page.main_frame
+        if not main:
+            if self.taken >= self.max_count:
+                return
+            self.taken += 1
+        task = asyncio.ensure_future(self._keep(response, main))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _keep(self, response: PlaywrightResponse, main: bool) -> None:
+        request = response.request
+        declared = response.headers.get("content-length", "")  # no round trip: known from the event
+        if not main and declared.isdigit() and int(declared) > self.max_bytes:
+            return
+        try:
+            if main:  # the raw header lists as sent and received: three DevTools round trips, in parallel
+                raw, raw_request, body = await asyncio.gather(
+                    response.headers_array(), request.headers_array(), _body(response)
+                )
+                headers = [(h["name"], h["value"]) for h in raw]
+                request_headers = [(h["name"], h["value"]) for h in raw_request]
+            else:  # sub-resources: the headers the event already carried, and one round trip for the body
+                body = await _body(response)
+                headers, request_headers = list(response.headers.items()), list(request.headers.items())
+        except PlaywrightError:  # the tab moved on or closed
+            return
+        if not main and len(body) > self.max_bytes:  # a chunked body over budget is dropped after the fact
+            return
+        exchange = Exchange(
+            url=response.url, method=request.method, request_headers=request_headers,
+            request_body=request.post_data_buffer or b"", status=response.status, reason=response.status_text,
+            response_headers=headers, body=body, main=main,
+        )
+        (self.main if main else self.sub).append(exchange)
+
+    async def drain(self) -> list[Exchange]:
+        if self.pending:
+            await asyncio.wait(set(self.pending), timeout=10)
+        out = [*self.main, *self.sub]
+        self.reset(0, 0)
+        return out
+
+
+async def _body(response: PlaywrightResponse) -> bytes:
+    try:
+        return await response.body()
+    except PlaywrightError:  # redirects and aborted loads have no body
+        return b""
+
+
+_recorders: "weakref.WeakKeyDictionary[Page, _Recorder]" = weakref.WeakKeyDictionary()
+
+
+async def record_network(page: Page, request: Request) -> None:
+    """Page init callback: session cookies, then a fresh recording for this navigation (tabs are pooled)."""
+    await apply_browser_session(page)
+    recorder = _recorders.get(page)
+    if recorder is None:
+        recorder = _Recorder()
+        _recorders[page] = recorder
+        page.on("response", recorder.on_response)
+    count, max_bytes = request.meta.get(BUDGET_META, (0, 0))
+    recorder.reset(count, max_bytes)
+
+
+async def network_exchanges(page: Page) -> list[Exchange]:
+    """Last page method: the exchanges recorded since navigation, main document(s) first."""
+    recorder = _recorders.get(page)
+    return await recorder.drain() if recorder is not None else []

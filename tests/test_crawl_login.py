@@ -1,0 +1,87 @@
+"""Login-gated sources: log in, keep the session, log in again at a login wall, never leak the credentials.
+
+The members forum (crawlers/fixtures/members.py) expires a session after a few listing
+pages, so a full crawl meets the login wall midway. Credentials come from the environment;
+their raw and URL-encoded spellings must appear in no WARC record, log, output or error.
+"""
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawlers.fixtures.members import COUNT, PASSWORD, USERNAME
+from crawlers.fixtures.sites import SitesServer, start_sites
+from crawlers.login import Credentials, LoginError, load_credentials
+from crawlers.run import CrawlReport, run_crawl
+from listingwatch.settings import Settings
+from tests.plugins.sites import demo_source, read_listings
+
+SECRETS = Credentials(USERNAME, PASSWORD).secrets()
+
+
+@pytest.fixture
+def members_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
+    with start_sites() as server:
+        monkeypatch.setenv("LISTINGWATCH_MEMBERS_USERNAME", USERNAME)
+        monkeypatch.setenv("LISTINGWATCH_MEMBERS_PASSWORD", PASSWORD)
+        yield server
+
+
+def _leaks(report: CrawlReport) -> list[str]:
+    """Files of this crawl (WARC decompressed, log, JSONL) and its errors that contain a credential."""
+    texts = {str(p): gzip.decompress(p.read_bytes()) for p in report.warc_files}
+    for path in (report.log_file, report.output):
+        if path and Path(path).exists():
+            texts[str(path)] = Path(path).read_bytes()
+    texts["errors"] = "\n".join(report.errors).encode()
+    return [name for name, data in texts.items() for secret in SECRETS if secret in data]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("render", ["http", "browser"])
+def test_logs_in_and_again_at_the_wall_without_leaking(
+    members_site: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
+) -> None:
+    source = demo_source("members", members_site).model_copy(update={"render": render, "name": f"members-{render}"})
+    report = run_crawl(source, crawl_settings, output=tmp_path / "members.jsonl", timeout_s=120)
+    listings = read_listings(report.output)
+    assert report.errors == [] and report.skipped == {}
+    assert len({item.url for item in listings}) == COUNT
+    assert all(item.title and item.description for item in listings)
+    assert members_site.members.logins >= 2  # the session expired midway and the crawler logged in again
+    assert any(PASSWORD.replace(" ", "+").replace("&", "%26").encode() in body for body in members_site.members.posted)
+    assert _leaks(report) == []
+
+
+@pytest.mark.integration
+def test_a_refused_login_is_a_clear_error_with_the_password_scrubbed(
+    members_site: SitesServer, crawl_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LISTINGWATCH_MEMBERS_PASSWORD", PASSWORD + " typo")
+    source = demo_source("members", members_site).model_copy(update={"name": "members-refused"})
+    report = run_crawl(source, crawl_settings, output=tmp_path / "refused.jsonl", timeout_s=60)
+    assert report.listings_written == 0
+    assert len(report.errors) == 1 and "check the credentials (env:LISTINGWATCH_MEMBERS)" in report.errors[0]
+    # The refused POST (answered 200, so archived) is in the WARC with its credentials blanked.
+    warc = b"".join(gzip.decompress(p.read_bytes()) for p in report.warc_files)
+    assert b"POST /members/login" in warc and b"pw=%3Credacted%3E" not in warc and b"<redacted>" in warc
+    assert _leaks(report) == [] and not any(b"typo" in gzip.decompress(p.read_bytes()) for p in report.warc_files)
+
+
+def test_credentials_come_from_the_environment_or_a_secrets_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOP_USERNAME", raising=False)
+    monkeypatch.setenv("SHOP_PASSWORD", "hunter2")
+    with pytest.raises(LoginError, match="set SHOP_USERNAME in the environment") as err:
+        load_credentials("env:SHOP", "shop")
+    assert "hunter2" not in str(err.value)
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("shop: {username: ann, password: 'p@ss word'}\n", encoding="utf-8")
+    creds = load_credentials(f"file:{secrets}#shop", "shop")
+    assert (creds.username, creds.password) == ("ann", "p@ss word") and "p@ss" not in repr(creds)
+    with pytest.raises(LoginError, match="has no entry 'forum'"):
+        load_credentials(f"file:{secrets}#forum", "forum")
