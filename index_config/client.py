@@ -12,7 +12,7 @@ from pathlib import Path
 import urllib3
 from elasticsearch import Elasticsearch
 
-from index_config.node import ca_file, is_local, password_file
+from index_config.node_paths import ca_file, is_local, password_file
 from listingwatch.settings import IndexSizing, Settings
 
 

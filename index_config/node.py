@@ -9,7 +9,6 @@ Everything the node writes lives under ``<var_dir>/es/<port>/`` so a second node
 port (the test suite's) never touches the first one's data.
 """
 
-import hashlib
 import os
 import pwd
 import secrets
@@ -17,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -25,56 +23,20 @@ from typing import Any
 
 import urllib3
 
+from index_config.client import resolve_connection
+from index_config.node_paths import (
+    distribution_dir,
+    is_local,
+    log_file,
+    node_dir,
+    password_file,
+    pid_file,
+)
 from listingwatch.errors import ConfigError, ServiceUnavailable
 from listingwatch.settings import Settings
 
 AUTH_GRACE_S = 10.0
 CONFIG_FILES = ("jvm.options", "log4j2.properties", "roles.yml", "role_mapping.yml", "users", "users_roles")
-
-
-def _reachable(path: Path) -> Path:
-    """`path`, or a stand-in under the system temp dir when the node's unprivileged user could not reach it.
-
-    Under root the node runs as `es.run_as`, which needs search permission on every parent
-    directory; a checkout under a private home (mode 700) would make it fail with an obscure
-    Java error, so its files move to a world-traversable place instead.
-    """
-    if os.geteuid() != 0:
-        return path
-    existing = [p for p in (path, *path.parents) if p.exists()]
-    if all(p.stat().st_mode & 0o001 for p in existing):
-        return path
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"listingwatch-{digest}" / path.name
-
-
-def distribution_dir(settings: Settings) -> Path:
-    return _reachable(settings.cache_dir / "elasticsearch") / f"elasticsearch-{settings.es.version}"
-
-
-def node_dir(settings: Settings) -> Path:
-    return _reachable(settings.var_dir / "es") / str(settings.es.port)
-
-
-def _pid_file(settings: Settings) -> Path:
-    return node_dir(settings) / "elasticsearch.pid"
-
-
-def log_file(settings: Settings) -> Path:
-    return node_dir(settings) / "logs" / "listingwatch.log"
-
-
-def password_file(settings: Settings) -> Path:
-    return node_dir(settings) / "secure" / "elastic-password"
-
-
-def ca_file(settings: Settings) -> Path:
-    return node_dir(settings) / "config" / "certs" / "ca" / "ca.crt"
-
-
-def is_local(settings: Settings) -> bool:
-    """True when the configured endpoint is the node this project manages."""
-    return settings.es.url is None and not settings.es.hosts
 
 
 def _require(tool: str, package: str) -> str:
@@ -167,8 +129,6 @@ class CredentialsRefused(ServiceUnavailable):
 
 def _probe(settings: Settings) -> dict[str, Any] | None:
     """GET cluster health from the first host that answers like Elasticsearch; None when none does."""
-    from index_config.client import resolve_connection  # client imports this module's paths
-
     conn = resolve_connection(settings)
     pool = urllib3.PoolManager(
         cert_reqs="CERT_REQUIRED" if conn.verify_certs else "CERT_NONE",
@@ -344,12 +304,12 @@ def start_node(settings: Settings) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         (node_dir(settings) / "tmp").mkdir(exist_ok=True)
         _hand_over(settings)
-        pid_file = _pid_file(settings)
-        pid_file.unlink(missing_ok=True)
+        pid_path = pid_file(settings)
+        pid_path.unlink(missing_ok=True)
         with log_file(settings).open("ab") as out:
             # -d: the launcher returns once the server JVM is up (or has failed) and leaves it detached.
             proc = subprocess.run(
-                [str(dist / "bin" / "elasticsearch"), "-d", "-p", str(pid_file)],
+                [str(dist / "bin" / "elasticsearch"), "-d", "-p", str(pid_path)],
                 env=_node_env(settings, conf),
                 cwd=logs,
                 stdout=out,
@@ -389,7 +349,7 @@ def _wait_healthy(settings: Settings) -> None:
 
 
 def _alive_pid(settings: Settings) -> int | None:
-    path = _pid_file(settings)
+    path = pid_file(settings)
     try:
         pid = int(path.read_text().strip())
         os.kill(pid, 0)
@@ -413,7 +373,7 @@ def stop_node(settings: Settings, timeout: float = 60.0) -> bool:
         time.sleep(0.2)
     else:
         os.kill(pid, signal.SIGKILL)
-    _pid_file(settings).unlink(missing_ok=True)
+    pid_file(settings).unlink(missing_ok=True)
     return True
 
 

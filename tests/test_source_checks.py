@@ -1,8 +1,11 @@
 """`sources check` on files and folders, every problem at once, regexes that cannot hang, origins with ports."""
 
+import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -105,6 +108,13 @@ def test_a_catastrophic_backtracking_link_pattern_runs_in_linear_time() -> None:
     assert float(seconds) < 5
 
 
+def _collect(results: AsyncIterator[Any]) -> list[Any]:
+    async def drain() -> list[Any]:
+        return [item async for item in results]
+
+    return asyncio.run(drain())
+
+
 def test_unset_next_pages_follows_no_link_as_an_index_page(tmp_path: Path) -> None:
     from scrapy.http import HtmlResponse
 
@@ -116,10 +126,10 @@ def test_unset_next_pages_follows_no_link_as_an_index_page(tmp_path: Path) -> No
     config = load_source(write(tmp_path, "good", GOOD.format(name="good")))
     assert config.links.next_pages is None
     spider = ListingSpider(source=config, screenshot_dir=str(tmp_path))
-    requests = list(spider.parse_index(response))
+    requests = _collect(spider.parse_index(response))
     assert [r.url for r in requests] == ["http://127.0.0.1:8791/item/1", "http://127.0.0.1:8791/item/2"]
     paged = config.model_copy(update={"links": config.links.model_copy(update={"next_pages": {"allow": ["/page/1$"]}})})
     spider = ListingSpider(source=SourceConfig.model_validate(paged.model_dump()), screenshot_dir=str(tmp_path))
-    assert [r.url for r in spider.parse_index(response)][-1] == "http://127.0.0.1:8791/page/1"
+    assert [r.url for r in _collect(spider.parse_index(response))][-1] == "http://127.0.0.1:8791/page/1"
     check = CliRunner().invoke(app, ["sources", "check", str(tmp_path / "good.yaml")])
     assert "pagination is not followed" in " ".join(check.output.split())
