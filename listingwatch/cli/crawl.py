@@ -52,8 +52,11 @@ def crawl(
             ("robots.txt", "obeyed" if config.politeness.obey_robots_txt else "ignored"),
             ("max pages", str(max_pages or config.limits.max_pages or "unbounded")), ("output", str(output)),
             ("warc", str(dirs["warc"])), ("screenshots", str(dirs["screenshots"])), ("jobdir", str(jobdir)),
+            ("proxy", config.proxy or "none"),
+            ("login", f"{config.login.url} ({config.login.credentials})" if config.login else "none"),
+            ("feed", "every post on a page is a listing" if config.feed else "no"),
         ]:
-            plan.add_row(key, value)
+            plan.add_row(key, escape(value))
         console.print(plan)
         return
     process = start_crawl(config, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout)
