@@ -59,7 +59,10 @@ class _Recorder:
 
     def on_response(self, response: PlaywrightResponse) -> None:
         request = response.request
-        main = request.is_navigation_request() and response.frame == response.frame.page.main_frame
+        try:
+            main = request.is_navigation_request() and response.frame == response.frame.page.main_frame
+        except PlaywrightError:  # service-worker responses have no frame
+            main = False
         if not main:
             if self.taken >= self.max_count:
                 return

@@ -39,7 +39,7 @@ def proxy_settings(source: SourceConfig, current: dict[str, Any]) -> dict[str, A
         return {}
     middlewares = {**current["DOWNLOADER_MIDDLEWARES"], "crawlers.proxy_handlers.ProxyMiddleware": 740}
     out: dict[str, Any] = {"DOWNLOADER_MIDDLEWARES": middlewares, "LISTINGWATCH_PROXY": source.proxy}
-    if source.render == "browser":
+    if source.uses_browser:
         out["DOWNLOAD_HANDLERS"] = {"http": BROWSER_HANDLER, "https": BROWSER_HANDLER}
         launch = current["PLAYWRIGHT_LAUNCH_OPTIONS"]
         out["PLAYWRIGHT_LAUNCH_OPTIONS"] = {**launch, "proxy": chromium_proxy(source.proxy)}

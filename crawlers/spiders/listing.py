@@ -34,6 +34,7 @@ from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, S
 from listingwatch.urls import canonical_url
 
 FEED_TITLE_CHARS = 120
+PHOTO_MEMO = 20_000  # photo URLs remembered per crawl (bounded memory; beyond it a reused photo is refetched)
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
@@ -64,6 +65,7 @@ class ListingSpider(scrapy.Spider):
         self.errors: list[str] = []
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
+        self._photos_seen: dict[str, Photo] = {}
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if next_pages is None:
@@ -279,6 +281,15 @@ class ListingSpider(scrapy.Spider):
         return [p for p in photos if p is not None]
 
     async def _photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
+        assert self.crawler.engine is not None and self.crawler.stats is not None
+        if known := self._photos_seen.get(url):  # one photo URL on many listings: fetched and archived once
+            return known
+        photo = await self._new_photo(url, archived)
+        if photo is not None and len(self._photos_seen) < PHOTO_MEMO:
+            self._photos_seen[url] = photo
+        return photo
+
+    async def _new_photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
         assert self.crawler.engine is not None and self.crawler.stats is not None
         max_bytes = self.source.photos.max_bytes
         if url in archived and len(archived[url][0].body) <= max_bytes:

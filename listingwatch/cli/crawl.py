@@ -73,6 +73,9 @@ def crawl(
             ("max pages", str(max_pages or config.limits.max_pages or "unbounded")),
             ("time bound", f"{timeout:.0f}s"), ("output", str(output)),
             ("warc", str(dirs["warc"])), ("screenshots", str(dirs["screenshots"])), ("jobdir", str(jobdir)),
+            ("proxy", config.proxy or "none"),
+            ("login", f"{config.login.url} ({config.login.credentials})" if config.login else "none"),
+            ("feed", "every post on a page is a listing" if config.feed else "no"),
         ]:
             plan.add_row(key, plain(value))
         console.print(plan)
