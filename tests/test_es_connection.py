@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from index_config.client import get_client, index_sizing, resolve_connection
-from index_config.node import ca_file, is_local, password_file
+from index_config.node_paths import ca_file, is_local, password_file
 from listingwatch.settings import IndexSizing, load_settings
 
 

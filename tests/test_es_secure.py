@@ -11,15 +11,8 @@ import urllib3
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import init_indices, listings_alias
-from index_config.node import (
-    CredentialsRefused,
-    ca_file,
-    ensure_node,
-    node_status,
-    password_file,
-    start_node,
-    stop_node,
-)
+from index_config.node import CredentialsRefused, ensure_node, node_status, start_node, stop_node
+from index_config.node_paths import ca_file, password_file
 from listingwatch.settings import Settings, load_settings
 from tests.index_data import listing
 
