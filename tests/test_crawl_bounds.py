@@ -40,17 +40,17 @@ def start_crawl(source, settings, *, output, jobdir=None, max_pages=None, timeou
     return run.CrawlProcess(job, child, datetime.now(UTC), tmp)
 run.start_crawl = start_crawl
 from listingwatch.cli import main
-sys.argv = ["listingwatch", "crawl", *sys.argv[2:]]
+sys.argv = ["listingwatch", *sys.argv[2:]]
 main()
 """
 
 
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     source = tmp_path / "stuck.yaml"
-    source.write_text(SOURCE)
+    source.write_text(SOURCE + "limits: {crawl_timeout_s: 1}\n")
     env = {**os.environ, "LISTINGWATCH_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": os.getcwd()}
     return subprocess.Popen(
-        [sys.executable, "-c", _CLI, str(tmp_path), str(source), "--no-resume", *args],
+        [sys.executable, "-c", _CLI, str(tmp_path), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -65,7 +65,7 @@ def _child_gone(tmp_path: Path) -> bool:
 
 
 def test_timeout_is_enforced_by_interrupting_then_killing_a_stuck_crawl(tmp_path: Path) -> None:
-    cli = _start(tmp_path, "--timeout", "1")
+    cli = _start(tmp_path, "crawl", str(tmp_path / "stuck.yaml"), "--no-resume", "--timeout", "1")
     try:
         _out, err = cli.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -77,7 +77,7 @@ def test_timeout_is_enforced_by_interrupting_then_killing_a_stuck_crawl(tmp_path
 
 
 def test_ctrl_c_stops_the_crawl_and_exits_130(tmp_path: Path) -> None:
-    cli = _start(tmp_path, "--timeout", "600")
+    cli = _start(tmp_path, "crawl", str(tmp_path / "stuck.yaml"), "--no-resume", "--timeout", "600")
     deadline = time.monotonic() + 60
     while not (tmp_path / "child.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -91,3 +91,15 @@ def test_ctrl_c_stops_the_crawl_and_exits_130(tmp_path: Path) -> None:
     assert cli.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert _child_gone(tmp_path)
+
+
+def test_run_names_a_crawl_time_out_instead_of_blaming_the_site(tmp_path: Path) -> None:
+    cli = _start(tmp_path, "run", str(tmp_path / "stuck.yaml"))
+    try:
+        _out, err = cli.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        cli.kill()
+        pytest.fail("`listingwatch run` was still waiting on its crawl after 120 s")
+    assert cli.returncode == 2, err
+    assert "before its crawl timeout of 1s" in err and "check that the site is up" not in err
+    assert "Traceback" not in err

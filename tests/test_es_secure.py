@@ -63,7 +63,7 @@ def test_a_wrong_password_is_named_at_once_and_never_printed(secure: Settings) -
         ensure_node(wrong)
     assert time.monotonic() - started < 30
     in_url = secure.model_copy(
-        update={"es": secure.es.model_copy(update={"url": f"https://elastic:s3cret-pw@127.0.0.1:{SECURE_PORT}"})}
+        update={"es": wrong.es.model_copy(update={"url": f"https://elastic:s3cret-pw@127.0.0.1:{SECURE_PORT}"})}
     )
     with pytest.raises(CredentialsRefused) as refused:
         node_status(in_url)

@@ -286,3 +286,13 @@ def test_a_gzip_bomb_counts_as_too_large_not_ignored() -> None:
 def test_a_url_without_a_host_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="no host"):
         Listing(url=url, source="s", platform="p")
+
+
+@pytest.mark.integration
+def test_index_load_of_a_file_named_like_markup(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "a[").mkdir()
+    path = tmp_path / "a[" / "b][link=x]crawl.jsonl"  # its path holds "[/b]": a closing tag with no opening one
+    path.write_text(_listing_line(1, "M30 blues") + "\n")
+    done = _cli("index", "load", str(path), env=_env(settings))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr

@@ -191,7 +191,10 @@ def test_recheck_reports_flagged_listings_live_changed_or_gone(first_run, pipeli
 
     classified = read_listings(run_paths(pipeline_settings, SOURCE, run_key(FIRST)).classified)
     flagged = [x for x in classified if x.classification and x.classification.flagged]
-    edited = flagged[0].model_copy(update={"title": "An older title the seller has since replaced"})
+    # A later capture (a re-crawl never rewinds a listing, so an older one would not change the index).
+    edited = flagged[0].model_copy(
+        update={"title": "An older title the seller has since replaced", "fetched_at": datetime.now(UTC)}
+    )
     gone = flagged[1].model_copy(update={"url": f"{sites.url}/classifieds/item/999999"})
     load_listings([edited, gone], pipeline_settings, client=es_client)
     es_client.indices.refresh(index=listings_alias(pipeline_settings))

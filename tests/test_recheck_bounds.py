@@ -168,3 +168,13 @@ def test_a_slow_run_stops_at_its_bound_and_keeps_what_it_found(
     }
     assert results == {"3": "unknown_source", "1": "live", "drip": "unreachable", "4": "not_checked"}
     assert report.counts == {"live": 1, "not_checked": 1, "unknown_source": 1, "unreachable": 1}
+
+
+def test_the_recheck_task_has_an_execution_timeout_past_its_own_bound(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from listingwatch.pipeline.dag_factory import recheck_dag
+
+    settings = load_settings(home=tmp_path, airflow={"recheck_timeout_minutes": 7})
+    (task,) = recheck_dag(settings).tasks
+    assert task.execution_timeout is not None and task.execution_timeout > timedelta(minutes=7)

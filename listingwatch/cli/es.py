@@ -37,9 +37,12 @@ def start() -> None:
 
     from index_config.node import start_node
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
     settings = get_settings()
-    with Console(stderr=True).status(f"starting Elasticsearch {settings.es.version} on {settings.es.shown_endpoint}…"):
+    with Console(stderr=True).status(
+        f"starting Elasticsearch {settings.es.version} on {escape(settings.es.shown_endpoint)}…"
+    ):
         start_node(settings)
     typer.echo(f"Elasticsearch is up at {settings.es.shown_endpoint}.")
 

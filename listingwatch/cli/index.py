@@ -151,12 +151,13 @@ def load(
     from index_config.loader import load_jsonl
     from listingwatch.errors import ListingwatchError
     from listingwatch.settings import get_settings
+    from listingwatch.terminal import escape
 
     settings = get_settings()
     if not file.is_file():
         raise ListingwatchError(f"Input file {file} does not exist; pass a JSON-lines file of listings.")
     with Progress(transient=True) as bar:
-        task = bar.add_task(f"loading {file.name}", total=_count_lines(file))
+        task = bar.add_task(f"loading {escape(file.name)}", total=_count_lines(file))
         report = load_jsonl(file, settings, get_client(settings), progress=lambda n: bar.advance(task, n))
     _report(report, f"loaded {file}")
     if report.spooled:
