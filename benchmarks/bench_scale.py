@@ -136,11 +136,16 @@ def main() -> None:
                       f"{crawl_s:>9.2f} {values[0][0] / crawl_s:>8.1f}")
 
             if not args.skip_e2e:
-                from index_config.node import ensure_node
+                from index_config.node import ensure_node, node_status, stop_node
 
+                already_running = node_status(settings)["running"]
                 ensure_node(settings)
-                settings = model_settings(settings, tmp_path / "models")
-                rows = [end_to_end(source, settings, Path(tempfile.mkdtemp(dir=tmp))) for _ in range(args.repeats)]
+                try:
+                    settings = model_settings(settings, tmp_path / "models")
+                    rows = [end_to_end(source, settings, Path(tempfile.mkdtemp(dir=tmp))) for _ in range(args.repeats)]
+                finally:
+                    if not already_running:  # a node this benchmark started must not outlive it
+                        stop_node(settings)
                 mid = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
                 per_hour = mid["listings"] / mid["total"] * 3600
                 print(
