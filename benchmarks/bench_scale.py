@@ -3,7 +3,8 @@
 1. Crawl: the same local site (classifieds) crawled in one run per row by 1, 2 and 4 worker
    processes on the shared Redis frontier, next to the single-process local frontier as the
    baseline measured in the same run. Rate = pages / wall-clock from starting the workers
-   to the last one exiting (process start-up included: that is what adding workers costs).
+   to the last one exiting (process start-up included: that is what adding workers costs), and
+   pages / the slowest worker's own Scrapy crawl time (start-up excluded).
 2. End to end on one machine: crawl (local frontier) -> classify (the active model, or a
    quick one trained here when none is promoted) -> index (the local node on
    LISTINGWATCH_TEST_ES_PORT or es.port, a throwaway prefix), as listings per hour of the
@@ -34,21 +35,23 @@ from crawlers.sources import SourceConfig, load_source  # noqa: E402
 from listingwatch.settings import Settings, load_settings  # noqa: E402
 from tests.plugins.redis import start_redis  # noqa: E402
 
+Run = tuple[int, float, float]  # pages, wall-clock seconds, Scrapy's crawl seconds (slowest worker)
 
-def crawl_local(source: SourceConfig, settings: Settings, out: Path) -> tuple[int, float]:
+
+def crawl_local(source: SourceConfig, settings: Settings, out: Path) -> Run:
     started = time.perf_counter()
     report = run_crawl(source, settings, output=out, timeout_s=600)
     assert report.finish_reason == "finished" and not report.errors, report
-    return report.pages_fetched, time.perf_counter() - started
+    return report.pages_fetched, time.perf_counter() - started, report.elapsed_s or 0.0
 
 
-def crawl_distributed(source: SourceConfig, settings: Settings, out: Path, workers: int) -> tuple[int, float]:
+def crawl_distributed(source: SourceConfig, settings: Settings, out: Path, workers: int) -> Run:
     started = time.perf_counter()
     report = run_workers(
         source, settings, run_id=f"bench-{uuid.uuid4().hex[:8]}", workers=workers, output=out, timeout_s=600
     )
     assert all(w.finish_reason == "finished" for w in report.workers) and not report.errors, report
-    return report.pages_fetched, time.perf_counter() - started
+    return report.pages_fetched, time.perf_counter() - started, report.elapsed_s
 
 
 def model_settings(settings: Settings, scratch: Path) -> Settings:
@@ -81,7 +84,7 @@ def end_to_end(source: SourceConfig, settings: Settings, work: Path) -> dict[str
     init_indices(client, settings)
     try:
         crawled, classified = work / "crawled.jsonl", work / "classified.jsonl"
-        _pages, crawl_s = crawl_local(source, settings, crawled)
+        _pages, crawl_s, _ = crawl_local(source, settings, crawled)
         started = time.perf_counter()
         result = classify_file(crawled, classified, settings)
         classify_s = time.perf_counter() - started
@@ -115,26 +118,34 @@ def main() -> None:
                 crawl={"frontier": "redis", "redis_url": redis_url},
                 **({"es": {"port": port, "transport_port": port + 100}} if port else {}),
             )
-            runs: dict[str, list[tuple[int, float]]] = {"local": []} | {f"redis x{n}": [] for n in args.workers}
+            runs: dict[str, list[Run]] = {"local": []} | {f"redis x{n}": [] for n in args.workers}
             for repeat in range(args.repeats):
                 runs["local"].append(crawl_local(source, settings, tmp_path / f"local-{repeat}.jsonl"))
                 for n in args.workers:
                     out = tmp_path / f"redis-{n}-{repeat}.jsonl"
                     runs[f"redis x{n}"].append(crawl_distributed(source, settings, out, n))
-            baseline = statistics.median(p / s for p, s in runs["local"])
+            baseline = statistics.median(p / s for p, s, _ in runs["local"])
             print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
-            print(f"{'crawl (classifieds)':<22} {'pages':>6} {'seconds':>8} {'pages/s':>8} {'vs local':>9}")
+            print(f"{'crawl (classifieds)':<20} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'vs local':>9} "
+                  f"{'scrapy s':>9} {'pages/s':>8}")
             for name, values in runs.items():
-                rate = statistics.median(p / s for p, s in values)
-                seconds = statistics.median(s for _, s in values)
-                print(f"{name:<22} {values[0][0]:>6} {seconds:>8.2f} {rate:>8.1f} {rate / baseline:>9.2f}")
+                rate = statistics.median(p / s for p, s, _ in values)
+                seconds = statistics.median(s for _, s, _ in values)
+                crawl_s = statistics.median(c for _, _, c in values)
+                print(f"{name:<20} {values[0][0]:>6} {seconds:>7.2f} {rate:>8.1f} {rate / baseline:>9.2f} "
+                      f"{crawl_s:>9.2f} {values[0][0] / crawl_s:>8.1f}")
 
             if not args.skip_e2e:
-                from index_config.node import ensure_node
+                from index_config.node import ensure_node, node_status, stop_node
 
+                already_running = node_status(settings)["running"]
                 ensure_node(settings)
-                settings = model_settings(settings, tmp_path / "models")
-                rows = [end_to_end(source, settings, Path(tempfile.mkdtemp(dir=tmp))) for _ in range(args.repeats)]
+                try:
+                    settings = model_settings(settings, tmp_path / "models")
+                    rows = [end_to_end(source, settings, Path(tempfile.mkdtemp(dir=tmp))) for _ in range(args.repeats)]
+                finally:
+                    if not already_running:  # a node this benchmark started must not outlive it
+                        stop_node(settings)
                 mid = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
                 per_hour = mid["listings"] / mid["total"] * 3600
                 print(

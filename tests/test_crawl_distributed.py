@@ -26,9 +26,9 @@ def _settings(tmp_path: Path, redis_url: str) -> Settings:
     )
 
 
-def _slowed(source: SourceConfig) -> SourceConfig:
+def _slowed(source: SourceConfig, delay: float = 0.02) -> SourceConfig:
     """A small per-request delay so every worker gets a share and a kill lands mid-crawl."""
-    polite = source.politeness.model_copy(update={"concurrency_per_domain": 2, "download_delay": 0.02})
+    polite = source.politeness.model_copy(update={"concurrency_per_domain": 2, "download_delay": delay})
     return source.model_copy(update={"politeness": polite})
 
 
@@ -39,7 +39,8 @@ def _lines(path: Path) -> int:
 def test_two_workers_fetch_every_listing_exactly_once(tmp_path: Path, redis_url: str) -> None:
     settings = _settings(tmp_path, redis_url)
     with start_sites() as server:
-        source = _slowed(demo_source("classifieds", server))
+        # Slow enough (about 10 s) that the second process is up before the first has done everything.
+        source = _slowed(demo_source("classifieds", server), delay=0.05)
         report = run_workers(
             source, settings, run_id="once", workers=2, output=tmp_path / "merged.jsonl", timeout_s=120
         )

@@ -1,0 +1,39 @@
+"""The scale-out settings fail early with one sentence, and map onto Airflow's own variables."""
+
+import pytest
+
+from listingwatch.errors import ConfigError
+from listingwatch.pipeline.airflow_home import airflow_environment
+from listingwatch.settings import load_settings
+
+
+def test_redis_frontier_without_a_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"crawl.*redis_url"):
+        load_settings(crawl={"frontier": "redis"})
+
+
+def test_celery_needs_postgres_and_a_broker() -> None:
+    with pytest.raises(ConfigError, match=r"database_url and airflow\.broker_url"):
+        load_settings(airflow={"executor": "CeleryExecutor"})
+    with pytest.raises(ConfigError, match="not SQLite"):
+        load_settings(
+            airflow={"executor": "CeleryExecutor", "database_url": "sqlite:///x.db", "broker_url": "redis://r:6379/1"}
+        )
+
+
+def test_production_profile_becomes_airflow_variables() -> None:
+    settings = load_settings(
+        airflow={
+            "executor": "CeleryExecutor", "database_url": "postgresql+psycopg2://a:b@pg:5432/airflow",
+            "broker_url": "redis://:pw@redis:6379/1", "execution_api_url": "http://api:8080/execution/",
+            "worker_concurrency": 6,
+        }
+    )  # fmt: skip
+    env = airflow_environment(settings)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://a:b@pg:5432/airflow"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:pw@redis:6379/1"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api:8080/execution/"
+    assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "6"
+    embedded = airflow_environment(load_settings())
+    assert not any(k in embedded for k in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"))
