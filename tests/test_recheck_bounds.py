@@ -173,7 +173,7 @@ def test_a_slow_run_stops_at_its_bound_and_keeps_what_it_found(
 def test_the_recheck_task_has_an_execution_timeout_past_its_own_bound(tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from listingwatch.pipeline.dag_factory import recheck_dag
+    from listingwatch.orchestration.dag_factory import recheck_dag
 
     settings = load_settings(home=tmp_path, airflow={"recheck_timeout_minutes": 7})
     (task,) = recheck_dag(settings).tasks

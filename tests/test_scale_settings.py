@@ -3,7 +3,7 @@
 import pytest
 
 from listingwatch.errors import ConfigError
-from listingwatch.pipeline.airflow_home import airflow_environment
+from listingwatch.orchestration.airflow_home import airflow_environment
 from listingwatch.settings import load_settings
 
 
