@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawlers.distributed import run_workers  # noqa: E402
-from crawlers.fixtures.sites import start_sites  # noqa: E402
 from crawlers.run import run_crawl  # noqa: E402
 from crawlers.sources import SourceConfig, load_source  # noqa: E402
+from listingwatch.demo.marketplaces.sites import start_sites  # noqa: E402
 from listingwatch.settings import Settings, load_settings  # noqa: E402
 from tests.plugins.redis import start_redis  # noqa: E402
 

@@ -3,8 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crawlers.fixtures.generator import GeneratedListing
-from crawlers.fixtures.sites import Truth
+from listingwatch.demo.marketplaces.generator import GeneratedListing
+from listingwatch.demo.marketplaces.sites import Truth
 from listingwatch.schema import Listing
 
 

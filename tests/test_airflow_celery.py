@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from crawlers.fixtures.sites import start_sites
+from listingwatch.demo.marketplaces.sites import start_sites
 from tests.plugins.redis import free_port
 
 # Four Airflow processes start on the test machine; on 2 shared cores that alone takes minutes.

@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
-from crawlers.fixtures.channel import CHANNEL, COUNT, POSTS
-from crawlers.fixtures.sites import SitesServer
+from listingwatch.demo.marketplaces.channel import CHANNEL, COUNT, POSTS
+from listingwatch.demo.marketplaces.sites import SitesServer
 from listingwatch.schema import Listing
 from listingwatch.urls import listing_id
 from tests.plugins.sites import CrawlResult

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crawlers.fixtures.sites import SitesServer
 from listingwatch.cli import app
+from listingwatch.demo.marketplaces.sites import SitesServer
 from listingwatch.settings import get_settings
 
 pytestmark = [pytest.mark.integration]

@@ -8,9 +8,9 @@ import pytest
 import redis
 
 from crawlers.distributed import frontier_state, merge_outputs, run_workers, start_workers, wait_workers
-from crawlers.fixtures.sites import start_sites
 from crawlers.frontier import FrontierKeys
 from crawlers.sources import SourceConfig
+from listingwatch.demo.marketplaces.sites import start_sites
 from listingwatch.settings import Settings, load_settings
 from tests.plugins.sites import demo_source, read_listings
 

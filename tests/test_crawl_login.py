@@ -1,6 +1,6 @@
 """Login-gated sources: log in, keep the session, log in again at a login wall, never leak the credentials.
 
-The members forum (crawlers/fixtures/members.py) expires a session after a few listing
+The members forum (listingwatch/demo/marketplaces/members.py) expires a session after a few listing
 pages, so a full crawl meets the login wall midway. Credentials come from the environment;
 their raw and URL-encoded spellings must appear in no WARC record, log, output or error.
 """
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.fixtures.members import COUNT, PASSWORD, USERNAME
-from crawlers.fixtures.sites import SitesServer, start_sites
 from crawlers.login import Credentials, LoginError, load_credentials
 from crawlers.run import CrawlReport, run_crawl
+from listingwatch.demo.marketplaces.members import COUNT, PASSWORD, USERNAME
+from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
 from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 

@@ -18,11 +18,11 @@ from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
-from crawlers.fixtures.photos import product_png
-from crawlers.fixtures.sites import _LISTINGS, SitesServer, classifieds_item
 from crawlers.run import CrawlReport, run_crawl
 from crawlers.sources import LinkRule, Links, Photos
 from crawlers.wacz import package_wacz
+from listingwatch.demo.marketplaces.photos import product_png
+from listingwatch.demo.marketplaces.sites import _LISTINGS, SitesServer, classifieds_item
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.fixtures.sites import start_sites
 from crawlers.run import run_crawl, start_crawl
+from listingwatch.demo.marketplaces.sites import start_sites
 from listingwatch.errors import ServiceUnavailable
 from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crawlers.fixtures.sites import SitesServer
+from listingwatch.demo.marketplaces.sites import SitesServer
 from tests.crawl_truth import score, table
 from tests.plugins.sites import CrawlResult
 

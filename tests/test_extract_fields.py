@@ -7,8 +7,8 @@ import pytest
 
 from crawlers.extract.fields import extract_fields, parse_datetime
 from crawlers.extract.pagekind import detect_page_kind
-from crawlers.fixtures.sites import BROKEN_HTML, CHALLENGE_HTML, LOGIN_HTML
 from crawlers.sources import FieldSelectors
+from listingwatch.demo.marketplaces.sites import BROKEN_HTML, CHALLENGE_HTML, LOGIN_HTML
 
 FILES = Path(__file__).parent / "files"
 

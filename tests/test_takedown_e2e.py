@@ -19,13 +19,13 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from crawlers.fixtures.sites import SitesServer, start_sites
 from crawlers.run import run_crawl
 from crawlers.sources import Limits
 from index_config.loader import load_listings
 from index_config.manage import listings_alias, observations_alias
 from index_config.triage import write_triage
 from listingwatch.cli import app
+from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
 from listingwatch.schema import Classification, Listing
 from listingwatch.settings import Settings
 from listingwatch.store import session_scope

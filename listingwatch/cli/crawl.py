@@ -270,7 +270,7 @@ def sites_serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (the demo sources expect 8700).")] = 8700,
 ) -> None:
     """Serve the local marketplace sites in the foreground until Ctrl-C."""
-    from crawlers.fixtures.sites import main
+    from listingwatch.demo.marketplaces.sites import main
 
     main(["--host", host, "--port", str(port)])
 

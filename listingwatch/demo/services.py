@@ -20,7 +20,7 @@ from listingwatch.settings import Settings
 SITES_HOST = "127.0.0.1"
 SITES_PORT = 8700
 STARTUP_TIMEOUT_S = 30.0
-SITES_MODULE = "crawlers.fixtures.sites"
+SITES_MODULE = "listingwatch.demo.marketplaces.sites"
 
 
 def sites_url() -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.fixtures.sites import SitesServer, start_sites
 from crawlers.run import CrawlReport, run_crawl
 from crawlers.sources import SourceConfig, load_source
+from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
 from listingwatch.schema import Listing
 from listingwatch.settings import Settings, load_settings
 
