@@ -161,7 +161,9 @@ class ModelDir:
         except (KeyError, TypeError, ValueError) as err:
             raise ListingwatchError(f"Model {path.name} has a malformed file ({err!r}); retrain it.") from None
         if tuple(outputs) != OUTPUTS:
-            raise ListingwatchError(f"Model {path.name} predicts {outputs}, this code expects {list(OUTPUTS)}; retrain it.")
+            raise ListingwatchError(
+                f"Model {path.name} predicts {outputs}, this code expects {list(OUTPUTS)}; retrain it."
+            )
         return cls(path=path, meta=meta, thresholds=thresholds, metrics=metrics)
 
 

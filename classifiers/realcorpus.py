@@ -331,9 +331,7 @@ def prepare(mirror_root: Path, out_dir: Path, sources: dict | None = None) -> di
     """
     spec = sources or load_sources()
     rng = random.Random(spec["seed"])
-    missing = sorted(
-        {s["repo"] for s in spec["sources"].values() if not mirror_dir(mirror_root, s["repo"]).is_dir()}
-    )
+    missing = sorted({s["repo"] for s in spec["sources"].values() if not mirror_dir(mirror_root, s["repo"]).is_dir()})
     if missing:
         raise ListingwatchError(
             f"No mirror of {', '.join(missing)} under {mirror_root}; mirror each at the commit in "

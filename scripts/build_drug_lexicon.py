@@ -72,7 +72,9 @@ def main() -> int:
         "# do not edit by hand (edit drug_classes.yaml and rerun).\n"
     )
     body = {"version": spec["version"], "classes": {k: sorted(v) for k, v in sorted(result.items())}}
-    (DATA / "drug_names.yaml").write_text(header + yaml.safe_dump(body, allow_unicode=True, width=120), encoding="utf-8")
+    (DATA / "drug_names.yaml").write_text(
+        header + yaml.safe_dump(body, allow_unicode=True, width=120), encoding="utf-8"
+    )
     print({k: len(v) for k, v in result.items()})
     return 0
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from classifiers.realcorpus import load_sources, prepare  # noqa: E402
-from listingwatch.errors import ListingwatchError  # noqa: E402
+from classifiers.realcorpus import load_sources, prepare
+from listingwatch.errors import ListingwatchError
 
 
 def main() -> int:
