@@ -320,8 +320,31 @@ def corpus_for(spec: "CorpusSpec", real_path: Path | None) -> list[Example]:
     if spec.real_sha256 is not None:
         if real_path is None:
             raise ConfigError("This model was trained with the real-text corpus; set model.real_corpus to its path.")
-        examples.extend(real_examples(real_path, spec.real_sha256))
+        real = real_examples(real_path, spec.real_sha256)
+        for split, cap in (spec.real_rows or {}).items():
+            rows = [ex for ex in real if ex.split == split]
+            keep = {id(ex) for ex in sample_real(rows, cap, spec.seed)}
+            real = [ex for ex in real if ex.split != split or id(ex) in keep]
+        examples.extend(real)
     return examples
+
+
+def sample_real(rows: list[Example], cap: int, seed: int) -> list[Example]:
+    """At most `cap` real rows, in proportion to each (source, label) stratum; CPU time is the limit."""
+    real = [ex for ex in rows if ex.source == "real"]
+    if len(real) <= cap:
+        return rows
+    strata: dict[tuple[str, int], list[Example]] = {}
+    for ex in real:
+        strata.setdefault((ex.origin, ex.sale), []).append(ex)
+    rng = random.Random(seed)
+    keep: list[Example] = []
+    for key in sorted(strata):
+        rows = strata[key]
+        rng.shuffle(rows)
+        keep.extend(rows[: max(1, round(cap * len(rows) / len(real)))])
+    return [ex for ex in rows if ex.source != "real"] + keep
+
 
 
 def build_corpus(

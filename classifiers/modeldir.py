@@ -35,6 +35,7 @@ class CorpusSpec:
     per_family: int
     seed: int
     real_sha256: str | None = None  # SHA-256 of the real-text corpus file used; None = generated corpus only
+    real_rows: dict[str, int] | None = None  # split -> cap on real rows drawn (stratified, seeded)
 
 
 @dataclass(frozen=True)

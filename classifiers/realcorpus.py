@@ -180,10 +180,13 @@ def parse_anita_json(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                     continue
                 info = _clean(page.get("info") or "")[:1500]
                 vendor = _clean(page.get("vendor") or "")
-                if spec.get("fixed_label"):
+                if spec.get("fixed_label") and any(p in path for p in spec.get("fixed_label_paths") or [""]):
                     sale, subs, method = 1, set(spec["fixed_label"]), spec["label_method"]
                 else:
-                    sale, subs, method = rule_label(title)
+                    labelled = rule_label(title, spec.get("rule") or {})
+                    if labelled is None:
+                        continue
+                    sale, subs, method = labelled
                 yield RealRow(
                     id=_row_id(name, title, vendor),
                     origin=name,
@@ -199,21 +202,37 @@ def parse_anita_json(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                 )
 
 
-_NOT_CONTROLLED = re.compile(r"(?i)\b(viagra|sildenafil|cialis|tadalafil|kamagra|levitra)\b")
+_GENERIC_METH = frozenset({"crystal", "crystals", "ice", "glass", "shard", "shards", "speed", "cristal"})
+# Street words that are also ordinary words: on their own, next to other goods, they do not name a drug.
+_GENERIC = _GENERIC_METH | {"bars", "bar", "blues", "press", "pressed", "snow", "gas", "dope", "acid", "pack", "tabs"}
 
 
-def rule_label(title: str) -> tuple[int, set[str], str]:
-    """A market title naming a controlled drug is an offer; the substance is the class of the names found.
+def _any_word(text: str, words: list[str]) -> bool:
+    low = text.lower()
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", low) for w in words)
+
+
+def rule_label(title: str, rule: dict) -> tuple[int, set[str], str] | None:
+    """Label a market title without a category: an offer if it names a drug, not one if it names other goods.
 
     Only for sources without a category tree. The rule reads the title alone (descriptions list
-    everything a vendor stocks), so a title naming only a brand the dictionary lacks is missed.
+    everything a vendor stocks). Titles it cannot decide return None and are left out.
     """
-    hits = {h.category for h in match_text(title, load_lexicon(), "title")} & set(SUBSTANCES)
-    if not hits or (_NOT_CONTROLLED.search(title) and hits <= {"counterfeit_pill"}):
-        return 0, set(), "title rule: no controlled-drug name"
-    if len(hits) > 1:
-        hits.discard("other_drug")
-    return 1, hits, "title rule: controlled-drug name in title"
+    hits = [h for h in match_text(title, load_lexicon(), "title") if h.category in SUBSTANCES]
+    classes = {h.category for h in hits}
+    meth_terms = {h.term.lower() for h in hits if h.category == "methamphetamine"}
+    if classes - {"methamphetamine"} and meth_terms and meth_terms <= _GENERIC_METH:
+        classes.discard("methamphetamine")  # "MDMA crystals", "ketamine shards": the crystal is not meth
+    generic_only = all(h.term.lower() in _GENERIC for h in hits)
+    if (not classes or generic_only) and _any_word(title, rule.get("not_sale_keywords") or []):
+        return 0, set(), "title rule: other goods named, no drug"
+    if classes:
+        if len(classes) > 1:
+            classes.discard("other_drug")
+        return 1, classes, "title rule: controlled-drug name in title"
+    if _any_word(title, rule.get("sale_keywords") or []):
+        return 1, {"other_drug"}, "title rule: drug keyword in title"
+    return None
 
 
 _HEADING = re.compile(r"^#+\s*(.+)$", re.MULTILINE)

@@ -25,7 +25,7 @@ from listingwatch.settings import Settings
 
 from . import metrics as M
 from .backends import ONNX_FILE, TorchBackend, run_batched
-from .corpus import Example, build_corpus, corpus_for, real_examples
+from .corpus import Example, build_corpus, corpus_for
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
 from .labels import OUTPUTS, SALE, SUBSTANCES
@@ -54,6 +54,7 @@ class TrainConfig:
     layers: int = 6  # < 6: distil the fine-tuned model into a student this deep (serving cost is linear in it)
     transfer_factor: int = 1  # distillation also sees this many times as many more generated train-family rows
     real_train_rows: int = 3000  # real train rows drawn per run (stratified by source and label); CPU time is the limit
+    real_validation_rows: int = 800  # real validation rows scored for the stacker and threshold (same stratified draw)
     context_dropout: float = (
         0.25  # share of train rows whose source kind is hidden, so context-free listings still read
     )
@@ -62,7 +63,7 @@ class TrainConfig:
 QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
 FULL = TrainConfig(per_family=100, epochs=2, max_length=128)
 # With real text the generated families are a supplement: fewer rows each keeps a CPU run to minutes.
-FULL_REAL = TrainConfig(per_family=50, epochs=2, max_length=128)
+FULL_REAL = TrainConfig(per_family=30, epochs=2, max_length=96, real_train_rows=1600, real_validation_rows=700)
 
 
 def base_model_path() -> Path:
@@ -127,23 +128,6 @@ def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example
     """The train rows with the source kind hidden on a fixed share of them (chosen by seed)."""
     rng = random.Random(cfg.seed + 1)
     return [replace(ex, source_kind="unknown") if rng.random() < cfg.context_dropout else ex for ex in train]
-
-
-def sample_real(train: list[Example], cap: int, seed: int) -> list[Example]:
-    """At most `cap` real train rows, in proportion to each (source, label) stratum; generated rows all kept."""
-    real = [ex for ex in train if ex.source == "real"]
-    if len(real) <= cap:
-        return train
-    strata: dict[tuple[str, int], list[Example]] = {}
-    for ex in real:
-        strata.setdefault((ex.origin, ex.sale), []).append(ex)
-    rng = random.Random(seed)
-    keep: list[Example] = []
-    for key in sorted(strata):
-        rows = strata[key]
-        rng.shuffle(rows)
-        keep.extend(rows[: max(1, round(cap * len(rows) / len(real)))])
-    return [ex for ex in train if ex.source != "real"] + keep
 
 
 def distil(teacher, tokenizer, transfer: list[Example], cfg: TrainConfig, progress: Progress | None = None):
@@ -245,13 +229,14 @@ def train_model(
     base = QUICK if quick else (FULL_REAL if real is not None else FULL)
     cfg = TrainConfig(**{**asdict(base), "seed": seed, "layers": layers})
     started = time.monotonic()
-    corpus = build_corpus(per_family=cfg.per_family, seed=seed)
-    real_sha = None
-    if real is not None:
-        real_sha = file_sha256(real)
-        corpus.extend(real_examples(real, real_sha))
+    spec = CorpusSpec(
+        per_family=cfg.per_family,
+        seed=seed,
+        real_sha256=file_sha256(real) if real is not None else None,
+        real_rows={"train": cfg.real_train_rows, "validation": cfg.real_validation_rows},
+    )
+    corpus = corpus_for(spec, real)
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("train", "validation", "test")}
-    split["train"] = sample_real(split["train"], cfg.real_train_rows, seed)
     if quick:  # a small slice of the train families keeps CI fast while every family is still seen
         rng = random.Random(seed)
         split["train"] = rng.sample(split["train"], min(len(split["train"]), 320))
@@ -288,7 +273,7 @@ def train_model(
             "distilled_from_layers": getattr(model.config, "distilled_from_layers", None),
         },
         input_format=CURRENT_FORMAT,
-        corpus_spec=CorpusSpec(per_family=cfg.per_family, seed=seed, real_sha256=real_sha),
+        corpus_spec=spec,
     )
     _calibrate(out, settings, meta, TorchBackend(model), tokenizer, split)
     log.info("trained %s in %.0fs", version, meta.train_seconds)
