@@ -101,6 +101,26 @@ def read_labelled(path: Path) -> list[Example]:
     return out
 
 
+def real_test_examples(settings: Settings) -> list[Example]:
+    """The held-out rows (whole markets, look-alike sources) of the real corpus now in `model.real_corpus`."""
+    from .corpus import real_examples
+
+    return [e for e in real_examples(settings.model.real_corpus) if e.split == "test"]
+
+
+def comparison_score(model_dir: Path, settings: Settings) -> tuple[str, float]:
+    """The number the retrain job compares two models by, measured now on the same rows for both.
+
+    With a real corpus present that is the sale PR-AUC on its held-out test rows (markets and
+    look-alike sources no model trains on); without one, the model's own test split.
+    """
+    if settings.model.real_corpus.is_file():
+        result = evaluate_model(model_dir, settings, examples=real_test_examples(settings), name="real-test")
+        return f"{M.HEADLINE} (real test)", float(result[M.HEADLINE])
+    result = evaluate_model(model_dir, settings, split="test")
+    return M.HEADLINE, float(result[M.HEADLINE])
+
+
 def lexicon_baseline(examples: list[Example]) -> np.ndarray:
     """Keyword rule analysts used before the model: a substance term and a sale cue, no benign cue."""
     lex = load_lexicon()
@@ -147,6 +167,8 @@ def evaluate_model(
     split: str = "test",
     backend: Literal["auto", "onnx", "pytorch"] = "auto",
     data: Path | None = None,
+    examples: list[Example] | None = None,
+    name: str | None = None,
 ) -> dict:
     """Score `split` (or the labelled JSONL `data`), write the report directory, return the metrics.
 
@@ -155,10 +177,11 @@ def evaluate_model(
     """
     model_dir = Path(model_dir)
     clf = Classifier.load(settings, model_dir=model_dir, backend=backend)
-    examples = read_labelled(data) if data else split_examples(split, model_dir, settings.model.real_corpus)
+    if examples is None:
+        examples = read_labelled(data) if data else split_examples(split, model_dir, settings.model.real_corpus)
     if not examples:
         raise ListingwatchError(f"Split {split} of {model_dir.name}'s corpus is empty; retrain with more data.")
-    name = Path(data).stem if data else split
+    name = name or (Path(data).stem if data else split)
     scored = clf.score([e.input() for e in examples])
     probs = np.array([s.probs for s in scored])
     y_sale = np.array([e.sale for e in examples])

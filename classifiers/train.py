@@ -211,6 +211,12 @@ def transfer_set(train: list[Example], cfg: TrainConfig) -> list[Example]:
     return [*train, *extra[: len(train) * cfg.transfer_factor]]
 
 
+def default_real_corpus(settings: Settings, quick: bool) -> Path | None:
+    """The real corpus a full training run uses when present (quick runs stay on the generated corpus)."""
+    path = settings.model.real_corpus
+    return path if not quick and path.is_file() else None
+
+
 def train_model(
     settings: Settings,
     *,

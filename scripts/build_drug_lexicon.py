@@ -1,6 +1,6 @@
 """Write classifiers/data/drug_names.yaml from the drug-named-entity-recognition dictionary.
 
-Usage: python scripts/build_drug_lexicon.py
+Usage: python scripts/build_drug_lexicon.py [--out FILE]
 
 The mapping from the dictionary's drugs to the project's classes is data
 (classifiers/data/drug_classes.yaml); this script expands it to every variant the dictionary
@@ -8,6 +8,7 @@ knows (brands, INN and foreign names, salts), adds common spelling variants, and
 result sorted, so a dictionary upgrade shows up as a reviewable diff.
 """
 
+import argparse
 import bz2
 import pickle
 import re
@@ -49,6 +50,9 @@ def usable(variant: str, drop: set[str]) -> bool:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=DATA / "drug_names.yaml")
+    args = ap.parse_args()
     spec = yaml.safe_load((DATA / "drug_classes.yaml").read_text(encoding="utf-8"))
     known = dictionary()
     drop = {d.lower() for d in spec["drop_variants"]}
@@ -72,7 +76,7 @@ def main() -> int:
         "# do not edit by hand (edit drug_classes.yaml and rerun).\n"
     )
     body = {"version": spec["version"], "classes": {k: sorted(v) for k, v in sorted(result.items())}}
-    (DATA / "drug_names.yaml").write_text(
+    args.out.write_text(
         header + yaml.safe_dump(body, allow_unicode=True, width=120), encoding="utf-8"
     )
     print({k: len(v) for k, v in result.items()})

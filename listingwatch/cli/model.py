@@ -67,7 +67,7 @@ def train(
     from classifiers import registry
     from classifiers.export import export_model
     from classifiers.modeldir import ModelDir
-    from classifiers.train import train_model
+    from classifiers.train import default_real_corpus, train_model
     from listingwatch.settings import get_settings
 
     settings = get_settings()
@@ -75,8 +75,8 @@ def train(
         raise ListingwatchError(
             f"Real corpus {real} does not exist; build it with `python scripts/fetch_real_corpus.py`."
         )
-    if real is None and not no_real and not quick and settings.model.real_corpus.is_file():
-        real = settings.model.real_corpus
+    if real is None and not no_real:
+        real = default_real_corpus(settings, quick)
     with Progress(transient=True) as bar:
         task = bar.add_task("fine-tuning", total=None)
 
