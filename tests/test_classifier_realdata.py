@@ -158,8 +158,10 @@ def test_corpus_build_is_reproducible_hashed_and_split_by_source(tmp_path: Path)
     (work / "data" / "Weapons_-_20170509.csv").write_text(header + '"Credit card knife","USD 9",d\n', encoding="utf-8")
     (work / "data" / "D&C_-_steroids_-_steriods_-_20170420.csv").write_text(header + '"Anavar","USD 9",e\n')
     (work / "articles" / "Meth" / "WIKIPEDIA - Meth.md").write_text(
-        "# Methamphetamine\n*Source: x*\n\n" + "Methamphetamine is a potent stimulant of the central nervous system. " * 3
-        + "\n\n## Synthesis\n\n" + "Racemic methamphetamine may be prepared from phenylacetone. " * 3,
+        "# Methamphetamine\n*Source: x*\n\n"
+        + "Methamphetamine is a potent stimulant of the central nervous system. " * 3
+        + "\n\n## Synthesis\n\n"
+        + "Racemic methamphetamine may be prepared from phenylacetone. " * 3,
         encoding="utf-8",
     )
     _git(work, "init", "-q")
@@ -235,5 +237,5 @@ def test_scope_report_measures_each_target() -> None:
 
 def test_model_directory_reader_names_every_missing_file(tmp_path: Path) -> None:
     (tmp_path / "meta.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(ListingwatchError, match="thresholds.json, metrics.json, labels.json, stacker.json"):
+    with pytest.raises(ListingwatchError, match=r"thresholds\.json, metrics\.json, labels\.json, stacker\.json"):
         ModelDir.open(tmp_path)
