@@ -18,9 +18,14 @@ Not for: judging people, scoring private messages, automated enforcement without
 
 ## Limits and known failure modes
 
-- Trained only on the project's own corpus (generated template families + hand-written
-  examples). Real sellers invent new slang faster than the lexicon grows: expect recall to drop
-  on fresh terms until they are added to `classifiers/data/lexicon.yaml` and the model retrained.
+- Trained on the project's generated families and hand-written examples and, when the real corpus
+  is built, on real market titles (one 2017 market) and drug-information articles (see
+  docs/data_card.md). Real sellers invent new slang faster than the lexicon grows: expect recall
+  to drop on fresh terms until they are added to the lexicon or drug_classes.yaml and the model
+  retrained. Weak labels (a market's categories, a title rule) carry their noise into the scores.
+- The context line (source kind, price, quantity, seller) makes a market page naming a drug an
+  offer. A listing crawled without `source_kind` is read on its words alone, with lower recall on
+  terse titles.
 - English and Spanish only. Other languages get low scores, whatever they say.
 - Texts longer than `max_length` word pieces keep their head and tail; a sale buried in the middle
   of a long post can be missed.

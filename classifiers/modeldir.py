@@ -67,9 +67,8 @@ class Meta:
 
     @classmethod
     def from_json(cls, data: dict) -> "Meta":
-        data = dict(data)
-        spec = data.pop("corpus_spec", None)
-        known = set(cls.__dataclass_fields__)
+        known = set(cls.__dataclass_fields__) - {"outputs", "corpus_spec"}
+        spec = data.get("corpus_spec")
         return cls(
             **{k: v for k, v in data.items() if k in known},
             outputs=tuple(data["outputs"]),

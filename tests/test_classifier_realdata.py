@@ -239,3 +239,26 @@ def test_model_directory_reader_names_every_missing_file(tmp_path: Path) -> None
     (tmp_path / "meta.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ListingwatchError, match=r"thresholds\.json, metrics\.json, labels\.json, stacker\.json"):
         ModelDir.open(tmp_path)
+
+
+def test_model_metadata_round_trips_and_old_models_read_the_fields_only() -> None:
+    from classifiers.modeldir import CorpusSpec, Meta
+
+    meta = Meta(
+        version="clf-1",
+        created_at="2026-12-02T00:00:00Z",
+        base_model="b",
+        outputs=("illicit_sale",),
+        sale_output="illicit_sale",
+        max_length=96,
+        train_config={"per_family": 3, "seed": 0},
+        quick=True,
+        corpus={},
+        train_seconds=1.0,
+        input_format="context-v1",
+        corpus_spec=CorpusSpec(per_family=3, seed=0, real_sha256="ab", real_rows={"train": 5}),
+    )
+    assert Meta.from_json(json.loads(json.dumps(meta.to_json()))) == meta
+    old = {k: v for k, v in meta.to_json().items() if k not in ("input_format", "corpus_spec")}
+    assert Meta.from_json(old).input_format == "fields"
+    assert Meta.from_json(old).spec == CorpusSpec(per_family=3, seed=0)
