@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
+from listingwatch.settings import Settings, get_settings
 
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
@@ -37,7 +37,7 @@ def split_examples(split: str, model_dir: Path, real_path: Path | None = None) -
     if split not in SPLITS:
         raise ListingwatchError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
     spec = ModelDir.open(model_dir).meta.spec
-    return [e for e in corpus_for(spec, real_path) if e.split == split]
+    return [e for e in corpus_for(spec, real_path or get_settings().model.real_corpus) if e.split == split]
 
 
 def scope(sale: int, substances: Sequence[str]) -> str:

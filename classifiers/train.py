@@ -63,7 +63,7 @@ class TrainConfig:
 QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
 FULL = TrainConfig(per_family=100, epochs=2, max_length=128)
 # With real text the generated families are a supplement: fewer rows each keeps a CPU run to minutes.
-FULL_REAL = TrainConfig(per_family=20, epochs=2, max_length=96, real_train_rows=1100, real_validation_rows=500)
+FULL_REAL = TrainConfig(per_family=8, epochs=2, max_length=96, real_train_rows=400, real_validation_rows=400)
 
 
 def base_model_path() -> Path:
