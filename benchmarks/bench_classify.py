@@ -69,6 +69,12 @@ def f1(y: np.ndarray, pred: np.ndarray) -> float:
     return 2 * tp / (2 * tp + int(np.sum(pred & (y == 0))) + int(np.sum(~pred & (y == 1)))) if tp else 0.0
 
 
+def project_text(listing) -> str:
+    from classifiers.text import ListingInput, model_text
+
+    return model_text(ListingInput.from_listing(listing))[0]
+
+
 def main() -> None:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
@@ -93,7 +99,7 @@ def main() -> None:
     threads = cpu_threads()
     torch.set_num_threads(threads)
     listings = listings_for(args.n, seed=101)
-    texts = [li.text() for li in listings]
+    texts = [project_text(li) for li in listings]
 
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype="float32").eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -117,11 +123,11 @@ def main() -> None:
 
     test = split_examples("test", model_dir)
     y = np.array([e.sale for e in test])
-    raw = pipe([e.text() for e in test], batch_size=32, truncation=True)
+    raw = pipe([e.text(project.meta.input_format) for e in test], batch_size=32, truncation=True)
     base_pred = np.array([next(s["score"] for s in r if s["label"] == "illicit_sale") >= 0.5 for r in raw])
-    items = [e.fields() for e in test]
-    fp32_pred = np.array([s.probs[0] >= fp32.threshold for s in fp32.score_fields(items)])
-    int8_pred = np.array([s.probs[0] >= project.threshold for s in project.score_fields(items)])
+    items = [e.input() for e in test]
+    fp32_pred = np.array([s.probs[0] >= fp32.threshold for s in fp32.score(items)])
+    int8_pred = np.array([s.probs[0] >= project.threshold for s in project.score(items)])
 
     base_rate, proj_rate, expl_rate = len(texts) / base_s, len(texts) / proj_s, len(sub) / expl_s
     f1_fp32, f1_int8 = f1(y, fp32_pred), f1(y, int8_pred)
@@ -136,7 +142,7 @@ def main() -> None:
     ]
     if student:
         layers = student.meta.get("network", {}).get("layers", "?")
-        student_pred = np.array([s.probs[0] >= student.threshold for s in student.score_fields(items)])
+        student_pred = np.array([s.probs[0] >= student.threshold for s in student.score(items)])
         rows.append((f"distilled {layers}-layer student: int8 ONNX", len(texts) / student_s, f1(y, student_pred)))
     for name, rate, score in rows:
         ratio = rate / base_rate

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
@@ -27,6 +27,10 @@ from listingwatch.errors import ConfigError
 
 from .labels import SUBSTANCES
 from .lexicon import DATA_DIR, load_lexicon
+from .text import CURRENT_FORMAT, InputFormat, ListingInput, model_text
+
+if TYPE_CHECKING:
+    from .modeldir import CorpusSpec
 
 Split = Literal["train", "validation", "test"]
 SPLITS: tuple[Split, ...] = ("train", "validation", "test")
@@ -43,15 +47,39 @@ class Example:
     platform: str
     family: str
     topic: str = "mixed"  # the family's stratum or fixed substance, if it has one: splits are stratified by it
-    source: Literal["generated", "handwritten"] = "generated"
+    source: Literal["generated", "handwritten", "real"] = "generated"
     split: Split | None = field(default=None)
+    origin: str = "generated"  # the real source's name (a market, an encyclopedia); "generated"/"handwritten" else
+    source_kind: str = "unknown"
+    price: bool = False
 
-    def text(self) -> str:
-        """Same joining as `Listing.text()`, so training sees what inference sees."""
-        return "\n".join(p for p in (self.title, self.description, self.seller) if p)
+    def input(self) -> ListingInput:
+        return ListingInput(
+            title=self.title,
+            description=self.description,
+            seller=self.seller,
+            price=self.price,
+            source_kind=self.source_kind,
+        )
+
+    def text(self, input_format: InputFormat = CURRENT_FORMAT) -> str:
+        """What the model reads for this example: `classifiers.text.model_text`, as at inference."""
+        return model_text(self.input(), input_format)[0]
 
     def fields(self) -> dict[str, str | None]:
         return {"title": self.title, "description": self.description, "seller": self.seller}
+
+
+# Where each generated/hand-written platform's listings are found, as the classifier's context.
+PLATFORM_KINDS = {
+    "classified_ad": "classifieds",
+    "marketplace": "market",
+    "forum_post": "forum",
+    "social_post": "channel",
+    "news": "news",
+    "supplier_catalogue": "shop",
+    "pharmacy": "shop",
+}
 
 
 @lru_cache(maxsize=1)
@@ -190,6 +218,7 @@ def generate_family(family: dict, per_family: int, rng: random.Random) -> Iterat
             platform=family["platform"],
             family=family["name"],
             topic=family.get("stratum") or _topic(family.get("substance")),
+            source_kind=PLATFORM_KINDS.get(family["platform"], "unknown"),
         )
 
 
@@ -219,6 +248,8 @@ def load_handwritten(directory: Path | None = None) -> list[Example]:
                         platform=row["platform"],
                         family=f"hw_{row['group']}",
                         source="handwritten",
+                        origin="handwritten",
+                        source_kind=PLATFORM_KINDS.get(row["platform"], "unknown"),
                     )
                 )
             except (ValueError, KeyError, TypeError) as err:
@@ -247,8 +278,79 @@ def assign_splits(families: dict[str, tuple], seed: int = 0) -> dict[str, Split]
     return out
 
 
-def build_corpus(per_family: int = 120, seed: int = 0, handwritten: bool = True) -> list[Example]:
-    """The whole corpus with `split` set; deterministic for a given (per_family, seed)."""
+def real_examples(path: Path, expected_sha256: str | None = None) -> list[Example]:
+    """The real-text corpus (`classifiers.realcorpus`) as examples, each in the split its source's role gives it.
+
+    Real rows are their own strata: families are `real_<source>_<group>`, so a held-out market
+    stays whole in test and the generated corpus is a supplement beside it, not mixed into it.
+    """
+    from .realcorpus import file_sha256, read_rows
+
+    if expected_sha256 is not None and (not path.is_file() or file_sha256(path) != expected_sha256):
+        raise ConfigError(
+            f"Real corpus {path} is missing or differs from the one this model was trained on "
+            f"(SHA-256 {expected_sha256[:12]}...); rebuild it with `python scripts/fetch_real_corpus.py`."
+        )
+    out = []
+    for row in read_rows(path):
+        out.append(
+            Example(
+                title=row["title"],
+                description=row["description"],
+                seller=row["seller"],
+                sale=int(row["sale"]),
+                substances=sorted(row["substances"]),
+                lang=row.get("lang", "en"),
+                platform=row["source_kind"],
+                family=f"real_{row['origin']}_{row['group']}",
+                topic=f"real_{row['origin']}",
+                source="real",
+                split=row["split"],
+                origin=row["origin"],
+                source_kind=row["source_kind"],
+                price=bool(row["price"]),
+            )
+        )
+    return out
+
+
+def corpus_for(spec: "CorpusSpec", real_path: Path | None) -> list[Example]:
+    """The corpus a model was trained on, rebuilt from its `meta.corpus_spec` (real rows checked by hash)."""
+    examples = build_corpus(per_family=spec.per_family, seed=spec.seed)
+    if spec.real_sha256 is not None:
+        if real_path is None:
+            raise ConfigError("This model was trained with the real-text corpus; set model.real_corpus to its path.")
+        real = real_examples(real_path, spec.real_sha256)
+        for split, cap in (spec.real_rows or {}).items():
+            rows = [ex for ex in real if ex.split == split]
+            keep = {id(ex) for ex in sample_real(rows, cap, spec.seed)}
+            real = [ex for ex in real if ex.split != split or id(ex) in keep]
+        examples.extend(real)
+    return examples
+
+
+def sample_real(rows: list[Example], cap: int, seed: int) -> list[Example]:
+    """At most `cap` real rows, in proportion to each (source, label) stratum; CPU time is the limit."""
+    real = [ex for ex in rows if ex.source == "real"]
+    if len(real) <= cap:
+        return rows
+    strata: dict[tuple[str, int], list[Example]] = {}
+    for ex in real:
+        strata.setdefault((ex.origin, ex.sale), []).append(ex)
+    rng = random.Random(seed)
+    keep: list[Example] = []
+    for key in sorted(strata):
+        rows = strata[key]
+        rng.shuffle(rows)
+        keep.extend(rows[: max(1, round(cap * len(rows) / len(real)))])
+    return [ex for ex in rows if ex.source != "real"] + keep
+
+
+
+def build_corpus(
+    per_family: int = 120, seed: int = 0, handwritten: bool = True, real: Path | None = None
+) -> list[Example]:
+    """The whole corpus with `split` set; deterministic for a given (per_family, seed, real corpus file)."""
     rng = random.Random(seed)
     load_lexicon()  # fail early on a broken lexicon
     examples: list[Example] = []
@@ -265,6 +367,8 @@ def build_corpus(per_family: int = 120, seed: int = 0, handwritten: bool = True)
     splits = assign_splits(keys, seed)
     for ex in examples:
         ex.split = splits[ex.family]
+    if real is not None:
+        examples.extend(real_examples(real))
     return examples
 
 

@@ -9,30 +9,116 @@ the retrain DAG compares between versions.
 """
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
+from listingwatch.settings import Settings, get_settings
 
 from . import metrics as M
-from .corpus import SPLITS, Example, build_corpus
+from .corpus import SPLITS, Example, corpus_for
 from .inference import Classifier
 from .labels import SUBSTANCES
 from .lexicon import load_lexicon, match_fields
+from .modeldir import ModelDir
+from .text import ListingInput
 
 WORST = 20
+SYNTHETIC = frozenset(SUBSTANCES) - {"other_drug"}
+# Issue #12's targets, on held-out real data: what "good enough to put in service" means.
+TARGETS = {"recall_synthetic": 0.95, "recall_other_drug": 0.85, "precision": 0.95, "fpr_lookalike": 0.03}
 
 
-def split_examples(split: str, model_dir: Path) -> list[Example]:
-    """The corpus split as the model's training run built it (same size and seed, so the same families)."""
+def split_examples(split: str, model_dir: Path, real_path: Path | None = None) -> list[Example]:
+    """The corpus split as the model's training run built it (same sizes, seed and real corpus, so the same rows)."""
     if split not in SPLITS:
         raise ListingwatchError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
-    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-    cfg = meta["train_config"]
-    return [e for e in build_corpus(per_family=cfg["per_family"], seed=cfg["seed"]) if e.split == split]
+    spec = ModelDir.open(model_dir).meta.spec
+    return [e for e in corpus_for(spec, real_path or get_settings().model.real_corpus) if e.split == split]
+
+
+def scope(sale: int, substances: Sequence[str]) -> str:
+    """synthetic (fentanyl, nitazenes, pressed/pharma pills, meth, xylazine, precursors), other_drug, or lookalike."""
+    if not sale:
+        return "lookalike"
+    return "synthetic" if SYNTHETIC & set(substances) else "other_drug"
+
+
+def read_labelled(path: Path) -> list[Example]:
+    """A labelled JSONL file: listing fields plus `sale` (0/1) and optional `substances` and `source`.
+
+    Every bad line is reported at once, with its number, so a file is fixed in one pass.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as err:
+        raise ListingwatchError(f"Cannot read {path}: {err.strerror}; pass a labelled JSONL file.") from None
+    out, problems = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            if row.get("sale") not in (0, 1, True, False):
+                raise ValueError("`sale` must be 0 or 1")
+            subs = row.get("substances") or []
+            unknown = set(subs) - set(SUBSTANCES)
+            if unknown:
+                raise ValueError(f"unknown substances {sorted(unknown)}")
+            item = ListingInput.from_mapping(row)
+            if not (item.title or item.description):
+                raise ValueError("needs a title or a description")
+        except (ValueError, TypeError) as err:
+            problems.append(f"line {n}: {err}")
+            continue
+        out.append(
+            Example(
+                title=item.title,
+                description=item.description,
+                seller=item.seller,
+                sale=int(row["sale"]),
+                substances=sorted(subs),
+                lang=str(row.get("lang") or "en"),
+                platform=item.source_kind,
+                family=str(row.get("source") or "data"),
+                source="real",
+                split="test",
+                origin=str(row.get("source") or Path(path).stem),
+                source_kind=item.source_kind,
+                price=item.price,
+            )
+        )
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise ListingwatchError(f"{path} has {len(problems)} bad lines: {'; '.join(problems[:10])}{more}.")
+    if not out:
+        raise ListingwatchError(f"{path} holds no labelled listings.")
+    return out
+
+
+def real_test_examples(settings: Settings) -> list[Example]:
+    """The held-out rows (whole markets, look-alike sources) of the real corpus now in `model.real_corpus`."""
+    from .corpus import real_examples
+
+    return [e for e in real_examples(settings.model.real_corpus) if e.split == "test"]
+
+
+def comparison_score(model_dir: Path, settings: Settings) -> tuple[str, float]:
+    """The number the retrain job compares two models by, measured now on the same rows for both.
+
+    With a real corpus present that is the sale PR-AUC on its held-out test rows (markets and
+    look-alike sources no model trains on); without one, the model's own test split.
+    """
+    if settings.model.real_corpus.is_file():
+        result = evaluate_model(model_dir, settings, examples=real_test_examples(settings), name="real-test")
+        return f"{M.HEADLINE} (real test)", float(result[M.HEADLINE])
+    result = evaluate_model(model_dir, settings, split="test")
+    return M.HEADLINE, float(result[M.HEADLINE])
 
 
 def lexicon_baseline(examples: list[Example]) -> np.ndarray:
@@ -45,24 +131,70 @@ def lexicon_baseline(examples: list[Example]) -> np.ndarray:
     return out
 
 
+def scope_report(examples: Sequence[Example], flagged: np.ndarray) -> dict:
+    """Recall per scope, precision, look-alike false-positive rate, and whether issue #12's targets are met."""
+    scopes = np.array([scope(e.sale, e.substances) for e in examples])
+    sale = np.array([e.sale for e in examples]) == 1
+
+    def rate(mask: np.ndarray) -> float | None:
+        return float(flagged[mask].mean()) if mask.any() else None
+
+    tp = int((flagged & sale).sum())
+    out = {
+        "n": len(examples),
+        "recall_synthetic": rate(scopes == "synthetic"),
+        "recall_other_drug": rate(scopes == "other_drug"),
+        "recall_all": rate(sale),
+        "precision": tp / int(flagged.sum()) if flagged.any() else None,
+        "fpr_lookalike": rate(scopes == "lookalike"),
+        "support": {k: int((scopes == k).sum()) for k in ("synthetic", "other_drug", "lookalike")},
+    }
+    out["targets"] = {
+        k: (out[k] is not None and (out[k] <= v if k.startswith("fpr") else out[k] >= v)) for k, v in TARGETS.items()
+    }
+    return out
+
+
+def per_source(examples: Sequence[Example], flagged: np.ndarray) -> dict[str, dict]:
+    names = sorted({e.origin for e in examples})
+    origin = np.array([e.origin for e in examples])
+    return {name: scope_report([e for e in examples if e.origin == name], flagged[origin == name]) for name in names}
+
+
 def evaluate_model(
     model_dir: Path,
     settings: Settings,
     split: str = "test",
     backend: Literal["auto", "onnx", "pytorch"] = "auto",
+    data: Path | None = None,
+    examples: list[Example] | None = None,
+    name: str | None = None,
 ) -> dict:
-    """Score `split`, write the report directory, return the metrics (with `headline` and `report_dir`)."""
+    """Score `split` (or the labelled JSONL `data`), write the report directory, return the metrics.
+
+    The result has `headline` (what the retrain job compares), `scopes` (issue #12's targets),
+    `real` (the same on real rows only) and `per_source` (each held-out market and look-alike source).
+    """
     model_dir = Path(model_dir)
     clf = Classifier.load(settings, model_dir=model_dir, backend=backend)
-    examples = split_examples(split, model_dir)
+    if examples is None:
+        examples = read_labelled(data) if data else split_examples(split, model_dir, settings.model.real_corpus)
     if not examples:
         raise ListingwatchError(f"Split {split} of {model_dir.name}'s corpus is empty; retrain with more data.")
-    scored = clf.score_fields([e.fields() for e in examples])
+    name = name or (Path(data).stem if data else split)
+    scored = clf.score([e.input() for e in examples])
     probs = np.array([s.probs for s in scored])
     y_sale = np.array([e.sale for e in examples])
     y_sub = np.array([[float(s in e.substances) for s in SUBSTANCES] for e in examples])
     langs = [e.lang for e in examples]
     result = M.summary(y_sale, probs[:, 0], clf.threshold, y_sub, probs[:, 1:], langs)
+    flagged = probs[:, 0] >= clf.threshold
+    result["scopes"] = scope_report(examples, flagged)
+    real = np.array([e.source == "real" for e in examples])
+    result["real"] = (
+        scope_report([e for e, r in zip(examples, real, strict=True) if r], flagged[real]) if real.any() else None
+    )
+    result["per_source"] = per_source(examples, flagged)
     baseline = lexicon_baseline(examples)
     result["lexicon_baseline"] = M.binary_metrics(y_sale, baseline, 0.5)
     result["confusion"] = {
@@ -72,27 +204,28 @@ def evaluate_model(
             [result["overall"]["fn"], result["overall"]["tp"]],
         ],
     }
-    wrong = [i for i in range(len(examples)) if (probs[i, 0] >= clf.threshold) != bool(y_sale[i])]
+    wrong = [i for i in range(len(examples)) if flagged[i] != bool(y_sale[i])]
     wrong.sort(key=lambda i: -abs(probs[i, 0] - y_sale[i]))
     result["worst_errors"] = [
         {
             "label": int(y_sale[i]),
             "score": round(float(probs[i, 0]), 4),
             "family": examples[i].family,
+            "source": examples[i].origin,
             "lang": examples[i].lang,
-            "text": examples[i].text(),
+            "text": examples[i].text(clf.meta.input_format),
         }
         for i in wrong[:WORST]
     ]
     result.update(
-        split=split,
+        split=name,
         model_version=clf.version,
         backend=clf.backend.kind,
         threshold=clf.threshold,
-        target_precision=clf.thresholds["target_precision"],
-        headline={"name": M.HEADLINE, "value": result[M.HEADLINE], "split": split},
+        target_precision=clf.thresholds.target_precision,
+        headline={"name": M.HEADLINE, "value": result[M.HEADLINE], "split": name},
     )
-    out = model_dir / "evaluation" / split
+    out = model_dir / "evaluation" / name
     out.mkdir(parents=True, exist_ok=True)
     _plots(out, y_sale, probs[:, 0], clf.threshold, result)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -147,6 +280,28 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, result: di
     plt.close(fig)
 
 
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def scope_table(rows: dict[str, dict]) -> list[str]:
+    """Markdown rows: recall per scope, precision, look-alike FPR (the issue's targets in the header)."""
+    t = TARGETS
+    head = [
+        f"| | recall synthetic (>= {t['recall_synthetic']}) | recall other drugs (>= {t['recall_other_drug']}) "
+        f"| precision (>= {t['precision']}) | look-alike FPR (<= {t['fpr_lookalike']}) "
+        "| synthetic / other / look-alike |",
+        "|---|---|---|---|---|---|",
+    ]
+    body = [
+        f"| {k} | {_pct(v['recall_synthetic'])} | {_pct(v['recall_other_drug'])} | {_pct(v['precision'])} "
+        f"| {_pct(v['fpr_lookalike'])} | {v['support']['synthetic']} / {v['support']['other_drug']} / "
+        f"{v['support']['lookalike']} |"
+        for k, v in rows.items()
+    ]
+    return head + body
+
+
 def _row(name: str, m: dict) -> str:
     scores = f"{m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['pr_auc']:.3f}"
     return f"| {name} | {scores} | {m['support']} | {m['n']} |"
@@ -165,6 +320,14 @@ def _markdown(r: dict) -> str:
         head,
         _row("model", r["overall"]),
         _row("lexicon rule (baseline)", r["lexicon_baseline"]),
+        "",
+        "## Scopes (issue #12 targets)",
+        "",
+        *scope_table({"all rows": r["scopes"], **({"real rows": r["real"]} if r.get("real") else {})}),
+        "",
+        "## Per source (held-out markets and look-alike sources)",
+        "",
+        *scope_table(r["per_source"]),
         "",
         "## Per language",
         "",
@@ -189,5 +352,5 @@ def _markdown(r: dict) -> str:
     ]
     for e in r["worst_errors"]:
         text = e["text"].replace("\n", " / ").replace("|", "\\|")
-        lines.append(f"- label {e['label']}, score {e['score']:.3f}, {e['family']} ({e['lang']}): {text}")
+        lines.append(f"- label {e['label']}, score {e['score']:.3f}, {e['source']} / {e['family']}: {text}")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,6 @@ with `onnxruntime.quantization.quantize_dynamic`. Export refuses to finish if th
 F1 on the validation split falls more than `MAX_F1_DROP` below the PyTorch model's.
 """
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from listingwatch.errors import ListingwatchError
 
 from .backends import ONNX_FILE, ONNX_FP32_FILE, OnnxBackend, TorchBackend
+from .modeldir import VERIFICATION, ModelDir, write_json
 
 log = logging.getLogger(__name__)
 MAX_F1_DROP = 0.01
@@ -83,8 +83,7 @@ def quantise(src: Path, dst: Path) -> Path:
 def export_model(model_dir: Path, *, verify: bool = True) -> Path:
     """Write `onnx/model.int8.onnx` into the model directory; returns its path."""
     model_dir = Path(model_dir)
-    if not (model_dir / "meta.json").is_file():
-        raise ListingwatchError(f"{model_dir} is not a trained model directory; run `listingwatch model train`.")
+    ModelDir.open(model_dir)  # a clear error if it is not a complete model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     fp32 = export_fp32(model_dir)
     fused = optimise(fp32)
@@ -109,7 +108,7 @@ def check_int8(model_dir: Path) -> dict[str, float]:
             f"int8 export of {model_dir.name} loses {report['f1_drop']:.3f} F1 (limit {MAX_F1_DROP}); "
             "keep serving PyTorch weights or retrain."
         )
-    (model_dir / "onnx" / "verification.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_json(model_dir / VERIFICATION, report)
     return report
 
 
@@ -120,11 +119,11 @@ def verify_export(model_dir: Path, split: str = "validation") -> dict[str, float
 
     exs = split_examples(split, model_dir)
     y = np.array([e.sale for e in exs])
-    items = [e.fields() for e in exs]
+    items = [e.input() for e in exs]
     f1: dict[str, float] = {}
     for name, backend in (("pytorch", TorchBackend.load(model_dir)), ("onnx_int8", OnnxBackend(model_dir / ONNX_FILE))):
         clf = Classifier(model_dir, backend)
-        probs = np.array([s.probs[0] for s in clf.score_fields(items)])
+        probs = np.array([s.probs[0] for s in clf.score(items)])
         pred = probs >= clf.threshold
         tp, fp, fn = int(np.sum(pred & (y == 1))), int(np.sum(pred & (y == 0))), int(np.sum(~pred & (y == 1)))
         f1[name] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0

@@ -12,7 +12,6 @@ That costs one extra forward row per word, so it is done only for flagged listin
 (model version, SHA-256 of the normalised text), so re-crawled unchanged listings cost nothing.
 """
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
@@ -48,14 +47,14 @@ from listingwatch.schema import (
 )
 from listingwatch.settings import Settings, get_settings
 
-from .backends import ONNX_FILE, Backend, OnnxBackend, TorchBackend, run_batched
+from .backends import Backend, OnnxBackend, TorchBackend, run_batched
 from .encoding import encode, text_sha256
 from .labels import OUTPUTS, SUBSTANCES
 from .lexicon import Lexicon, features, load_lexicon, match_fields
+from .modeldir import ModelDir
 from .registry import active_model_dir, is_complete
-from .stacker import Stacker
+from .text import ListingInput, model_text
 
-FIELDS = ("title", "description", "seller")
 MAX_UNITS = 16  # occlusion units per flagged listing: bounds the cost of explanations
 TOP_TOKENS = 8
 # Longest text an attribution quotes: a run of words in a long vendor menu can span thousands
@@ -63,24 +62,6 @@ TOP_TOKENS = 8
 MAX_SNIPPET = 200
 
 T = TypeVar("T")
-
-Fields = dict[str, str | None]
-
-
-def listing_fields(listing: Listing) -> Fields:
-    return {"title": listing.title, "description": listing.description, "seller": listing.seller.name}
-
-
-def joined(fields: Fields) -> tuple[str, list[tuple[str, int]]]:
-    """`Listing.text()` for these fields, plus where each field starts in it."""
-    parts, starts, pos = [], [], 0
-    for name in FIELDS:
-        value = fields.get(name)
-        if value:
-            starts.append((name, pos))
-            parts.append(value)
-            pos += len(value) + 1
-    return "\n".join(parts), starts
 
 
 @dataclass(frozen=True)
@@ -101,30 +82,30 @@ class Classifier:
         self.model_dir = model_dir
         self.backend = backend
         self.batch_size = batch_size
-        self.meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-        self.thresholds = json.loads((model_dir / "thresholds.json").read_text(encoding="utf-8"))
-        outputs = json.loads((model_dir / "labels.json").read_text(encoding="utf-8"))
-        if tuple(outputs) != OUTPUTS:
-            raise ListingwatchError(
-                f"Model {model_dir.name} predicts {outputs}, this code expects {list(OUTPUTS)}; retrain it."
-            )
+        self.model = ModelDir.open(model_dir)
+        self.meta = self.model.meta
+        self.thresholds = self.model.thresholds
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.stacker = Stacker.load(model_dir / "stacker.json")
+        self.stacker = self.model.stacker
         self.lexicon: Lexicon = load_lexicon()
         if self.stacker.lexicon_categories != self.lexicon.names:
             raise ListingwatchError(
                 f"Model {model_dir.name} was calibrated on other lexicon categories; retrain with "
                 "`listingwatch model train`."
             )
-        self.max_length = int(self.meta["max_length"])
+        self.max_length = self.meta.max_length
 
     @property
     def version(self) -> str:
-        return str(self.meta["version"])
+        return self.meta.version
 
     @property
     def threshold(self) -> float:
-        return float(self.thresholds["sale"])
+        return self.thresholds.sale
+
+    def text(self, item: ListingInput) -> tuple[str, list[tuple[str, int]]]:
+        """What this model reads for `item` (models trained before the context line read the fields only)."""
+        return model_text(item, self.meta.input_format)
 
     @classmethod
     def load(
@@ -139,7 +120,7 @@ class Classifier:
         if path is None or not is_complete(path):
             where = path or settings.model.models_dir
             raise ListingwatchError(f"No trained model in {where}: run `listingwatch model train` first.")
-        onnx_path = path / ONNX_FILE
+        onnx_path = ModelDir.open(path).onnx_path
         if backend == "onnx" or (backend == "auto" and onnx_path.is_file()):
             if not onnx_path.is_file():
                 raise ListingwatchError(
@@ -150,18 +131,18 @@ class Classifier:
 
     # ------------------------------------------------------------------ scoring
 
-    def score_fields(self, items: Sequence[Fields]) -> list[Scored]:
+    def score(self, items: Sequence[ListingInput]) -> list[Scored]:
         """Calibrated probabilities and lexicon hits for each item; identical texts are run once."""
         if not items:
             return []
-        texts = [joined(f)[0] for f in items]
+        texts = [self.text(f)[0] for f in items]
         unique: dict[str, int] = {}
         for t in texts:
             unique.setdefault(t, len(unique))
         order = list(unique)
         ids = encode(self.tokenizer, order, self.max_length).ids
         logits = run_batched(self.backend, ids, self.batch_size, len(OUTPUTS))
-        hits = [match_fields(f, self.lexicon) for f in items]
+        hits = [match_fields(f.fields(), self.lexicon) for f in items]
         lex = np.array([features(h, self.lexicon) for h in hits], dtype=np.float32)
         item_logits = logits[np.array([unique[t] for t in texts], dtype=np.int64)]
         probs = self.stacker.predict(item_logits, lex)
@@ -169,18 +150,17 @@ class Classifier:
 
     def predict(self, listings: Sequence[Listing], explain: bool = True) -> list[Classification]:
         """One `Classification` per listing, in order; token attributions for flagged ones when `explain`."""
-        items = [listing_fields(li) for li in listings]
-        return self.classify_fields(items, explain=explain)
+        return self.classify([ListingInput.from_listing(li) for li in listings], explain=explain)
 
-    def classify_fields(self, items: Sequence[Fields], explain: bool = True) -> list[Classification]:
-        scored = self.score_fields(items)
+    def classify(self, items: Sequence[ListingInput], explain: bool = True) -> list[Classification]:
+        scored = self.score(items)
         out = []
         for f, s in zip(items, scored, strict=True):
             score = float(s.probs[0])
             flagged = score >= self.threshold
             labels = {name: round(float(p), 6) for name, p in zip(OUTPUTS, s.probs, strict=True)}
             substances = (
-                [n for n in SUBSTANCES if labels[n] >= float(self.thresholds["substance"])] if flagged else []
+                [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance] if flagged else []
             )
             out.append(
                 Classification(
@@ -190,7 +170,7 @@ class Classifier:
                     substances=substances,
                     labels=labels,
                     model_version=self.version,
-                    text_sha256=text_sha256(joined(f)[0]),
+                    text_sha256=text_sha256(self.text(f)[0]),
                     explanation=Explanation(lexicon=s.hits),
                 )
             )
@@ -202,14 +182,18 @@ class Classifier:
 
     # ------------------------------------------------------------------ explanations
 
-    def attributions(self, items: Sequence[Fields]) -> list[list[TokenAttribution]]:
-        """Occlusion attributions: the drop in the sale logit when each word is hidden from attention."""
+    def attributions(self, items: Sequence[ListingInput]) -> list[list[TokenAttribution]]:
+        """Occlusion attributions: the drop in the sale logit when each word is hidden from attention.
+
+        Only words of the listing's fields are units; the context line is never hidden.
+        """
         results = []
         for f in items:
-            text, starts = joined(f)
+            text, starts = self.text(f)
             enc = encode(self.tokenizer, [text], self.max_length)
             ids, offsets = enc.ids[0], enc.offsets[0]
-            units = _word_units(text, offsets)
+            first = starts[0][1] if starts else len(text)
+            units = _word_units(text, offsets, first)
             if not units:
                 results.append([])
                 continue
@@ -235,11 +219,11 @@ class Classifier:
         return results
 
 
-def _word_units(text: str, offsets: list[tuple[int, int]]) -> list[tuple[list[int], int, int]]:
-    """Group word pieces into words (adjacent pieces), skip punctuation, merge into <= MAX_UNITS runs."""
+def _word_units(text: str, offsets: list[tuple[int, int]], first: int = 0) -> list[tuple[list[int], int, int]]:
+    """Group word pieces from `first` on into words, skip punctuation, merge into <= MAX_UNITS runs."""
     words: list[tuple[list[int], int, int]] = []
     for pos, (s, e) in enumerate(offsets):
-        if s < 0 or e <= s:
+        if s < first or e <= s:
             continue
         if words and words[-1][2] == s and text[s].isalnum() and text[s - 1].isalnum():
             words[-1][0].append(pos)
@@ -324,9 +308,6 @@ class ClassifyInput(BaseModel):
             raise ValueError("a line needs a non-empty title or description (the text the model reads)")
         return self
 
-    def fields(self) -> Fields:
-        return {"title": self.title, "description": self.description, "seller": self.seller.name}
-
 
 def _parse_input(text: str) -> tuple[dict[str, Any], ClassifyInput]:
     raw = jsonl.parse_object(text)
@@ -368,9 +349,10 @@ class SkipCache:
         self.db.close()
 
 
-def _reuse(cached: Classification, fields: Fields, lexicon: Lexicon) -> Classification:
+def _reuse(cached: Classification, item: ListingInput, lexicon: Lexicon) -> Classification:
     """A cached result for text that differs at most in case/whitespace: re-derive its spans for this text."""
     out = cached.model_copy(deep=True)
+    fields = item.fields()
     out.explanation.lexicon = match_fields(fields, lexicon)
     for tok in out.explanation.tokens:
         value = (fields.get(tok.field or "") or "").casefold()
@@ -384,17 +366,26 @@ def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _classify_each(classifier: Classifier, items: Sequence[Fields], explain: bool) -> list[Classification | str]:
+def _listing_input(raw: dict[str, Any], item: ClassifyInput) -> ListingInput:
+    """The model's input for a line: its checked text plus whatever context the line carries (price, kinds)."""
+    return ListingInput.from_mapping(
+        {**raw, "title": item.title, "description": item.description, "seller": item.seller.name}
+    )
+
+
+def _classify_each(
+    classifier: Classifier, items: Sequence[ListingInput], explain: bool
+) -> list[Classification | str]:
     """Classify a chunk; if one record breaks it, classify one by one so only that record fails (with why)."""
     try:
-        return list(classifier.classify_fields(items, explain=explain))
+        return list(classifier.classify(items, explain=explain))
     except ValueError:
         if len(items) == 1:
             raise
     out: list[Classification | str] = []
     for item in items:
         try:
-            out.extend(classifier.classify_fields([item], explain=explain))
+            out.extend(classifier.classify([item], explain=explain))
         except ValueError as err:  # pydantic's ValidationError included
             reason = jsonl.describe_validation_error(err) if isinstance(err, ValidationError) else str(err)
             out.append(f"could not be classified ({reason[:300]})")
@@ -434,8 +425,8 @@ def classify_file(
     done = 0
     with closing(cache), jsonl.atomic_writer(out_path) as out:
         for chunk in _chunks(records, chunk_size):
-            fields = [item.fields() for _n, (_raw, item) in chunk]
-            hashes = [text_sha256(joined(f)[0]) for f in fields]
+            fields = [_listing_input(raw, item) for _n, (raw, item) in chunk]
+            hashes = [text_sha256(classifier.text(f)[0]) for f in fields]
             hits = cache.get_many(classifier.version, hashes)
             todo = [i for i, h in enumerate(hashes) if h not in hits]
             fresh = _classify_each(classifier, [fields[i] for i in todo], explain)

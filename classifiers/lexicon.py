@@ -157,11 +157,25 @@ def compile_lexicon(raw: dict) -> Lexicon:
     )
 
 
+def with_drug_names(raw: dict, names: dict) -> dict:
+    """Add the generated drug-name dictionary (`drug_names.yaml`) after each class's hand-kept terms.
+
+    Hand terms come first, so where both list a word the hand-kept category wins.
+    """
+    cats = raw["categories"]
+    for cls, terms in (names.get("classes") or {}).items():
+        if cls in cats:
+            cats[cls]["terms"] = [*(cats[cls].get("terms") or []), *terms]
+    return raw
+
+
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path | None = None) -> Lexicon:
-    """The packaged lexicon (or one at `path`), compiled once per process."""
+    """The packaged lexicon with the generated drug names (or the one file at `path`), compiled once per process."""
     if path is None:
         text = (DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8")
+        names = yaml.safe_load((DATA_DIR / "drug_names.yaml").read_text(encoding="utf-8"))
+        return compile_lexicon(with_drug_names(yaml.safe_load(text), names))
     else:
         try:
             text = Path(path).read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from .modeldir import Meta, Thresholds
 from .stacker import Stacker
 
 _LIMITS = """\
@@ -17,9 +18,14 @@ Not for: judging people, scoring private messages, automated enforcement without
 
 ## Limits and known failure modes
 
-- Trained only on the project's own corpus (generated template families + hand-written
-  examples). Real sellers invent new slang faster than the lexicon grows: expect recall to drop
-  on fresh terms until they are added to `classifiers/data/lexicon.yaml` and the model retrained.
+- Trained on the project's generated families and hand-written examples and, when the real corpus
+  is built, on real market titles (one 2017 market) and drug-information articles (see
+  docs/data_card.md). Real sellers invent new slang faster than the lexicon grows: expect recall
+  to drop on fresh terms until they are added to the lexicon or drug_classes.yaml and the model
+  retrained. Weak labels (a market's categories, a title rule) carry their noise into the scores.
+- The context line (source kind, price, quantity, seller) makes a market page naming a drug an
+  offer. A listing crawled without `source_kind` is read on its words alone, with lower recall on
+  terse titles.
 - English and Spanish only. Other languages get low scores, whatever they say.
 - Texts longer than `max_length` word pieces keep their head and tail; a sale buried in the middle
   of a long post can be missed.
@@ -44,8 +50,8 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def _network(meta: dict) -> str:
-    net = meta.get("network") or {}
+def _network(meta: Meta) -> str:
+    net = meta.network or {}
     kept = net.get("distilled_from_layers")
     if not kept:
         return f"Network: {net.get('layers', 6)} transformer layers."
@@ -57,7 +63,7 @@ def _network(meta: dict) -> str:
     )
 
 
-def write_model_card(path: Path, meta: dict, thresholds: dict, metrics: dict, stacker: Stacker) -> None:
+def write_model_card(path: Path, meta: Meta, thresholds: Thresholds, metrics: dict, stacker: Stacker) -> None:
     splits = metrics["splits"]
     rows = []
     for name, res in splits.items():
@@ -66,16 +72,16 @@ def write_model_card(path: Path, meta: dict, thresholds: dict, metrics: dict, st
             f"| {name} | {_fmt(o['precision'])} | {_fmt(o['recall'])} | {_fmt(o['f1'])} | {_fmt(o['pr_auc'])} "
             f"| {_fmt(res['calibration']['ece'])} | {o['n']} |"
         )
-    corpus = meta["corpus"]
+    corpus = meta.corpus
     sale_head = stacker.heads["illicit_sale"]
     coef = ", ".join(
         f"{n}={c:+.2f}" for n, c in zip(("model_logit", *stacker.lexicon_categories), sale_head.coef, strict=True)
     )
-    text = f"""# Model card: {meta["version"]}
+    text = f"""# Model card: {meta.version}
 
-Listing classifier for listingwatch. Base: {meta["base_model"]}, fine-tuned with a multi-label
-head: `{", ".join(meta["outputs"])}`. Created {meta["created_at"]}
-({"quick CI slice" if meta["quick"] else "full training"}, {meta["train_seconds"]} s on CPU).
+Listing classifier for listingwatch. Base: {meta.base_model}, fine-tuned with a multi-label
+head: `{", ".join(meta.outputs)}`. Created {meta.created_at}
+({"quick CI slice" if meta.quick else "full training"}, {meta.train_seconds} s on CPU).
 {_network(meta)}
 
 ## Data
@@ -83,18 +89,23 @@ head: `{", ".join(meta["outputs"])}`. Created {meta["created_at"]}
 Corpus owned by the project (`classifiers/corpus.py`, `classifiers/data/`): template families
 (classified ads, marketplace listings, forum and social posts, supplier catalogues, news,
 harm-reduction posts, pharmacies, lab catalogues, ordinary goods with unlucky words) in English
-and Spanish, filled from the lexicon (v{meta["lexicon_version"]}) and disguised with spacing,
+and Spanish, filled from the lexicon (v{meta.lexicon_version}) and disguised with spacing,
 leetspeak, homoglyphs, invisible characters and emoji; plus hand-written examples. Split by
 family (stratified by label and substance or language), never by row:
 
 | split | rows | positives | families |
 |---|---|---|---|
 """ + "\n".join(
-        f"| {k} | {v['rows']} | {v['positives']} | {len(v['families'])} |" for k, v in corpus.items()
+        f"| {k} | {v['rows']} | {v['positives']} | {v['families']} |" for k, v in corpus.items()
     ) + f"""
 
-Max length {meta["max_length"]} word pieces (head {70}% + tail), training config
-`{meta["train_config"]}`.
+Real text (`{"none: generated corpus only" if meta.spec.real_sha256 is None else meta.spec.real_sha256[:16]}`, see
+docs/data_card.md) and generated rows per split, by source: {
+        "; ".join(f"{k}: {v.get('by_source', {})}" for k, v in corpus.items())
+    }. Whole markets are held out for the test split (leave-one-market-out).
+
+Max length {meta.max_length} word pieces (head {70}% + tail), training config
+`{meta.train_config}`.
 
 ## Calibration and lexicon combination
 
@@ -104,7 +115,7 @@ transparent lexicon evidence move the score. Sale-head coefficients: {coef}; int
 {sale_head.intercept:+.2f}. Each substance output has its own head over [its logit, log1p(lexicon
 hits) of every substance category], fit on the validation rows that are sales, since a substance
 is only reported for a flagged listing (it estimates P(substance | sale)). Substances are reported
-for flagged listings when their calibrated probability is at least {thresholds["substance"]}:
+for flagged listings when their calibrated probability is at least {thresholds.substance}:
 
 | substance (test split, flagged listings) | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -115,9 +126,9 @@ for flagged listings when their calibrated probability is at least {thresholds["
 
 ## Operating threshold
 
-Threshold **{thresholds["sale"]:.4f}**, chosen for precision >= {thresholds["target_precision"]} on
-the {thresholds["chosen_on"]}: precision {thresholds["validation_precision"]:.3f}, recall
-{thresholds["validation_recall"]:.3f} there (target met: {thresholds["target_met"]}). The stacker is
+Threshold **{thresholds.sale:.4f}**, chosen for precision >= {thresholds.target_precision} on
+the {thresholds.chosen_on}: precision {thresholds.validation_precision:.3f}, recall
+{thresholds.validation_recall:.3f} there (target met: {thresholds.target_met}). The stacker is
 fit on the same split (a 12-coefficient logistic regression, so the optimism is small); the
 test split shows what to expect on unseen phrasing.
 

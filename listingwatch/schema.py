@@ -21,6 +21,7 @@ MAX_LIST = 200
 ShortStr = Annotated[str, StringConstraints(max_length=2_000)]
 PageKind = Literal["listing", "bot_challenge", "login_wall", "error", "other"]
 RenderMode = Literal["http", "browser"]
+SourceKind = Literal["market", "classifieds", "forum", "channel", "shop", "news", "reference", "unknown"]
 
 
 def utcnow() -> datetime:
@@ -153,6 +154,9 @@ class Listing(_Model):
     platform: ShortStr
     site: ShortStr | None = None
     page_kind: PageKind = "listing"
+    source_kind: SourceKind | None = Field(
+        default=None, description="What kind of place the page is on; the classifier reads it as context."
+    )
     render_mode: RenderMode = "http"
     http_status: int | None = None
     fetched_at: datetime = Field(default_factory=utcnow)
@@ -204,8 +208,3 @@ class Listing(_Model):
     def id(self) -> str:
         # `url` was canonicalised on validation; hashing it directly keeps the loader's hot path cheap.
         return id_of_canonical(self.url)
-
-    def text(self) -> str:
-        """The text a classifier reads: title, description and seller name."""
-        parts = [self.title or "", self.description or "", self.seller.name or ""]
-        return "\n".join(p for p in parts if p)

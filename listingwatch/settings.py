@@ -134,6 +134,10 @@ class ModelSettings(BaseModel):
     active: str | None = Field(default=None, description="Model version to load; unset = newest promoted.")
     target_precision: float = Field(default=0.95, gt=0, lt=1)
     batch_size: int = Field(default=32, ge=1)
+    real_corpus: Path = Field(
+        default=Path(".cache/real-corpus/corpus.jsonl"),
+        description="Real-text corpus from scripts/fetch_real_corpus.py; full training uses it when present.",
+    )
 
 
 class AirflowSettings(BaseModel):
@@ -251,6 +255,7 @@ class Settings(BaseSettings):
         self.cache_dir = self.path(self.cache_dir)
         self.crawl.sources_dir = self.path(self.crawl.sources_dir)
         self.model.models_dir = self.path(self.model.models_dir)
+        self.model.real_corpus = self.path(self.model.real_corpus)
         self.airflow.home = self.path(self.airflow.home)
         self.airflow.dags_folder = self.path(self.airflow.dags_folder)
         self.takedown.platforms_file = self.path(self.takedown.platforms_file)

@@ -1,6 +1,7 @@
 """The evaluation report: files exist and the numbers in them are sane."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,35 @@ def test_report_files_and_values(trained_model) -> None:
 def test_unknown_split_is_a_clear_error(trained_model) -> None:
     with pytest.raises(ListingwatchError, match="Unknown split"):
         evaluate_model(trained_model.model_dir, trained_model.settings, split="holdout")
+
+
+@pytest.fixture
+def model_env(trained_model, monkeypatch):
+    """The CLI's process-wide settings pointed at the session's trained model."""
+    from listingwatch.settings import get_settings
+
+    monkeypatch.setenv("LISTINGWATCH_MODEL__MODELS_DIR", str(trained_model.model_dir.parent))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_evaluate_scores_any_labelled_file_by_scope_and_source(trained_model, model_env, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from listingwatch.cli import app
+
+    sample = Path(__file__).parent / "files" / "real_sample.jsonl"
+    got = CliRunner().invoke(app, ["model", "evaluate", "--data", str(sample)])
+    assert got.exit_code == 0, got.output
+    assert "recall synthetic" in got.output and "| agartha-2020 |" in got.output
+    saved = json.loads((trained_model.model_dir / "evaluation" / "real_sample" / "metrics.json").read_text())
+    assert set(saved["per_source"]) >= {"dnm-2017", "agartha-2020", "psychonautwiki", "wikipedia-drugs"}
+    scopes = saved["scopes"]
+    assert scopes["support"]["synthetic"] + scopes["support"]["other_drug"] + scopes["support"]["lookalike"] == 44
+    assert saved["real"]["n"] == 44 and set(scopes["targets"]) == {
+        "recall_synthetic", "recall_other_drug", "precision", "fpr_lookalike"
+    }  # fmt: skip
+
+    missing = CliRunner().invoke(app, ["model", "evaluate", "--data", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code != 0 and "does not exist" in missing.output

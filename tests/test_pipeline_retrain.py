@@ -61,3 +61,21 @@ def test_candidate_scoring_the_same_is_promoted(registry: tuple[Settings, Path])
     assert decision.promote and decision.candidate_score == decision.active_score
     assert promote_candidate(settings, decision) == same.name
     assert promoted_version(settings) == same.name
+
+
+def test_models_are_compared_on_the_real_corpus_held_out_rows(registry: tuple[Settings, Path], tmp_path: Path) -> None:
+    settings, active = registry
+    corpus = tmp_path / "real.jsonl"
+    sample = Path(__file__).parent / "files" / "real_sample.jsonl"
+    with corpus.open("w", encoding="utf-8") as fh:
+        for i, line in enumerate(sample.read_text(encoding="utf-8").splitlines()):
+            row = {**json.loads(line), "id": str(i), "group": str(i), "split": "test"}
+            fh.write(json.dumps({**row, "origin": row["source"]}) + "\n")
+    settings = load_settings(home=tmp_path, model={"models_dir": settings.model.models_dir, "real_corpus": corpus})
+    worse = _candidate(active, "clf-20991231-000002-quick", flip_model_logit=True)
+
+    decision = decide_promotion(settings, worse)
+
+    assert decision.metric == "sale_pr_auc (real test)"
+    assert not decision.promote and decision.candidate_score < decision.active_score  # type: ignore[operator]
+    assert (worse / "evaluation" / "real-test" / "metrics.json").is_file()

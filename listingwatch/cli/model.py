@@ -49,6 +49,14 @@ def train(
         ),
     ] = 6,
     export: Annotated[bool, typer.Option("--export/--no-export", help="Also export the int8 ONNX model.")] = True,
+    real: Annotated[
+        Path | None,
+        typer.Option(
+            help="Real-text corpus (JSONL from scripts/fetch_real_corpus.py). Default: model.real_corpus when it "
+            "exists (full training only); its held-out markets become the test split.",
+        ),
+    ] = None,
+    no_real: Annotated[bool, typer.Option("--no-real", help="Train on the generated corpus only.")] = False,
     promote: Annotated[
         bool | None, typer.Option("--promote/--no-promote", help="Put it in service (default: only if none is yet).")
     ] = None,
@@ -56,11 +64,16 @@ def train(
     """Fine-tune the classifier on the project corpus and write a new versioned model directory."""
     from rich.progress import Progress
 
+    from classifiers.modeldir import ModelDir
     from classifiers.registry import promoted_version
     from classifiers.release import train_and_release
     from listingwatch.settings import get_settings
 
     settings = get_settings()
+    if real is not None and not real.is_file():
+        raise ListingwatchError(
+            f"Real corpus {real} does not exist; build it with `python scripts/fetch_real_corpus.py`."
+        )
     with Progress(transient=True) as bar:
         task = bar.add_task("fine-tuning", total=None)
 
@@ -68,12 +81,20 @@ def train(
             bar.update(task, description=stage, completed=done, total=total or None)
 
         path = train_and_release(
-            settings, quick=quick, seed=seed, layers=layers, export=export, promote=promote, progress=report
+            settings, quick=quick, seed=seed, layers=layers, real=real, use_real=not no_real, export=export,
+            promote=promote, progress=report,
         )
     if promoted_version(settings) == path.name:
         typer.echo(f"promoted {path.name}")
     typer.echo(f"trained {path}")
-    typer.echo((path / "MODEL_CARD.md").read_text(encoding="utf-8").split("## Metrics", 1)[-1].split("Headline")[0])
+    trained = ModelDir.open(path)
+    for split_name, res in trained.metrics["splits"].items():
+        o = res["overall"]
+        typer.echo(
+            f"  {split_name:<10} precision {o['precision']:.3f} recall {o['recall']:.3f} F1 {o['f1']:.3f} "
+            f"PR-AUC {o['pr_auc']:.3f} (n={o['n']})"
+        )
+    typer.echo(f"  model card: {path / 'MODEL_CARD.md'}")
 
 
 @model_app.command()
@@ -81,21 +102,35 @@ def evaluate(
     version: Annotated[str | None, typer.Argument(help="Model version; default: the one in service.")] = None,
     split: Annotated[str, typer.Option(help="Corpus split: train, validation or test.")] = "test",
     backend: Annotated[str, typer.Option(help="auto (int8 ONNX if exported), onnx or pytorch.")] = "auto",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score this labelled JSONL instead of a corpus split: one listing per line (title, description, "
+            "seller, price, source_kind, page_kind) with `sale` 0/1 and optional `substances` and `source`.",
+        ),
+    ] = None,
 ) -> None:
-    """Write the evaluation report (metrics, plots, worst errors) for a model version."""
-    from classifiers.evaluate import evaluate_model
+    """Write the evaluation report (scopes, per source, plots, worst errors) for a model version."""
+    from classifiers.evaluate import evaluate_model, scope_table
     from listingwatch.settings import get_settings
 
     if backend not in ("auto", "onnx", "pytorch"):
         raise ListingwatchError(f"Unknown backend {backend!r}; use auto, onnx or pytorch.")
-    result = evaluate_model(_model_dir(version), get_settings(), split=split, backend=backend)  # type: ignore[arg-type]
+    if data is not None and not data.is_file():
+        raise ListingwatchError(f"Labelled file {data} does not exist; pass a JSONL file with a `sale` label per line.")
+    result = evaluate_model(_model_dir(version), get_settings(), split=split, backend=backend, data=data)  # type: ignore[arg-type]
     o, b = result["overall"], result["lexicon_baseline"]
-    typer.echo(f"{result['model_version']} on {split} ({result['backend']}), threshold {result['threshold']:.4f}")
+    typer.echo(
+        f"{result['model_version']} on {result['split']} ({result['backend']}), threshold {result['threshold']:.4f}"
+    )
     typer.echo(
         f"  model:    precision {o['precision']:.3f} recall {o['recall']:.3f} F1 {o['f1']:.3f} PR-AUC {o['pr_auc']:.3f}"
     )
     typer.echo(f"  lexicon:  precision {b['precision']:.3f} recall {b['recall']:.3f} F1 {b['f1']:.3f}")
     typer.echo(f"  ECE {result['calibration']['ece']:.3f}; report in {result['report_dir']}")
+    rows = {"all rows": result["scopes"], **({"real rows": result["real"]} if result.get("real") else {})}
+    for line in scope_table({**rows, **result["per_source"]}):
+        typer.echo(line)
 
 
 @model_app.command("export")
@@ -122,8 +157,7 @@ def promote(version: Annotated[str, typer.Argument(help="Model version to put in
 @model_app.command()
 def info() -> None:
     """List model versions, which one is in service, and their thresholds and headline metric."""
-    import json
-
+    from classifiers.modeldir import ModelDir
     from classifiers.registry import active_model_dir, list_models
     from listingwatch.settings import get_settings
 
@@ -135,13 +169,12 @@ def info() -> None:
         )
     active = active_model_dir(settings)
     for path in models:
-        thresholds = json.loads((path / "thresholds.json").read_text(encoding="utf-8"))
-        headline = json.loads((path / "metrics.json").read_text(encoding="utf-8"))["headline"]
-        onnx = "int8 onnx" if (path / "onnx" / "model.int8.onnx").is_file() else "pytorch only"
+        m = ModelDir.open(path)
+        onnx = "int8 onnx" if m.has_onnx else "pytorch only"
         mark = "*" if path == active else " "
         typer.echo(
-            f"{mark} {path.name}  threshold {thresholds['sale']:.4f} (precision >= {thresholds['target_precision']})"
-            f"  {headline['name']} {headline['value']:.4f}  {onnx}"
+            f"{mark} {path.name}  threshold {m.thresholds.sale:.4f} (precision >= {m.thresholds.target_precision})"
+            f"  {m.headline.name} {m.headline.value:.4f}  {onnx}"
         )
 
 

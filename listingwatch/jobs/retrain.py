@@ -34,25 +34,18 @@ def train_candidate(settings: Settings, *, quick: bool = False, seed: int = 0) -
     return train_and_release(settings, quick=quick, seed=seed, promote=False)
 
 
-def _score(model_dir: Path, settings: Settings, metric: str) -> float:
-    from classifiers.evaluate import evaluate_model
+def _score(model_dir: Path, settings: Settings) -> tuple[str, float]:
+    from classifiers.evaluate import comparison_score
 
-    metrics = evaluate_model(model_dir, settings, split="test")
-    if metric not in metrics:
-        raise ListingwatchError(
-            f"Evaluation of {model_dir} has no metric {metric!r} (it has {', '.join(sorted(metrics))}); "
-            "the classifier's headline metric and its evaluation disagree."
-        )
-    return float(metrics[metric])
+    return comparison_score(model_dir, settings)
 
 
 def decide_promotion(settings: Settings, candidate_dir: str | Path) -> PromotionDecision:
-    """Compare candidate and active model on the test split by the classifier's headline metric; ties promote."""
-    from classifiers.metrics import HEADLINE as metric
+    """Compare candidate and active model on the real test split (else the test split) now; ties promote."""
     from classifiers.registry import active_model_dir
 
     candidate = Path(candidate_dir)
-    candidate_score = _score(candidate, settings, metric)
+    metric, candidate_score = _score(candidate, settings)
     active = active_model_dir(settings)
     if active is None or active.resolve() == candidate.resolve():
         return PromotionDecision(
@@ -65,7 +58,7 @@ def decide_promotion(settings: Settings, candidate_dir: str | Path) -> Promotion
             promote=True,
             reason=f"No active model; promoting {candidate.name} ({metric} {candidate_score:.4f}).",
         )
-    active_score = _score(active, settings, metric)
+    _, active_score = _score(active, settings)
     promote = candidate_score >= active_score
     verdict = "promoting it" if promote else "refusing to promote it"
     return PromotionDecision(

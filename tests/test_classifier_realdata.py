@@ -1,0 +1,264 @@
+"""Real-text corpus building, the model's input text, the drug dictionary and the evaluation scopes.
+
+These run without the fetched corpus: the builder is exercised on a git repository made here,
+and the committed reviewed sample (`tests/files/real_sample.jsonl`) stands in for real rows.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.corpus import Example
+from classifiers.evaluate import read_labelled, scope, scope_report
+from classifiers.lexicon import load_lexicon, match_text
+from classifiers.modeldir import ModelDir
+from classifiers.realcorpus import prepare, rule_label
+from classifiers.text import ListingInput, context_line, model_text
+from listingwatch.errors import ListingwatchError
+from listingwatch.schema import Listing, Seller
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "files" / "real_sample.jsonl"
+
+
+def test_the_model_reads_a_context_line_then_the_fields() -> None:
+    item = ListingInput(title="10 GR. CRYSTAL METH", seller="goingpostal", price=True, source_kind="market")
+    text, starts = model_text(item)
+    assert text.splitlines()[0] == "context: market listing; price; quantity; seller"
+    assert [name for name, _ in starts] == ["title", "seller"]
+    for name, at in starts:
+        assert text[at:].startswith(item.fields()[name])
+    # Unknown facts are left out, not guessed; the old format reads the fields alone.
+    assert context_line(ListingInput(title="What is fentanyl?")) == "context: listing"
+    assert model_text(item, "fields")[0] == "10 GR. CRYSTAL METH\ngoingpostal"
+
+
+def test_training_and_serving_build_the_same_text() -> None:
+    listing = Listing(
+        url="https://m.example/1",
+        source="s",
+        platform="p",
+        source_kind="market",
+        title="Oxycodone 30mg x 100",
+        description="Pharma grade, ships from US",
+        price=120.0,
+        seller=Seller(name="vendorx"),
+    )
+    ex = Example(
+        title=listing.title or "",
+        description=listing.description or "",
+        seller="vendorx",
+        sale=1,
+        substances=["counterfeit_pill"],
+        lang="en",
+        platform="market",
+        family="f",
+        source="real",
+        source_kind="market",
+        price=True,
+    )
+    assert ex.text() == model_text(ListingInput.from_listing(listing))[0]
+    row = json.loads(json.dumps({**listing.model_dump(mode="json"), "sale": 1}))
+    assert model_text(ListingInput.from_mapping(row)) == model_text(ListingInput.from_listing(listing))
+
+
+def test_drug_dictionary_brings_brands_and_spellings_into_the_lexicon() -> None:
+    lex = load_lexicon()
+    for text, category in (
+        ("Opana ER 40mg", "counterfeit_pill"),
+        ("Duragesic 100mcg", "fentanyl"),
+        ("Xanax 2mg", "counterfeit_pill"),
+        ("Dexedrine 10mg", "other_drug"),
+        ("desoxyn tabs", "methamphetamine"),
+        ("Oxycontine 80", "counterfeit_pill"),
+    ):
+        assert category in {h.category for h in match_text(text, lex, "title")}, text
+
+
+def test_drug_names_file_is_what_the_script_generates(tmp_path: Path) -> None:
+    out = tmp_path / "drug_names.yaml"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_drug_lexicon.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_text(encoding="utf-8") == (ROOT / "classifiers/data/drug_names.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("10 GRAM PURE PERUVIAN cocaine 92%", (1, {"other_drug"})),
+        ("100 Grams MDMA CRYSTALS UNCUT", (1, {"other_drug"})),  # the crystal is not meth
+        ("quality ice shard 100 grams meth", (1, {"methamphetamine"})),
+        ("Buy Quality 10mg Hydrocodone/Vicodin 70pills", (1, {"counterfeit_pill"})),
+        ("30 GRAMS OF PURE GOLD BARS", (0, set())),
+        ("CBD CRYSTALS ISOLATES 50G", (0, set())),
+        ("WESTERN UNION TRANSFER 100% SAFE", (0, set())),
+        ("Lemon Cream Pie Haze 3.5 G", (1, {"other_drug"})),
+        ("Custom hotel", None),  # undecided: left out
+    ],
+)
+def test_title_rule_labels_markets_without_categories(title: str, expected) -> None:
+    rule = {"sale_keywords": ["haze", "strain"], "not_sale_keywords": ["western union", "gold", "cbd"]}
+    got = rule_label(title, rule)
+    assert (got[:2] if got else None) == expected
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _spec(repo_name: str, commit: str) -> dict:
+    return {
+        "version": 1,
+        "seed": 3,
+        "sources": {
+            "mkt": {
+                "repo": repo_name,
+                "commit": commit,
+                "paths": ["data/"],
+                "parser": "dnm_csv",
+                "source_kind": "market",
+                "split": {"train": 0.5, "validation": 0.5},
+                "categories": {"stims/meth": ["methamphetamine"], "opiods/pills": ["counterfeit_pill"]},
+                "negative_prefixes": ["weapons"],
+                "excluded": ["steroids/steriods"],
+            },
+            "wiki": {
+                "repo": repo_name,
+                "commit": commit,
+                "paths": ["articles/"],
+                "file_prefix": "WIKIPEDIA - ",
+                "parser": "article_md",
+                "source_kind": "reference",
+                "split": "test",
+                "label_method": "articles are not offers",
+            },
+        },
+    }
+
+
+def test_corpus_build_is_reproducible_hashed_and_split_by_source(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "articles" / "Meth").mkdir(parents=True)
+    header = "listing_title,listing_price,listing_vendor\n"
+    (work / "data" / "D&C_-_stims_-_meth_-_20170427.csv").write_text(
+        header + '"10 GR. CRYSTAL METH","USD 300",a\n"1G METH SHARDS","USD 40",b\n', encoding="utf-8"
+    )
+    (work / "data" / "D&C_-_opiods_-_pills_-_20170427.csv").write_text(
+        header + '"Fentanyl pressed M30 x10","USD 90",c\n', encoding="utf-8"
+    )
+    (work / "data" / "Weapons_-_20170509.csv").write_text(header + '"Credit card knife","USD 9",d\n', encoding="utf-8")
+    (work / "data" / "D&C_-_steroids_-_steriods_-_20170420.csv").write_text(header + '"Anavar","USD 9",e\n')
+    (work / "articles" / "Meth" / "WIKIPEDIA - Meth.md").write_text(
+        "# Methamphetamine\n*Source: x*\n\n"
+        + "Methamphetamine is a potent stimulant of the central nervous system. " * 3
+        + "\n\n## Synthesis\n\n"
+        + "Racemic methamphetamine may be prepared from phenylacetone. " * 3,
+        encoding="utf-8",
+    )
+    _git(work, "init", "-q")
+    _git(work, "add", ".")
+    _git(work, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "data")
+    commit = _git(work, "rev-parse", "HEAD").strip()
+    mirrors = tmp_path / "mirrors"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
+
+    spec = _spec("o/r", commit)
+    first = prepare(mirrors, tmp_path / "a", spec)
+    second = prepare(mirrors, tmp_path / "b", spec)
+    assert first["corpus_sha256"] == second["corpus_sha256"]
+    assert (tmp_path / "a" / "corpus.jsonl").read_bytes() == (tmp_path / "b" / "corpus.jsonl").read_bytes()
+    blob = (work / "data" / "D&C_-_stims_-_meth_-_20170427.csv").read_bytes()
+    files = first["inputs"]["mkt"]["files"]
+    assert files["data/D&C_-_stims_-_meth_-_20170427.csv"] == hashlib.sha256(blob).hexdigest()
+
+    rows = {r["title"]: r for r in map(json.loads, (tmp_path / "a" / "corpus.jsonl").read_text().splitlines())}
+    assert "Anavar" not in rows  # excluded category
+    assert rows["10 GR. CRYSTAL METH"]["substances"] == ["methamphetamine"]
+    assert rows["Fentanyl pressed M30 x10"]["substances"] == ["counterfeit_pill", "fentanyl"]  # title refines
+    assert rows["Credit card knife"]["sale"] == 0
+    assert {r["split"] for r in rows.values() if r["origin"] == "mkt"} <= {"train", "validation"}
+    wiki = [r for r in rows.values() if r["origin"] == "wiki"]
+    assert len(wiki) == 2 and {r["split"] for r in wiki} == {"test"}  # intro + synthesis, whole source held out
+
+
+def test_missing_mirrors_are_named_all_at_once(tmp_path: Path) -> None:
+    spec = _spec("o/r", "HEAD")
+    spec["sources"]["wiki"]["repo"] = "other/repo"
+    with pytest.raises(ListingwatchError, match=r"o/r, other/repo"):
+        prepare(tmp_path, tmp_path / "out", spec)
+
+
+def test_labelled_file_reports_every_bad_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"title": "ok", "sale": 1, "substances": ["fentanyl"]}\n'
+        '{"title": "no label"}\n'
+        "not json\n"
+        '{"title": "x", "sale": 1, "substances": ["unicorn"]}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ListingwatchError, match=r"3 bad lines: line 2: .*line 3: .*line 4: unknown substances"):
+        read_labelled(bad)
+
+
+def test_committed_sample_is_a_valid_labelled_file_with_reviews() -> None:
+    rows = read_labelled(SAMPLE)
+    raw = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(raw) >= 40
+    assert all(r["review"]["verdict"] in ("agree", "disagree") for r in raw)
+    assert {r.origin for r in rows} >= {"dnm-2017", "agartha-2020", "wikipedia-drugs", "psychonautwiki"}
+    assert {scope(r.sale, r.substances) for r in rows} == {"synthetic", "other_drug", "lookalike"}
+
+
+def test_scope_report_measures_each_target() -> None:
+    def ex(sale: int, subs: list[str]) -> Example:
+        return Example("t", "", "", sale, subs, "en", "market", "f", source="real", origin="m")
+
+    rows = [ex(1, ["fentanyl"]), ex(1, ["fentanyl"]), ex(1, ["other_drug"]), ex(0, []), ex(0, [])]
+    report = scope_report(rows, np.array([True, False, True, True, False]))
+    assert report["recall_synthetic"] == 0.5 and report["recall_other_drug"] == 1.0
+    assert report["precision"] == 2 / 3 and report["fpr_lookalike"] == 0.5
+    assert report["targets"] == {
+        "recall_synthetic": False,
+        "recall_other_drug": True,
+        "precision": False,
+        "fpr_lookalike": False,
+    }
+
+
+def test_model_directory_reader_names_every_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "meta.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ListingwatchError, match=r"thresholds\.json, metrics\.json, labels\.json, stacker\.json"):
+        ModelDir.open(tmp_path)
+
+
+def test_model_metadata_round_trips_and_old_models_read_the_fields_only() -> None:
+    from classifiers.modeldir import CorpusSpec, Meta
+
+    meta = Meta(
+        version="clf-1",
+        created_at="2026-12-02T00:00:00Z",
+        base_model="b",
+        outputs=("illicit_sale",),
+        sale_output="illicit_sale",
+        max_length=96,
+        train_config={"per_family": 3, "seed": 0},
+        quick=True,
+        corpus={},
+        train_seconds=1.0,
+        input_format="context-v1",
+        corpus_spec=CorpusSpec(per_family=3, seed=0, real_sha256="ab", real_rows={"train": 5}),
+    )
+    assert Meta.from_json(json.loads(json.dumps(meta.to_json()))) == meta
+    old = {k: v for k, v in meta.to_json().items() if k not in ("input_format", "corpus_spec")}
+    assert Meta.from_json(old).input_format == "fields"
+    assert Meta.from_json(old).spec == CorpusSpec(per_family=3, seed=0)
