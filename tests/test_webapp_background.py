@@ -6,11 +6,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from listingwatch.demo.webapp import ensure_app, ensure_demo_login, stop_app
 from listingwatch.settings import Settings, load_settings
 from listingwatch.store import session_scope
 from listingwatch.store.users import authenticate
 from tests.plugins.web import free_port
-from webapp.background import ensure_app, ensure_demo_login, stop_app
 
 pytestmark = pytest.mark.integration
 

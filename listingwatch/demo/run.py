@@ -205,7 +205,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     for line in summary_notes(outcomes):
         console.print(plain(line), highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
-    from webapp.background import ensure_app, ensure_demo_login
+    from listingwatch.demo.webapp import ensure_app, ensure_demo_login
 
     with _step(console, "Starting the analysts' web app"):
         app, _started = ensure_app(settings)
@@ -226,7 +226,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
 def stop_demo(settings: Settings, console: Console) -> None:
     """Stop what the demo started: the web app, the local sites process and the local Elasticsearch node."""
     from index_config.node import stop_node
-    from webapp.background import stop_app
+    from listingwatch.demo.webapp import stop_app
 
     console.print("Stopped the web app." if stop_app(settings) else "No web app started by the demo is running.")
     stopped = stop_sites(settings)

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from listingwatch.errors import ServiceUnavailable
@@ -39,8 +40,58 @@ def is_up(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def _pid_file(settings: Settings) -> Path:
-    return settings.var_dir / "run" / "sites.pid"
+def _pid_file(settings: Settings, key: str) -> Path:
+    return settings.var_dir / "run" / f"{key}.pid"
+
+
+def start_detached(settings: Settings, key: str, what: str, argv: list[str], answers: Callable[[], bool]) -> None:
+    """Start `argv` detached (own session, log under var/log/KEY.log, pid under var/run/) and wait until it answers.
+
+    The demo leaves these processes running after it exits; the recorded pid lets
+    `listingwatch demo --stop` stop exactly what it started.
+    """
+    log_path = settings.var_dir / "log" / f"{key}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings, key).parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=settings.home,
+        )
+    _pid_file(settings, key).write_text(str(proc.pid), encoding="utf-8")
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceUnavailable(f"The {what} exited with code {proc.returncode}; see {log_path}.")
+        if answers():
+            return
+        time.sleep(0.3)
+    raise ServiceUnavailable(f"The {what} did not answer within {STARTUP_TIMEOUT_S:.0f}s; see {log_path}.")
+
+
+def stop_detached(settings: Settings, key: str, marker: bytes) -> bool:
+    """Stop the process `start_detached` recorded under `key`; False if there was none (or it is not ours).
+
+    `marker` must appear in the process's command line: a pid reused by someone else's
+    process after ours exited is never signalled.
+    """
+    pid_file = _pid_file(settings, key)
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text(encoding="utf-8").strip())
+    pid_file.unlink()
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists() or marker not in cmdline.read_bytes():
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def ensure_sites(settings: Settings) -> tuple[str, bool]:
@@ -50,41 +101,11 @@ def ensure_sites(settings: Settings) -> tuple[str, bool]:
         return url, False
     if "LISTINGWATCH_SITES_URL" in os.environ:
         raise ServiceUnavailable(f"LISTINGWATCH_SITES_URL is {url} but nothing answers there; start it or unset it.")
-    log_path = settings.var_dir / "log" / "sites.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    _pid_file(settings).parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", SITES_MODULE, "--port", str(SITES_PORT)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=settings.home,
-        )
-    _pid_file(settings).write_text(str(proc.pid), encoding="utf-8")
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceUnavailable(f"The local sites exited with code {proc.returncode}; see {log_path}.")
-        if is_up(url):
-            return url, True
-        time.sleep(0.3)
-    raise ServiceUnavailable(f"The local sites did not answer at {url} within {STARTUP_TIMEOUT_S:.0f}s; see {log_path}")
+    argv = [sys.executable, "-m", SITES_MODULE, "--port", str(SITES_PORT)]
+    start_detached(settings, "sites", f"local sites at {url}", argv, lambda: is_up(url))
+    return url, True
 
 
 def stop_sites(settings: Settings) -> bool:
     """Stop the sites process the demo started (by its recorded pid); False if there was none."""
-    pid_file = _pid_file(settings)
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text(encoding="utf-8").strip())
-    pid_file.unlink()
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.exists() or SITES_MODULE.encode() not in cmdline.read_bytes():
-        return False  # exited already, and the pid may now belong to someone else's process
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    return stop_detached(settings, "sites", SITES_MODULE.encode())
