@@ -109,6 +109,15 @@ def iter_lines(
             yield number, text
 
 
+def count_lines(path: Path) -> int:
+    """Lines written so far to a file another process is still writing (0 before it exists): progress only."""
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return 0
+
+
 def read_jsonl(
     path: Path,
     parse: Callable[[str], T],

@@ -54,6 +54,7 @@ def crawl(
     from crawlers.run import crawl_timeout_s, start_crawl
     from crawlers.scrapy_settings import evidence_dirs
     from crawlers.sources import find_source
+    from listingwatch.jsonl import count_lines
     from listingwatch.schema import utcnow
     from listingwatch.settings import get_settings
     from listingwatch.terminal import escape, plain
@@ -91,7 +92,7 @@ def crawl(
     with console.status(f"crawling {config.name}…") as status:
 
         def tick(elapsed: float) -> None:
-            status.update(f"crawling {config.name}: {_count_lines(output)} listings written, {elapsed:.0f}s")
+            status.update(f"crawling {config.name}: {count_lines(output)} listings written, {elapsed:.0f}s")
 
         try:
             report = process.wait(timeout, on_tick=tick)
@@ -124,14 +125,6 @@ def crawl(
         raise typer.Exit(130)
     if report.errors:
         raise typer.Exit(1)
-
-
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as fh:
-            return sum(1 for _ in fh)
-    except FileNotFoundError:
-        return 0
 
 
 @sources_app.command("check")

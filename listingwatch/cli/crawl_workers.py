@@ -5,15 +5,16 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from crawlers.distributed import start_workers, wait_workers
 from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig
 from listingwatch.errors import ConfigError
+from listingwatch.jsonl import count_lines
 from listingwatch.schema import utcnow
 from listingwatch.settings import Settings
+from listingwatch.terminal import escape
 
 
 def crawl_with_workers(
@@ -44,7 +45,7 @@ def crawl_with_workers(
     with console.status(f"crawling {source.name} with {count} workers…") as status:
         started = time.monotonic()
         while any(p.popen.poll() is None for p in processes):
-            written = sum(_count_lines(p.job.output) for p in processes)
+            written = sum(count_lines(p.job.output) for p in processes)
             status.update(
                 f"crawling {source.name} (run {run_id}, {count} workers): {written} listings written, "
                 f"{time.monotonic() - started:.0f}s"
@@ -64,11 +65,3 @@ def crawl_with_workers(
         console.print(f"[red]error:[/red] {escape(error)}")
     if report.errors or len(report.workers) < count:
         raise typer.Exit(1)
-
-
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as fh:
-            return sum(1 for _ in fh)
-    except FileNotFoundError:
-        return 0
