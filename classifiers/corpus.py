@@ -5,7 +5,8 @@ template *families* (one platform, language and intent each: a Spanish precursor
 an English harm-reduction post, a marketplace ad for snow boots...), filled with terms from
 the lexicon, prices, handles and shipping phrases, and disguised the ways sellers disguise
 words (spacing, leetspeak, homoglyphs, invisible characters). `data/handwritten/*.jsonl` adds
-examples written by hand, each file a family of its own per `group`.
+examples written by hand, each file a family of its own per `group`. Analysts' triage labels
+(`listingwatch triage export`) join as a stratum of their own that only trains (`triage_examples`).
 
 Splits are made by family (stratified by label and substance or language), never by row: a test score
 then says how the model does on phrasing it has never seen, which is what real listings are.
@@ -47,7 +48,7 @@ class Example:
     platform: str
     family: str
     topic: str = "mixed"  # the family's stratum or fixed substance, if it has one: splits are stratified by it
-    source: Literal["generated", "handwritten", "real"] = "generated"
+    source: Literal["generated", "handwritten", "real", "triage"] = "generated"
     split: Split | None = field(default=None)
     origin: str = "generated"  # the real source's name (a market, an encyclopedia); "generated"/"handwritten" else
     source_kind: str = "unknown"
@@ -314,8 +315,71 @@ def real_examples(path: Path, expected_sha256: str | None = None) -> list[Exampl
     return out
 
 
-def corpus_for(spec: "CorpusSpec", real_path: Path | None) -> list[Example]:
-    """The corpus a model was trained on, rebuilt from its `meta.corpus_spec` (real rows checked by hash)."""
+def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Example]:
+    """Analysts' triage labels (`listingwatch triage export`) as train-only examples.
+
+    They are a stratum of their own (`source`/`topic` "triage", one family per listing) that never
+    enters validation or test: the held-out splits, and so the scores the retrain job compares,
+    stay exactly those of a model trained without them.
+    """
+    from .realcorpus import file_sha256
+
+    if expected_sha256 is not None and (not path.is_file() or file_sha256(path) != expected_sha256):
+        raise ConfigError(
+            f"Triage labels {path} are missing or differ from the ones this model was trained on "
+            f"(SHA-256 {expected_sha256[:12]}...)."
+        )
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise ConfigError(f"Cannot read triage labels {path}: {err.strerror}.") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            unknown = set(row["substances"]) - set(SUBSTANCES)
+            if unknown:
+                raise ValueError(f"unknown substances {sorted(unknown)}")
+            item = ListingInput.from_mapping(row)
+            out.append(
+                Example(
+                    title=item.title,
+                    description=item.description,
+                    seller=item.seller,
+                    sale=int(row["sale"]),
+                    substances=sorted(row["substances"]) if int(row["sale"]) else [],
+                    lang=row.get("lang") or "und",
+                    platform=row.get("platform") or "",
+                    family=str(row["group"]),
+                    topic="triage",
+                    source="triage",
+                    split="train",
+                    origin="triage",
+                    source_kind=item.source_kind,
+                    price=item.price,
+                )
+            )
+        except (ValueError, KeyError, TypeError) as err:
+            raise ConfigError(
+                f"Triage label {path}:{n} is invalid ({err}); re-export with `listingwatch triage export`."
+            ) from None
+    return out
+
+
+def with_triage(examples: list[Example], triage: list[Example]) -> list[Example]:
+    """`examples` plus the triage rows, all in train; a row whose text a held-out row has is left out."""
+    held_out = {ex.text() for ex in examples if ex.split != "train"}
+    return [*examples, *(ex for ex in triage if ex.text() not in held_out)]
+
+
+def corpus_for(spec: "CorpusSpec", real_path: Path | None, triage_path: Path | None = None) -> list[Example]:
+    """The corpus a model was trained on, rebuilt from its `meta.corpus_spec` (real rows checked by hash).
+
+    Triage rows are train-only, so evaluation and recalibration (validation and test) rebuild
+    their splits without `triage_path`; given, it must be the file the spec names.
+    """
     examples = build_corpus(per_family=spec.per_family, seed=spec.seed)
     if spec.real_sha256 is not None:
         if real_path is None:
@@ -326,6 +390,10 @@ def corpus_for(spec: "CorpusSpec", real_path: Path | None) -> list[Example]:
             keep = {id(ex) for ex in sample_real(rows, cap, spec.seed)}
             real = [ex for ex in real if ex.split != split or id(ex) in keep]
         examples.extend(real)
+    if triage_path is not None:
+        if spec.triage_sha256 is None:
+            raise ConfigError("This corpus spec names no triage labels; build it without a triage file.")
+        examples = with_triage(examples, triage_examples(triage_path, spec.triage_sha256))
     return examples
 
 

@@ -36,6 +36,8 @@ class CorpusSpec:
     seed: int
     real_sha256: str | None = None  # SHA-256 of the real-text corpus file used; None = generated corpus only
     real_rows: dict[str, int] | None = None  # split -> cap on real rows drawn (stratified, seeded)
+    triage_sha256: str | None = None  # SHA-256 of the analysts' triage labels file trained on (train split only)
+    triage_rows: int | None = None  # how many triage rows that file held
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ def train_and_release(
     layers: int = 6,
     real: Path | None = None,
     use_real: bool = True,
+    triage: Path | None = None,
     export: bool = True,
     promote: bool | None = None,
     progress: Progress | None = None,
@@ -52,8 +53,9 @@ def train_and_release(
     """Train a model, export it to int8 ONNX, and promote it if asked (None: only if none is in service yet).
 
     `real` is a real-text corpus; unset, the configured one is used when it exists (full training
-    only), unless `use_real` is off. Returns the new model directory; `registry.promoted_version`
-    says whether it went into service.
+    only), unless `use_real` is off. `triage` is a file of analysts' labels (`listingwatch triage
+    export`) that joins the train split only. Returns the new model directory;
+    `registry.promoted_version` says whether it went into service.
     """
     from classifiers import registry
     from classifiers.export import export_model
@@ -62,7 +64,9 @@ def train_and_release(
     if real is None and use_real:
         real = default_real_corpus(settings, quick)
     with quiet_transformers():
-        model_dir = train_model(settings, quick=quick, seed=seed, layers=layers, real=real, progress=progress)
+        model_dir = train_model(
+            settings, quick=quick, seed=seed, layers=layers, real=real, triage=triage, progress=progress
+        )
     if export:
         if progress:
             progress(EXPORT_STAGE, 0, 0)

@@ -25,7 +25,7 @@ from listingwatch.settings import Settings
 
 from . import metrics as M
 from .backends import ONNX_FILE, TorchBackend, run_batched
-from .corpus import Example, build_corpus, corpus_for
+from .corpus import Example, build_corpus, corpus_for, triage_examples
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
 from .labels import OUTPUTS, SALE, SUBSTANCES
@@ -225,12 +225,15 @@ def train_model(
     seed: int = 0,
     layers: int = 6,
     real: Path | None = None,
+    triage: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Train, calibrate and write a complete model directory; returns its path (not promoted).
 
     `real` is a real-text corpus (`scripts/fetch_real_corpus.py`): its held-out sources form the
-    test split the retrain job compares on. `layers` below 6 distils into a shallower student.
+    test split the retrain job compares on. `triage` is analysts' labels (`listingwatch triage
+    export`), added to the train split only; its hash and row count go into `meta.corpus_spec`.
+    `layers` below 6 distils into a shallower student.
     """
     base = QUICK if quick else (FULL_REAL if real is not None else FULL)
     cfg = TrainConfig(**{**asdict(base), "seed": seed, "layers": layers})
@@ -240,12 +243,16 @@ def train_model(
         seed=seed,
         real_sha256=file_sha256(real) if real is not None else None,
         real_rows={"train": cfg.real_train_rows, "validation": cfg.real_validation_rows},
+        triage_sha256=file_sha256(triage) if triage is not None else None,
+        triage_rows=len(triage_examples(triage)) if triage is not None else None,
     )
-    corpus = corpus_for(spec, real)
+    corpus = corpus_for(spec, real, triage)
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("train", "validation", "test")}
     if quick:  # a small slice of the train families keeps CI fast while every family is still seen
         rng = random.Random(seed)
-        split["train"] = rng.sample(split["train"], min(len(split["train"]), 320))
+        owned = [ex for ex in split["train"] if ex.source != "triage"]
+        analysts = [ex for ex in split["train"] if ex.source == "triage"]  # always kept: few, and the point
+        split["train"] = rng.sample(owned, min(len(owned), 320)) + analysts
     model, tokenizer = fine_tune(split["train"], cfg, progress)
     if cfg.layers < model.config.num_hidden_layers:
         model = distil(model, tokenizer, transfer_set(split["train"], cfg), cfg, progress)

@@ -57,6 +57,13 @@ def train(
         ),
     ] = None,
     no_real: Annotated[bool, typer.Option("--no-real", help="Train on the generated corpus only.")] = False,
+    triage: Annotated[
+        Path | None,
+        typer.Option(
+            help="Analysts' labels from `listingwatch triage export OUT.jsonl`: added to the train split only, as "
+            "a stratum of their own, so validation and test stay comparable (the retrain DAG gathers them itself).",
+        ),
+    ] = None,
     promote: Annotated[
         bool | None, typer.Option("--promote/--no-promote", help="Put it in service (default: only if none is yet).")
     ] = None,
@@ -74,6 +81,8 @@ def train(
         raise ListingwatchError(
             f"Real corpus {real} does not exist; build it with `python scripts/fetch_real_corpus.py`."
         )
+    if triage is not None and not triage.is_file():
+        raise ListingwatchError(f"Triage labels {triage} do not exist; write them with `listingwatch triage export`.")
     with Progress(transient=True) as bar:
         task = bar.add_task("fine-tuning", total=None)
 
@@ -81,8 +90,8 @@ def train(
             bar.update(task, description=stage, completed=done, total=total or None)
 
         path = train_and_release(
-            settings, quick=quick, seed=seed, layers=layers, real=real, use_real=not no_real, export=export,
-            promote=promote, progress=report,
+            settings, quick=quick, seed=seed, layers=layers, real=real, use_real=not no_real, triage=triage,
+            export=export, promote=promote, progress=report,
         )
     if promoted_version(settings) == path.name:
         typer.echo(f"promoted {path.name}")

@@ -152,26 +152,13 @@ def triage_review(ids: Ids, note: Note = None, by: By = None) -> None:
 @triage_app.command("export")
 def triage_export(out: Annotated[Path, typer.Argument(help="JSONL file to write (replaced atomically).")]) -> None:
     """Write current confirmed / false-positive decisions as labelled examples (corpus hand-written format)."""
-    import json
-
-    from index_config.client import get_client
-    from index_config.triage import fetch_listings
+    from listingwatch.jobs.retrain import gather_triage_labels
     from listingwatch.settings import get_settings
-    from listingwatch.store import session_scope
-    from listingwatch.store.triage import current_decisions, labelled_examples
 
-    settings = get_settings()
-    with session_scope(settings) as session:
-        decisions = list(current_decisions(session).values())
-    docs = fetch_listings(get_client(settings), settings, [d.listing_id for d in decisions])
-    rows = labelled_examples(decisions, docs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(out)
+    labels = gather_triage_labels(get_settings(), out)
     typer.echo(
-        f"wrote {len(rows)} labelled examples to {out} ({len(decisions) - len(rows)} decisions skipped: "
-        "needs review or not in the index)"
+        f"wrote {labels.rows} labelled examples to {out} ({labels.skipped} decisions skipped: "
+        "needs review or not in the index); `listingwatch model train --triage` trains on them"
     )
 
 

@@ -3,10 +3,18 @@
 Both models are evaluated now, on the same held-out split, rather than trusting a score
 stored when the active model was trained: the evaluation data or code may have changed
 since, and only a like-for-like comparison says whether promotion makes things worse.
+
+Analysts' current triage labels (the rows `listingwatch triage export` writes) are gathered
+first and join the candidate's train split as a stratum of their own; validation and test do
+not change, so the comparison stays like for like.
 """
 
+import json
 import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -27,11 +35,59 @@ class PromotionDecision(BaseModel):
     reason: str
 
 
-def train_candidate(settings: Settings, *, quick: bool = False, seed: int = 0) -> Path:
-    """Train and export a new model into the registry (not yet active) and return its directory."""
+FetchDocs = Callable[[Iterable[str]], dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TriageLabels:
+    path: Path
+    rows: int  # labelled examples written
+    skipped: int  # decisions that are no label (needs review) or whose listing the index no longer holds
+
+
+def triage_labels_path(settings: Settings) -> Path:
+    """Where the retrain job writes the analysts' labels it trains on."""
+    return settings.model.models_dir / "triage-labels.jsonl"
+
+
+def gather_triage_labels(settings: Settings, out: Path | None = None, fetch: FetchDocs | None = None) -> TriageLabels:
+    """Write the current confirmed / false-positive decisions as labelled examples (atomically) to `out`.
+
+    The store says who decided what; the listings index gives each listing's text (`fetch`,
+    by default a multi-get on it). `listingwatch triage export` and the retrain job both use this.
+    """
+    from listingwatch.jsonl import write_lines
+    from listingwatch.store import session_scope
+    from listingwatch.store.triage import current_decisions, labelled_examples
+
+    out = out or triage_labels_path(settings)
+    with session_scope(settings) as session:
+        decisions = list(current_decisions(session).values())
+    if fetch is None:
+        from index_config.client import get_client
+        from index_config.triage import fetch_listings
+
+        def fetch(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+            return fetch_listings(get_client(settings), settings, ids)
+
+    docs = fetch([d.listing_id for d in decisions]) if decisions else {}
+    rows = labelled_examples(decisions, docs)
+    write_lines(out, (json.dumps(r, ensure_ascii=False) for r in rows))
+    return TriageLabels(out, len(rows), len(decisions) - len(rows))
+
+
+def train_candidate(settings: Settings, *, quick: bool = False, seed: int = 0, triage: bool = True) -> Path:
+    """Train and export a new model into the registry (not yet active) and return its directory.
+
+    With `triage`, the analysts' current labels are gathered first and added to the train split.
+    """
     from classifiers.release import train_and_release
 
-    return train_and_release(settings, quick=quick, seed=seed, promote=False)
+    labels = gather_triage_labels(settings) if triage else None
+    if labels is not None:
+        log.info("Training with %d triage labels from %s (%d skipped).", labels.rows, labels.path, labels.skipped)
+    path = labels.path if labels is not None and labels.rows else None
+    return train_and_release(settings, quick=quick, seed=seed, triage=path, promote=False)
 
 
 def _score(model_dir: Path, settings: Settings) -> tuple[str, float]:

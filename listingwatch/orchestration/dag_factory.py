@@ -166,14 +166,25 @@ def retrain_dag(settings: Settings | None = None) -> DAG:
         params={
             "quick": Param(False, type="boolean", description="Small, fast training run (for checks, not use)."),
             "seed": Param(0, type="integer", minimum=0),
+            "triage": Param(True, type="boolean", description="Train on analysts' current triage labels too."),
         },
-        doc_md="Trigger on demand. The `promote` task is skipped when the candidate scores below the active model.",
+        doc_md=(
+            "Trigger on demand. Analysts' current triage labels join the train split (never validation or "
+            "test). The `promote` task is skipped when the candidate scores below the active model."
+        ),
     ) as dag:
 
         @task
         def train() -> str:
             params = get_current_context()["params"]
-            return str(train_candidate(settings, quick=bool(params["quick"]), seed=int(params["seed"])))
+            return str(
+                train_candidate(
+                    settings,
+                    quick=bool(params["quick"]),
+                    seed=int(params["seed"]),
+                    triage=bool(params.get("triage", True)),
+                )
+            )
 
         @task
         def evaluate(candidate_dir: str) -> dict[str, Any]:

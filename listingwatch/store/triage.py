@@ -111,6 +111,7 @@ def labelled_examples(decisions: Iterable[Decision], docs: dict[str, dict]) -> l
                 "substances": sorted(verdict.get("substances") or []) if d.decision == "confirmed" else [],
                 "lang": doc.get("language") or "und",
                 "platform": doc.get("platform") or "",
+                "price": doc.get("price"),
                 "group": f"triage_{d.listing_id}",
                 "listing_id": d.listing_id,
                 "url": doc.get("url"),
