@@ -70,4 +70,4 @@ def test_evaluate_scores_any_labelled_file_by_scope_and_source(trained_model, mo
     }  # fmt: skip
 
     missing = CliRunner().invoke(app, ["model", "evaluate", "--data", str(tmp_path / "nope.jsonl")])
-    assert missing.exit_code != 0 and "does not exist" in missing.output
+    assert missing.exit_code != 0 and "does not exist" in (missing.output + str(missing.exception))
