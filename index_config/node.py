@@ -36,6 +36,19 @@ from listingwatch.errors import ConfigError, ServiceUnavailable
 from listingwatch.settings import Settings
 
 AUTH_GRACE_S = 10.0
+# elasticsearch.yml lines for TLS on HTTP and transport with the CA and node certificate under config/certs/.
+SECURITY_CONFIG = [
+    "xpack.security.enabled: true",
+    "xpack.security.http.ssl.enabled: true",
+    "xpack.security.http.ssl.certificate: certs/node/node.crt",
+    "xpack.security.http.ssl.key: certs/node/node.key",
+    "xpack.security.http.ssl.certificate_authorities: certs/ca/ca.crt",
+    "xpack.security.transport.ssl.enabled: true",
+    "xpack.security.transport.ssl.verification_mode: certificate",
+    "xpack.security.transport.ssl.certificate: certs/node/node.crt",
+    "xpack.security.transport.ssl.key: certs/node/node.key",
+    "xpack.security.transport.ssl.certificate_authorities: certs/ca/ca.crt",
+]
 CONFIG_FILES = ("jvm.options", "log4j2.properties", "roles.yml", "role_mapping.yml", "users", "users_roles")
 
 
@@ -187,18 +200,7 @@ def _write_config(settings: Settings, dist: Path) -> Path:
         "action.destructive_requires_name: true",
     ]
     if es.profile == "secure":
-        lines += [
-            "xpack.security.enabled: true",
-            "xpack.security.http.ssl.enabled: true",
-            "xpack.security.http.ssl.certificate: certs/node/node.crt",
-            "xpack.security.http.ssl.key: certs/node/node.key",
-            "xpack.security.http.ssl.certificate_authorities: certs/ca/ca.crt",
-            "xpack.security.transport.ssl.enabled: true",
-            "xpack.security.transport.ssl.verification_mode: certificate",
-            "xpack.security.transport.ssl.certificate: certs/node/node.crt",
-            "xpack.security.transport.ssl.key: certs/node/node.key",
-            "xpack.security.transport.ssl.certificate_authorities: certs/ca/ca.crt",
-        ]
+        lines += SECURITY_CONFIG
         _secure_material(settings, dist, conf)
     else:
         lines.append("xpack.security.enabled: false")

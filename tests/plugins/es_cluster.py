@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from index_config.node import CONFIG_FILES, _privileges, _unzip, fetch_distribution, java_home
+from index_config.node import CONFIG_FILES, SECURITY_CONFIG, _privileges, _unzip, fetch_distribution, java_home
 from listingwatch.settings import Settings, load_settings
 
 HEAP = "320m"
@@ -189,16 +189,7 @@ def build_cluster(base: Path, size: int = 3) -> Cluster:
                     f"path.data: {home / 'data'}",
                     f"path.logs: {home / 'logs'}",
                     "cluster.routing.allocation.disk.threshold_enabled: false",
-                    "xpack.security.enabled: true",
-                    "xpack.security.http.ssl.enabled: true",
-                    "xpack.security.http.ssl.certificate: certs/node/node.crt",
-                    "xpack.security.http.ssl.key: certs/node/node.key",
-                    "xpack.security.http.ssl.certificate_authorities: certs/ca/ca.crt",
-                    "xpack.security.transport.ssl.enabled: true",
-                    "xpack.security.transport.ssl.verification_mode: certificate",
-                    "xpack.security.transport.ssl.certificate: certs/node/node.crt",
-                    "xpack.security.transport.ssl.key: certs/node/node.key",
-                    "xpack.security.transport.ssl.certificate_authorities: certs/ca/ca.crt",
+                    *SECURITY_CONFIG,
                 ]
             )
             + "\n"
