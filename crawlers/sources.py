@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from listingwatch.errors import ConfigError
 from listingwatch.jsonl import validation_problems
+from listingwatch.schema import SourceKind
 
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multiply ("billion laughs")
@@ -224,6 +225,11 @@ class SourceConfig(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     platform: str = Field(min_length=1)
+    kind: SourceKind | None = Field(
+        default=None,
+        description="What kind of place this is (market, classifieds, forum, channel, shop, news, reference): the "
+        "classifier reads it as context, so a product page on a market reads as an offer and a news page does not.",
+    )
     enabled: bool = True
     start_urls: list[str] = Field(min_length=1)
     allowed_domains: list[str] = Field(min_length=1)

@@ -83,3 +83,10 @@ def test_hostile_pages_are_skipped_with_reasons(crawl_demo: Callable[..., CrawlR
     for reason in report.skipped:
         assert f": {reason}" in log
     assert all(item.page_kind == "listing" for item in listings)
+
+
+def test_listings_carry_the_kind_of_place_their_source_names(crawl_demo: Callable[..., CrawlResult]) -> None:
+    """The classifier reads the source kind as context: a crawl must hand it on with every listing."""
+    _report, listings = crawl_demo("classifieds")
+    assert listings
+    assert {li.source_kind for li in listings} == {"classifieds"}

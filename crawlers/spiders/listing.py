@@ -244,6 +244,7 @@ class ListingSpider(scrapy.Spider):
                 url=url,
                 source=self.source.name,
                 platform=self.source.platform,
+                source_kind=self.source.kind,
                 render_mode=self.source.render,
                 http_status=response.status,
                 **({"fetched_at": evidence.captured_at} if evidence.captured_at else {}),
