@@ -143,16 +143,18 @@ def test_a_line_needs_only_text_and_keeps_the_callers_fields(model_settings, tmp
 
 def test_one_record_that_cannot_be_scored_is_reported_and_the_rest_go_on() -> None:
     from classifiers.inference import _classify_each
+    from classifiers.text import ListingInput
     from listingwatch.schema import Classification
 
     class Picky:
         """Scores everything except a title of "boom", the way a record that breaks a model would."""
 
-        def classify_fields(self, items, explain=True):
-            if any(i["title"] == "boom" for i in items):
+        def classify(self, items, explain=True):
+            if any(i.title == "boom" for i in items):
                 raise ValueError("cannot score this one")
             return [Classification(score=0.1, flagged=False, threshold=0.5, model_version="t") for _ in items]
 
-    results = _classify_each(Picky(), [{"title": "a"}, {"title": "boom"}, {"title": "c"}], explain=True)
+    items = [ListingInput(title="a"), ListingInput(title="boom"), ListingInput(title="c")]
+    results = _classify_each(Picky(), items, explain=True)
     assert [type(r).__name__ for r in results] == ["Classification", "str", "Classification"]
     assert "cannot score this one" in results[1]
