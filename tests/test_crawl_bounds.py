@@ -67,12 +67,13 @@ def _child_gone(tmp_path: Path) -> bool:
 def test_timeout_is_enforced_by_interrupting_then_killing_a_stuck_crawl(tmp_path: Path) -> None:
     cli = _start(tmp_path, "crawl", str(tmp_path / "stuck.yaml"), "--no-resume", "--timeout", "1")
     try:
-        _out, err = cli.communicate(timeout=60)
+        out, err = cli.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         cli.kill()
         pytest.fail("`crawl --timeout 1` was still waiting on its crawl after 60 s")
     assert cli.returncode == 1, err
-    assert "timed out" in err and "was killed" in " ".join(err.split())
+    assert "timed out" in out  # the result table goes to stdout, errors to stderr
+    assert "was killed" in " ".join(err.split())
     assert _child_gone(tmp_path)
 
 
