@@ -62,9 +62,9 @@ def test_a_wrong_password_is_named_at_once_and_never_printed(secure: Settings) -
     with pytest.raises(CredentialsRefused, match="authentication failed"):
         ensure_node(wrong)
     assert time.monotonic() - started < 30
-    in_url = secure.model_copy(
-        update={"es": wrong.es.model_copy(update={"url": f"https://elastic:s3cret-pw@127.0.0.1:{SECURE_PORT}"})}
-    )
+    # Named by URL the node is external, so its CA comes from settings as it would for any remote cluster.
+    external = {"url": f"https://elastic:s3cret-pw@127.0.0.1:{SECURE_PORT}", "ca_certs": ca_file(secure)}
+    in_url = secure.model_copy(update={"es": wrong.es.model_copy(update=external)})
     with pytest.raises(CredentialsRefused) as refused:
         node_status(in_url)
     assert "s3cret-pw" not in str(refused.value) and "elastic:***@" in str(refused.value)
