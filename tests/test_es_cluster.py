@@ -61,5 +61,6 @@ def test_cluster_keeps_loading_and_searching_while_a_node_restarts(es_cluster: C
     load_next()
 
     assert _ids(client, listings_alias(settings)) == expected
+    client.indices.refresh(index=observations_alias(settings))  # a count sees only refreshed writes
     assert client.count(index=observations_alias(settings))["count"] == len(expected) == 3 * BATCH
     delete_indices(client, settings)
