@@ -26,7 +26,7 @@ import yaml
 
 from listingwatch.errors import ConfigError
 
-from .labels import SUBSTANCES
+from .labels import SUBSTANCES, checked_substances
 from .lexicon import DATA_DIR, load_lexicon
 from .text import CURRENT_FORMAT, InputFormat, ListingInput, model_text
 
@@ -235,16 +235,14 @@ def load_handwritten(directory: Path | None = None) -> list[Example]:
                 continue
             try:
                 row = json.loads(line)
-                unknown = set(row["substances"]) - set(SUBSTANCES)
-                if unknown:
-                    raise ValueError(f"unknown substances {sorted(unknown)}")
+                substances = checked_substances(row["substances"])
                 out.append(
                     Example(
                         title=row.get("title", ""),
                         description=row.get("description", ""),
                         seller=row.get("seller", ""),
                         sale=int(row["sale"]),
-                        substances=sorted(row["substances"]),
+                        substances=substances,
                         lang=row["lang"],
                         platform=row["platform"],
                         family=f"hw_{row['group']}",
@@ -339,9 +337,7 @@ def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Exam
             continue
         try:
             row = json.loads(line)
-            unknown = set(row["substances"]) - set(SUBSTANCES)
-            if unknown:
-                raise ValueError(f"unknown substances {sorted(unknown)}")
+            substances = checked_substances(row["substances"])
             item = ListingInput.from_mapping(row)
             out.append(
                 Example(
@@ -349,7 +345,7 @@ def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Exam
                     description=item.description,
                     seller=item.seller,
                     sale=int(row["sale"]),
-                    substances=sorted(row["substances"]) if int(row["sale"]) else [],
+                    substances=substances if int(row["sale"]) else [],
                     lang=row.get("lang") or "und",
                     platform=row.get("platform") or "",
                     family=str(row["group"]),

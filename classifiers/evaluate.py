@@ -21,7 +21,7 @@ from listingwatch.settings import Settings, get_settings
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
 from .inference import Classifier
-from .labels import SUBSTANCES
+from .labels import SUBSTANCES, checked_substances
 from .lexicon import load_lexicon, match_fields
 from .modeldir import ModelDir
 from .text import ListingInput
@@ -66,10 +66,7 @@ def read_labelled(path: Path) -> list[Example]:
                 raise ValueError("not a JSON object")
             if row.get("sale") not in (0, 1, True, False):
                 raise ValueError("`sale` must be 0 or 1")
-            subs = row.get("substances") or []
-            unknown = set(subs) - set(SUBSTANCES)
-            if unknown:
-                raise ValueError(f"unknown substances {sorted(unknown)}")
+            subs = checked_substances(row.get("substances") or [])
             item = ListingInput.from_mapping(row)
             if not (item.title or item.description):
                 raise ValueError("needs a title or a description")
@@ -82,7 +79,7 @@ def read_labelled(path: Path) -> list[Example]:
                 description=item.description,
                 seller=item.seller,
                 sale=int(row["sale"]),
-                substances=sorted(subs),
+                substances=subs,
                 lang=str(row.get("lang") or "en"),
                 platform=item.source_kind,
                 family=str(row.get("source") or "data"),

@@ -17,3 +17,13 @@ SUBSTANCES: tuple[str, ...] = (
 )
 OUTPUTS: tuple[str, ...] = (SALE, *SUBSTANCES)
 LANGUAGES: tuple[str, ...] = ("en", "es")
+
+
+def checked_substances(values: object) -> list[str]:
+    """A labelled row's substances, sorted; ValueError naming any the label space does not have."""
+    if not isinstance(values, list | tuple):
+        raise ValueError("`substances` must be a list")
+    unknown = set(values) - set(SUBSTANCES)
+    if unknown:
+        raise ValueError(f"unknown substances {sorted(unknown)}")
+    return sorted(values)
