@@ -9,11 +9,14 @@ every input and of the output, so a corpus can be rebuilt and checked. `load_rea
 back as `Example`s with the split each source's role gives them: whole markets are held out
 for the test split (leave-one-market-out), other sources are split by group (vendor, article).
 
-The corpus lives in the ignored cache and is never committed; `tests/files/real_sample.jsonl`
+The build writes into the ignored cache. A fresh machine has no mirrors, so the built rows (short
+market titles, article excerpts, catalogue names; never the raw dumps) are also shipped as
+`data/real_corpus.jsonl.gz`, which full training uses by default; `tests/files/real_sample.jsonl`
 holds a small hand-reviewed sample in the same format.
 """
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -34,6 +37,7 @@ from .labels import SUBSTANCES
 from .lexicon import DATA_DIR, load_lexicon, match_text
 
 SOURCES_FILE = DATA_DIR / "real_sources.yaml"
+SNAPSHOT_FILE = DATA_DIR / "real_corpus.jsonl.gz"  # the built corpus as shipped (data card)
 SPLIT_NAMES = ("train", "validation", "test")
 _JUNK = re.compile(r"[^\x20-\x7e\u00a0-\u024f\u2018-\u201d€£]+")  # mojibake of emoji in the market dump
 _SPACES = re.compile(r"\s+")
@@ -404,9 +408,23 @@ def file_sha256(path: Path) -> str:
 # ------------------------------------------------------------------ reading the corpus back
 
 
+def write_snapshot(corpus: Path, dest: Path = SNAPSHOT_FILE) -> str:
+    """Write the shipped copy of a built corpus (gzip, no timestamp: same rows give the same bytes); its SHA-256.
+
+    A fresh machine has no mirrors, so `make demo` trains on this copy; it holds the rows the
+    build wrote, nothing else, and is refreshed only by `fetch_real_corpus.py --snapshot`.
+    """
+    tmp = dest.with_name(dest.name + ".part")
+    with tmp.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(corpus.read_bytes())
+    tmp.replace(dest)
+    return file_sha256(dest)
+
+
 def read_rows(path: Path) -> list[dict]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
+        lines = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8").splitlines()
     except OSError as err:
         raise ListingwatchError(
             f"Cannot read real corpus {path}: {err.strerror}; build it with `python scripts/fetch_real_corpus.py`."

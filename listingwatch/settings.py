@@ -36,6 +36,8 @@ def _default_home() -> Path:
 
 
 HOME = _default_home()
+# The built real-text corpus shipped beside the classifier package (classifiers.realcorpus.SNAPSHOT_FILE).
+SHIPPED_REAL_CORPUS = Path(__file__).resolve().parents[1] / "classifiers" / "data" / "real_corpus.jsonl.gz"
 
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -135,8 +137,9 @@ class ModelSettings(BaseModel):
     target_precision: float = Field(default=0.95, gt=0, lt=1)
     batch_size: int = Field(default=32, ge=1)
     real_corpus: Path = Field(
-        default=Path(".cache/real-corpus/corpus.jsonl"),
-        description="Real-text corpus from scripts/fetch_real_corpus.py; full training uses it when present.",
+        default=SHIPPED_REAL_CORPUS,
+        description="Real-text corpus (JSONL, or .jsonl.gz) from scripts/fetch_real_corpus.py; full training uses"
+        " it when present. Default: the copy shipped in classifiers/data (docs/data_card.md).",
     )
 
 
