@@ -312,7 +312,120 @@ def _tradeflow_row(name: str, spec: dict, rec: dict[str, str]) -> Iterator[RealR
     )
 
 
+def _cell(rec: dict, col: str | None) -> str:
+    return _clean(str(rec.get(col) or "")) if col else ""
+
+
+def _has_price(value: str) -> bool:
+    return bool(re.search(r"\d", value or ""))
+
+
+def _table_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
+    """Rows of one CSV or JSON file as dicts (a header-less CSV takes its column names from `header`)."""
+    text = m.read(path).decode("utf-8-sig", errors="replace")
+    if spec.get("format", "csv") == "json":
+        data = json.loads(text)
+        yield from (data.values() if isinstance(data, dict) else data)
+        return
+    csv.field_size_limit(1 << 24)
+    yield from csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
+
+
+def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
+    """Generic CSV/JSON table: which column is the title, description, seller, price, group and category
+    is configured in the source's `columns`; every row takes the source's fixed label (never an offer here)."""
+    cols = spec["columns"]
+    desc_cols = cols.get("description") or []
+    desc_cols = [desc_cols] if isinstance(desc_cols, str) else desc_cols
+    suffix = spec.get("file_suffix", ".csv")
+    skip = set(spec.get("exclude_categories") or [])
+    for prefix in spec["paths"]:
+        for path in m.files(prefix):
+            if not path.endswith(suffix):
+                continue
+            for rec in _table_records(m, path, spec):
+                title = _cell(rec, cols["title"])[:300]
+                if not title or title.lower() in ("null", "none", "nan"):
+                    continue
+                if cols.get("category") == "file":
+                    category = Path(path).stem
+                else:
+                    category = _cell(rec, cols.get("category"))
+                    category = re.split(r"\s*>>\s*", category.strip("[]\"' "))[0].strip() if category else ""
+                if category in skip:
+                    continue
+                parts = []
+                for col in desc_cols:
+                    value = _cell(rec, col).strip("[]\"' ")
+                    if value and value.lower() not in ("none", "nan", "null"):
+                        parts.append(value)
+                desc = " ".join(parts)[:1200]
+                seller = _cell(rec, cols.get("seller"))
+                method = spec["label_method"] + (f" ({category})" if category else "")
+                yield RealRow(
+                    id=_row_id(name, title, seller),
+                    origin=name,
+                    source_kind=spec["source_kind"],
+                    title=title,
+                    description=desc,
+                    seller=seller,
+                    price=_has_price(_cell(rec, cols.get("price"))),
+                    sale=0,
+                    substances=[],
+                    group=_cell(rec, cols.get("group")) or title,
+                    label_method=method,
+                )
+
+
+_TS_PAIR = re.compile(
+    r"""^\s*["']?([A-Za-z][\w #]*?)["']?\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'),?\s*$""", re.MULTILINE
+)
+
+
+def parse_ts_records(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
+    """Records in a JS/TS data module: `key: "value"` lines; `record_key` starts a record; the first value of
+    each field in `fields` (title, then description fields as "Label: value") is kept."""
+    fields: dict[str, str] = spec["fields"]  # output label -> source key; "title" names the title key
+    start = spec["record_key"]
+    for prefix in spec["paths"]:
+        for path in m.files(prefix):
+            if not path.endswith((".ts", ".js")):
+                continue
+            text = m.read(path).decode("utf-8", errors="replace")
+            records: list[dict[str, str]] = []
+            for match in _TS_PAIR.finditer(text):
+                key = match.group(1)
+                value = (match.group(2) if match.group(2) is not None else match.group(3)).replace("\\'", "'")
+                value = value.replace('\\"', '"')
+                if key == start:
+                    records.append({})
+                if records and key in fields.values() and key not in records[-1]:
+                    records[-1][key] = value
+            for rec in records:
+                title = _clean(rec.get(fields["title"], ""))[:300]
+                if not title:
+                    continue
+                desc = ". ".join(
+                    f"{label}: {_clean(rec[key])}" for label, key in fields.items() if label != "title" and rec.get(key)
+                )
+                yield RealRow(
+                    id=_row_id(name, title),
+                    origin=name,
+                    source_kind=spec["source_kind"],
+                    title=title,
+                    description=desc[:1200],
+                    seller="",
+                    price=False,
+                    sale=0,
+                    substances=[],
+                    group=title,
+                    label_method=spec["label_method"],
+                )
+
+
 PARSERS = {
+    "table": parse_table,
+    "ts_records": parse_ts_records,
     "dnm_csv": parse_dnm_csv,
     "anita_json": parse_anita_json,
     "article_md": parse_article_md,
@@ -324,7 +437,10 @@ PARSERS = {
 
 
 def _cap(rows: list[RealRow], caps: dict | None, rng: random.Random) -> list[RealRow]:
-    """At most `caps[sale|not_sale]` rows of each label, drawn evenly across label methods (categories)."""
+    """At most `caps[sale|not_sale]` rows of each label, drawn evenly across label methods (categories).
+
+    `caps.fill: round_robin` fills the cap from the larger categories once the small ones run out.
+    """
     if not caps:
         return rows
     out: list[RealRow] = []
@@ -337,12 +453,17 @@ def _cap(rows: list[RealRow], caps: dict | None, rng: random.Random) -> list[Rea
         by_method: dict[str, list[RealRow]] = defaultdict(list)
         for r in pool:
             by_method[r.label_method].append(r)
-        share = max(1, cap // len(by_method))
-        picked = []
+        queues = []
         for method in sorted(by_method):
             items = by_method[method]
             rng.shuffle(items)
-            picked.extend(items[:share])
+            queues.append(items)
+        if caps.get("fill") == "round_robin":
+            # even across categories, and small categories leave their room to the others
+            picked = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+        else:  # an equal share per category (small categories leave the cap unfilled)
+            share = max(1, cap // len(queues))
+            picked = [r for q in queues for r in q[:share]]
         out.extend(picked[:cap])
     return out
 

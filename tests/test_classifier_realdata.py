@@ -262,3 +262,90 @@ def test_model_metadata_round_trips_and_old_models_read_the_fields_only() -> Non
     old = {k: v for k, v in meta.to_json().items() if k not in ("input_format", "corpus_spec")}
     assert Meta.from_json(old).input_format == "fields"
     assert Meta.from_json(old).spec == CorpusSpec(per_family=3, seed=0)
+
+
+def _mirror_of(tmp_path: Path, files: dict[str, str]) -> tuple[Path, str]:
+    work = tmp_path / "work"
+    for rel, text in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text, encoding="utf-8")
+    _git(work, "init", "-q")
+    _git(work, "add", ".")
+    _git(work, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "data")
+    mirrors = tmp_path / "mirrors"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
+    return mirrors, _git(work, "rev-parse", "HEAD").strip()
+
+
+def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
+    from classifiers.realcorpus import Mirror, mirror_dir, parse_table
+
+    mirrors, commit = _mirror_of(
+        tmp_path,
+        {
+            "CSVs/Devices.csv": "product_name,drug_varient,final_price\n"
+            "Digital Thermometer,Mfr: A Ltd,Rs. 120.00\nNebulizer,Mfr: B Ltd,\n,Mfr: C,Rs. 1\n",
+            "shop.csv": 'x1,Alisha Cycling Shorts,"[""Clothing >> Women\'s Clothing >> Shorts""]"\n'
+            'x2,Crystal Paper Weight,"[""Home Decor >> Showpieces""]"\n',
+        },
+    )
+    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
+    pharmacy = {
+        "paths": ["CSVs/"],
+        "columns": {"title": "product_name", "seller": "drug_varient", "price": "final_price", "category": "file"},
+        "source_kind": "shop",
+        "label_method": "pharmacy listing",
+    }
+    rows = {r.title: r for r in parse_table(m, "rx", pharmacy)}
+    assert set(rows) == {"Digital Thermometer", "Nebulizer"}  # a row without a title is skipped
+    assert rows["Digital Thermometer"].price and not rows["Nebulizer"].price
+    assert rows["Nebulizer"].seller == "Mfr: B Ltd" and rows["Nebulizer"].sale == 0
+    assert rows["Nebulizer"].label_method == "pharmacy listing (Devices)"
+    shop = {
+        "paths": ["shop.csv"],
+        "header": ["id", "name", "tree"],
+        "columns": {"title": "name", "description": "tree", "category": "tree"},
+        "exclude_categories": ["Home Decor"],
+        "source_kind": "shop",
+        "label_method": "shop title",
+    }
+    (row,) = parse_table(m, "shop", shop)
+    assert row.title == "Alisha Cycling Shorts" and row.description.startswith("Clothing >> Women's")
+    assert row.label_method == "shop title (Clothing)" and row.substances == []
+
+
+def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
+    from classifiers.realcorpus import Mirror, mirror_dir, parse_ts_records
+
+    module = (
+        'export const data = {\n  products: [\n    {\n      code: "1",\n      product: "CRYSTAL VIOLET",\n'
+        '      CASNo: "548-62-9",\n      specs: {\n        Appearance: "Green Crystals",\n      },\n'
+        '      msds: { CASNo: "0-0-0" },\n    },\n    {\n      code: \'2\',\n      CASNo: "130-22-3",\n'
+        '      product: "EVAN\'S BLUE",\n    },\n  ],\n};\n'
+    )
+    mirrors, commit = _mirror_of(tmp_path, {"src/data/chem.ts": module})
+    spec = {
+        "paths": ["src/data/"],
+        "record_key": "code",
+        "fields": {"title": "product", "CAS": "CASNo", "Appearance": "Appearance"},
+        "source_kind": "shop",
+        "label_method": "chemical catalogue",
+    }
+    rows = {r.title: r for r in parse_ts_records(Mirror(mirror_dir(mirrors, "o/r"), commit), "chem", spec)}
+    assert rows["CRYSTAL VIOLET"].description == "CAS: 548-62-9. Appearance: Green Crystals"  # first CAS kept
+    assert rows["EVAN'S BLUE"].description == "CAS: 130-22-3"
+    assert {r.sale for r in rows.values()} == {0}
+
+
+def test_round_robin_cap_fills_from_larger_categories() -> None:
+    import random
+
+    from classifiers.realcorpus import RealRow, _cap
+
+    def row(i: int, cat: str) -> RealRow:
+        return RealRow(f"{cat}{i}", "s", "shop", f"t{cat}{i}", "", "", False, 0, [], f"g{i}", cat)
+
+    rows = [row(0, "small")] + [row(i, "big") for i in range(10)]
+    assert len(_cap(list(rows), {"not_sale": 6}, random.Random(1))) == 4  # an equal share of 3 each
+    filled = _cap(list(rows), {"not_sale": 6, "fill": "round_robin"}, random.Random(1))
+    assert len(filled) == 6 and sum(r.label_method == "small" for r in filled) == 1
