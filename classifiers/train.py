@@ -125,9 +125,25 @@ def fine_tune(train: list[Example], cfg: TrainConfig, progress: Progress | None 
 
 
 def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example]:
-    """The train rows with the source kind hidden on a fixed share of them (chosen by seed)."""
+    """The train rows with the source kind, the seller and the price each hidden on a fixed share (chosen by seed).
+
+    Real market rows always carry a seller and a price and look-alikes rarely do; hiding each
+    fact independently keeps the model from reading "has a seller" as "is an offer", so a listing
+    that arrives with fewer fields is still read on its words.
+    """
     rng = random.Random(cfg.seed + 1)
-    return [replace(ex, source_kind="unknown") if rng.random() < cfg.context_dropout else ex for ex in train]
+    out = []
+    for ex in train:
+        hide = [rng.random() < cfg.context_dropout for _ in range(3)]
+        out.append(
+            replace(
+                ex,
+                source_kind="unknown" if hide[0] else ex.source_kind,
+                seller="" if hide[1] else ex.seller,
+                price=False if hide[2] else ex.price,
+            )
+        )
+    return out
 
 
 def distil(teacher, tokenizer, transfer: list[Example], cfg: TrainConfig, progress: Progress | None = None):
