@@ -117,9 +117,14 @@ def _keyword_substances(title: str, spec: dict) -> set[str]:
     low = title.lower()
     out = set()
     for name, words in (spec.get("title_keywords") or DEFAULT_TITLE_KEYWORDS).items():
-        if any(re.search(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z])", low) for w in words):
-            out.add(name)
+        for w in words:
+            for match in re.finditer(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z])", low):
+                if not _COMPARED.search(low[: match.start()]):  # "isotonitazene (stronger than fent)"
+                    out.add(name)
     return out
+
+
+_COMPARED = re.compile(r"(?:\bthan|\blike|\bsimilar to|\balternative to|\binstead of)\s*$")
 
 
 DEFAULT_TITLE_KEYWORDS = {
@@ -321,11 +326,17 @@ def _has_price(value: str) -> bool:
 
 
 def _table_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
-    """Rows of one CSV or JSON file as dicts (a header-less CSV takes its column names from `header`)."""
+    """Rows of one CSV or JSON file as dicts (a header-less CSV takes its column names from `header`; a file
+    whose fields are joined by a multi-character `separator`, one record a line, needs `header` too)."""
     text = m.read(path).decode("utf-8-sig", errors="replace")
     if spec.get("format", "csv") == "json":
         data = json.loads(text)
         yield from (data.values() if isinstance(data, dict) else data)
+        return
+    if spec.get("separator"):
+        for line in text.splitlines():
+            if line.strip():
+                yield dict(zip(spec["header"], (v.strip() for v in line.split(spec["separator"])), strict=False))
         return
     csv.field_size_limit(1 << 24)
     yield from csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
@@ -377,6 +388,72 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                 )
 
 
+def _category_key(rec: dict, cols: list[str], strip: str) -> str:
+    """A row's category path from one or more columns: "Benzos", "Pills" -> "benzos/pills"."""
+    parts = []
+    for col in cols:
+        value = _cell(rec, col).strip(strip).strip().lower()
+        if value:
+            parts.append(re.sub(r"\s+", "_", value))
+    return "/".join(parts)
+
+
+def category_label(key: str, spec: dict) -> tuple[int, set[str]] | None:
+    """Label for a market category path by the most specific entry of `categories` (offers, with their classes),
+    `negative_categories` (other goods: sale 0) or `excluded` (ambiguous: None); a path no entry covers is None."""
+    best: tuple[int, int, set[str] | None] | None = None  # (prefix length, sale, classes)
+    entries = [(k, 1, set(v)) for k, v in (spec.get("categories") or {}).items()]
+    entries += [(k, 0, set()) for k in spec.get("negative_categories") or []]
+    entries += [(k, -1, None) for k in spec.get("excluded") or []]
+    for prefix, sale, subs in entries:
+        covers = key == prefix or key.startswith(prefix + "/")
+        if covers and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), sale, subs)
+    if best is None or best[1] < 0:
+        return None
+    return best[1], set(best[2] or ())
+
+
+def parse_market_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
+    """A market's listings as a CSV (or `separator`-joined) table with a category per row: `columns` maps title,
+    description, seller, price; `category_columns` give the category path, which `category_label` turns into
+    a label. Offers naming fentanyl, nitazenes or meth in the title get that class as well (as in dnm-2017)."""
+    cols = spec["columns"]
+    suffix = spec.get("file_suffix", ".csv")
+    strip = spec.get("category_strip", "")
+    for prefix in spec["paths"]:
+        for path in m.files(prefix):
+            if not path.endswith(suffix):
+                continue
+            for rec in _table_records(m, path, spec):
+                title = _cell(rec, cols["title"])[:300]
+                if not title or title.lower() in ("null", "none", "nan"):
+                    continue
+                key = _category_key(rec, spec["category_columns"], strip)
+                labelled = category_label(key, spec)
+                if labelled is None:
+                    continue
+                sale, subs = labelled
+                if sale:
+                    subs |= _keyword_substances(title, spec)
+                    if len(subs) > 1:
+                        subs.discard("other_drug")
+                seller = _cell(rec, cols.get("seller"))
+                yield RealRow(
+                    id=_row_id(name, title, seller),
+                    origin=name,
+                    source_kind=spec["source_kind"],
+                    title=title,
+                    description=_cell(rec, cols.get("description"))[:1200],
+                    seller=seller,
+                    price=_has_price(_cell(rec, cols.get("price"))),
+                    sale=sale,
+                    substances=sorted(subs),
+                    group=seller or title,
+                    label_method=f"category {key}" + ("" if sale else " (not drugs)"),
+                )
+
+
 _TS_PAIR = re.compile(
     r"""^\s*["']?([A-Za-z][\w #]*?)["']?\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'),?\s*$""", re.MULTILINE
 )
@@ -425,6 +502,7 @@ def parse_ts_records(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
 
 PARSERS = {
     "table": parse_table,
+    "market_table": parse_market_table,
     "ts_records": parse_ts_records,
     "dnm_csv": parse_dnm_csv,
     "anita_json": parse_anita_json,
