@@ -349,3 +349,68 @@ def test_round_robin_cap_fills_from_larger_categories() -> None:
     assert len(_cap(list(rows), {"not_sale": 6}, random.Random(1))) == 4  # an equal share of 3 each
     filled = _cap(list(rows), {"not_sale": 6, "fill": "round_robin"}, random.Random(1))
     assert len(filled) == 6 and sum(r.label_method == "small" for r in filled) == 1
+
+
+def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) -> None:
+    from classifiers.realcorpus import Mirror, mirror_dir, parse_market_table
+
+    mirrors, commit = _mirror_of(
+        tmp_path,
+        {
+            "m.csv": "vendor,l2,l3,product,price\n"
+            "a,Stimulants,Meth,1g Shards,10.00\n"
+            "a,Opiates,RC,isotonitazene (stronger than fent) 5g,90\n"
+            "b,Opiates,,Fentanyl patch 100ug,\n"
+            "b,Steroids,,Anavar 10mg,20\n"
+            "c,,,Mystery box,5\n"
+            "c,Cannabis & Hash,Seeds,10 auto seeds,5\n"
+            "c,Cannabis & Hash,Hash,Moroccan hash 5g,30\n",
+            "trd.txt": "2015-04-16 ., Black Hat Bible ., http://x/1 ., BTC 0.1 ., v1 ., 0 reviews ., : Tutorials\n"
+            "2015-04-16 ., High Purity Crystal 1g ., http://x/2 ., BTC 0.2 ., v2 ., 0 reviews ., : Methamphetamine\n"
+            "2015-04-16 ., Valium 10mg ., http://x/3 ., BTC 0.2 ., v2 ., 0 reviews ., : Pharmacy\n",
+        },
+    )
+    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
+    spec = {
+        "paths": ["m.csv"],
+        "columns": {"title": "product", "seller": "vendor", "price": "price"},
+        "category_columns": ["l2", "l3"],
+        "source_kind": "market",
+        "categories": {
+            "stimulants/meth": ["methamphetamine"],
+            "opiates": ["other_drug"],
+            "cannabis_&_hash": ["other_drug"],
+        },
+        "excluded": ["steroids", "cannabis_&_hash/seeds"],
+    }
+    rows = {r.title: r for r in parse_market_table(m, "mkt", spec)}
+    # steroids and seeds are excluded, a row without a category is left out
+    assert set(rows) == {
+        "1g Shards",
+        "isotonitazene (stronger than fent) 5g",
+        "Fentanyl patch 100ug",
+        "Moroccan hash 5g",
+    }
+    assert rows["1g Shards"].substances == ["methamphetamine"] and rows["1g Shards"].price
+    assert rows["isotonitazene (stronger than fent) 5g"].substances == ["nitazene"]  # fent only in comparison
+    assert rows["Fentanyl patch 100ug"].substances == ["fentanyl"] and not rows["Fentanyl patch 100ug"].price
+    assert rows["Moroccan hash 5g"].label_method == "category cannabis_&_hash/hash"
+    trd = {
+        "paths": ["trd.txt"],
+        "file_suffix": ".txt",
+        "separator": " ., ",
+        "header": ["date", "title", "url", "price", "vendor", "reviews", "category"],
+        "columns": {"title": "title", "seller": "vendor", "price": "price"},
+        "category_columns": ["category"],
+        "category_strip": ": ",
+        "source_kind": "market",
+        "categories": {"methamphetamine": ["methamphetamine"]},
+        "negative_categories": ["tutorials"],
+        "excluded": ["pharmacy"],
+    }
+    rows = {r.title: r for r in parse_market_table(m, "trd", trd)}
+    assert set(rows) == {"Black Hat Bible", "High Purity Crystal 1g"}
+    assert (
+        rows["Black Hat Bible"].sale == 0 and rows["Black Hat Bible"].label_method == "category tutorials (not drugs)"
+    )
+    assert rows["High Purity Crystal 1g"].sale == 1 and rows["High Purity Crystal 1g"].seller == "v2"
