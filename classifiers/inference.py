@@ -49,7 +49,7 @@ from listingwatch.settings import Settings, get_settings
 
 from .backends import Backend, OnnxBackend, TorchBackend, run_batched
 from .encoding import encode, text_sha256
-from .labels import OUTPUTS, SUBSTANCES
+from .labels import OUTPUTS, SUBSTANCES, scope_of
 from .lexicon import Lexicon, features, load_lexicon, match_fields
 from .modeldir import ModelDir
 from .registry import active_model_dir, is_complete
@@ -168,6 +168,7 @@ class Classifier:
                     flagged=flagged,
                     threshold=self.threshold,
                     substances=substances,
+                    scope=scope_of(flagged, substances),
                     labels=labels,
                     model_version=self.version,
                     text_sha256=text_sha256(self.text(f)[0]),
@@ -354,6 +355,7 @@ def _reuse(cached: Classification, item: ListingInput, lexicon: Lexicon) -> Clas
     out = cached.model_copy(deep=True)
     fields = item.fields()
     out.explanation.lexicon = match_fields(fields, lexicon)
+    out.scope = scope_of(out.flagged, out.substances)  # verdicts cached before `scope` existed
     for tok in out.explanation.tokens:
         value = (fields.get(tok.field or "") or "").casefold()
         at = value.find(tok.token.casefold()) if value else -1

@@ -16,6 +16,9 @@ SUBSTANCES: tuple[str, ...] = (
     "other_drug",
 )
 OUTPUTS: tuple[str, ...] = (SALE, *SUBSTANCES)
+# The project's first scope (fentanyl and analogues, nitazenes, pressed/pharma pills, meth, xylazine,
+# precursors); `other_drug` offers are flagged too, and ranked after these.
+SYNTHETIC = frozenset(SUBSTANCES) - {"other_drug"}
 LANGUAGES: tuple[str, ...] = ("en", "es")
 
 
@@ -27,3 +30,14 @@ def checked_substances(values: object) -> list[str]:
     if unknown:
         raise ValueError(f"unknown substances {sorted(unknown)}")
     return sorted(values)
+
+
+def scope_of(flagged: bool, substances: list[str] | tuple[str, ...]) -> str:
+    """"synthetic", "other_drug" or "none": what a verdict is about, for filtering and ranking.
+
+    The names sort the way analysts rank them (synthetic > other_drug > none), so a descending
+    sort on the stored keyword puts synthetic offers first.
+    """
+    if not flagged:
+        return "none"
+    return "synthetic" if SYNTHETIC & set(substances) else "other_drug"

@@ -57,6 +57,7 @@ LIST_SOURCE = [
     "classification.score",
     "classification.flagged",
     "classification.substances",
+    "classification.scope",
     "classification.model_version",
     "triage",
     "takedown.status",
@@ -72,6 +73,7 @@ FIELDS: dict[str, tuple[Kind, tuple[str, ...]]] = {
     "platform": ("keyword", ("platform",)),
     "source": ("keyword", ("source",)),
     "substance": ("keyword", ("classification.substances",)),
+    "scope": ("keyword", ("classification.scope",)),
     "language": ("keyword", ("language",)),
     "lang": ("keyword", ("language",)),
     "url": ("keyword", ("url",)),
@@ -91,6 +93,7 @@ FACETS: dict[str, dict[str, Any]] = {
     "site": {"terms": {"field": "site", "size": 20}},
     "platform": {"terms": {"field": "platform", "size": 20}},
     "substance": {"terms": {"field": "classification.substances", "size": 30}},
+    "scope": {"terms": {"field": "classification.scope", "size": 3}},
     "language": {"terms": {"field": "language", "size": 20}},
     "takedown": {"terms": {"field": "takedown.status", "size": 10}},
     "triage": {"terms": {"field": "triage.status", "size": 10, "missing": "untriaged"}},
@@ -107,6 +110,11 @@ FACETS: dict[str, dict[str, Any]] = {
     },
 }
 SORTS: dict[str, list[dict[str, Any]]] = {
+    # Synthetic offers first (the scope names sort synthetic > other_drug > none), then by score.
+    "priority": [
+        {"classification.scope": {"order": "desc", "missing": "_last"}},
+        {"classification.score": {"order": "desc", "missing": "_last"}},
+    ],
     "relevance": [{"_score": "desc"}, {"classification.score": {"order": "desc", "missing": "_last"}}],
     "score": [{"classification.score": {"order": "desc", "missing": "_last"}}],
     "newest": [{"last_seen": {"order": "desc", "missing": "_last"}}],
@@ -132,6 +140,7 @@ class SearchParams(BaseModel):
     site: list[str] = Field(default_factory=list)
     platform: list[str] = Field(default_factory=list)
     substance: list[str] = Field(default_factory=list)
+    scope: list[str] = Field(default_factory=list, description="synthetic, other_drug or none (not flagged).")
     language: list[str] = Field(default_factory=list)
     takedown: list[str] = Field(default_factory=list, description="Takedown status (none, reported, removed...).")
     triage: list[str] = Field(default_factory=list, description="confirmed, false_positive, needs_review, untriaged.")
@@ -144,7 +153,7 @@ class SearchParams(BaseModel):
     has_contact: bool | None = None
     has_crypto: bool | None = None
     flagged: bool | None = None
-    sort: Literal["relevance", "score", "newest", "oldest", "price", "price_desc"] = "score"
+    sort: Literal["priority", "relevance", "score", "newest", "oldest", "price", "price_desc"] = "priority"
     size: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=4_000, description="The `next` of the previous page.")
 
@@ -297,6 +306,7 @@ def _filters(p: SearchParams) -> list[dict[str, Any]]:
         ("site", "site"),
         ("platform", "platform"),
         ("substance", "classification.substances"),
+        ("scope", "classification.scope"),
         ("language", "language"),
         ("takedown", "takedown.status"),
     ):
@@ -427,6 +437,7 @@ def _hit(raw: dict[str, Any]) -> dict[str, Any]:
         "score": verdict.get("score"),
         "flagged": verdict.get("flagged"),
         "substances": verdict.get("substances") or [],
+        "scope": verdict.get("scope"),
         "model_version": verdict.get("model_version"),
         "first_seen": src.get("first_seen"),
         "last_seen": src.get("last_seen"),

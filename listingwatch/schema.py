@@ -124,6 +124,9 @@ class Classification(_Model):
     flagged: bool
     threshold: float
     substances: list[str] = Field(default_factory=list)
+    scope: Literal["synthetic", "other_drug", "none"] = Field(
+        default="none", description="synthetic when a flagged listing names a synthetic class, other_drug otherwise."
+    )
     labels: dict[str, float] = Field(default_factory=dict)
     model_version: str
     text_sha256: str | None = None

@@ -28,6 +28,7 @@ Admin = Annotated[Principal, Depends(page_role("admin"))]
 FACET_LABELS = {
     "site": "Site",
     "platform": "Platform",
+    "scope": "Scope",
     "substance": "Substance",
     "language": "Language",
     "triage": "Triage",

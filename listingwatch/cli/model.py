@@ -52,8 +52,9 @@ def train(
     real: Annotated[
         Path | None,
         typer.Option(
-            help="Real-text corpus (JSONL from scripts/fetch_real_corpus.py). Default: model.real_corpus when it "
-            "exists (full training only); its held-out markets become the test split.",
+            help="Real-text corpus (JSONL or .jsonl.gz from scripts/fetch_real_corpus.py). Default: model.real_corpus,"
+            " which is the copy shipped in classifiers/data (full training only); its held-out sources become the"
+            " test split.",
         ),
     ] = None,
     no_real: Annotated[bool, typer.Option("--no-real", help="Train on the generated corpus only.")] = False,
