@@ -15,9 +15,15 @@ substance by name in the lexicon (fentanyl, fent, meth...) also matches listings
 tagged with that substance.
 Paging uses ``search_after`` on a sort that ends in the unique listing id; from the second page
 on, the cursor carries a point in time so that paging past 10,000 hits stays consistent.
+
+The first page is one ``_msearch`` round trip of two searches that the node runs side by side:
+the page of hits (sorted, highlighted, without counting every match, so a sort on a field can
+skip non-competitive documents) and a ``size: 0`` search for the exact total and the facets
+(eligible for the shard request cache). Later pages are one search that also counts.
 """
 
 import base64
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +32,9 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elastic_transport import ApiResponseMeta
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index_config.manage import listings_alias
@@ -132,18 +140,23 @@ class SearchError(ListingwatchError):
 
 
 class SearchParams(BaseModel):
-    """Everything that defines a search; the same names are the page's and the API's URL parameters."""
+    """Everything that defines a search; the same names are the page's and the API's URL parameters.
+
+    List defaults are `[]` (pydantic copies them per instance), not `default_factory=list`: FastAPI
+    asks every missing field for its default on every request, and a factory costs an
+    `inspect.signature` call each time.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     q: str = Field(default="", max_length=MAX_QUERY_CHARS, description="Query in the documented syntax.")
-    site: list[str] = Field(default_factory=list)
-    platform: list[str] = Field(default_factory=list)
-    substance: list[str] = Field(default_factory=list)
-    scope: list[str] = Field(default_factory=list, description="synthetic, other_drug or none (not flagged).")
-    language: list[str] = Field(default_factory=list)
-    takedown: list[str] = Field(default_factory=list, description="Takedown status (none, reported, removed...).")
-    triage: list[str] = Field(default_factory=list, description="confirmed, false_positive, needs_review, untriaged.")
+    site: list[str] = Field(default=[])
+    platform: list[str] = Field(default=[])
+    substance: list[str] = Field(default=[])
+    scope: list[str] = Field(default=[], description="synthetic, other_drug or none (not flagged).")
+    language: list[str] = Field(default=[])
+    takedown: list[str] = Field(default=[], description="Takedown status (none, reported, removed...).")
+    triage: list[str] = Field(default=[], description="confirmed, false_positive, needs_review, untriaged.")
     score_min: float | None = Field(default=None, ge=0, le=1)
     score_max: float | None = Field(default=None, ge=0, le=1)
     first_seen_from: date | None = None
@@ -408,6 +421,36 @@ def request_body(
     return body
 
 
+# Only what `search` reads from a reply: Elasticsearch then neither sends nor the client parses the rest.
+FILTER_PATH = [
+    "took",
+    "responses.took",
+    "hits.total",
+    "responses.hits.total",
+    "hits.hits._id",
+    "responses.hits.hits._id",
+    "hits.hits._source",
+    "responses.hits.hits._source",
+    "hits.hits.highlight",
+    "responses.hits.hits.highlight",
+    "hits.hits.sort",
+    "responses.hits.hits.sort",
+    "aggregations",
+    "responses.aggregations",
+    "pit_id",
+    "responses.error",
+    "responses.status",
+]
+
+
+def first_page_searches(p: SearchParams) -> list[dict[str, Any]]:
+    """The `_msearch` body of a first page: header and body of the hits search, then of the facets search."""
+    hits = request_body(p, facets=False)
+    hits["track_total_hits"] = False
+    facets = {"query": hits["query"], "size": 0, "track_total_hits": True, "aggs": FACETS}
+    return [{}, hits, {}, facets]
+
+
 def _facets(aggs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name, agg in aggs.items():
@@ -447,34 +490,52 @@ def _hit(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _raise_msearch_error(reply: dict[str, Any], meta: ApiResponseMeta) -> None:
+    """Raise for a failed search inside an `_msearch` as `client.search` would have (NotFoundError...)."""
+    error = reply.get("error")
+    if error is not None:
+        status = int(reply.get("status", 500))
+        reason = error.get("type", "error") if isinstance(error, dict) else str(error)
+        error_class = HTTP_EXCEPTIONS.get(status, ApiError)
+        raise error_class(message=reason, meta=dataclasses.replace(meta, status=status), body=reply)
+
+
 def search(client: Elasticsearch, settings: Settings, p: SearchParams) -> SearchResult:
     """One page of results with facets (first page only), highlights and the cursor of the next page."""
     after, pit = decode_cursor(p.cursor) if p.cursor else (None, None)
-    if after is not None and pit is None:
-        pit = client.open_point_in_time(index=listings_alias(settings), keep_alive=PIT_KEEP_ALIVE)["id"]
-    body = request_body(p, after, pit)
-    try:
-        if pit is not None:
-            response = client.search(body=body)
-        else:
-            response = client.search(index=listings_alias(settings), body=body)
-    except NotFoundError:
+    if after is None:
+        answer = client.msearch(
+            index=listings_alias(settings), searches=first_page_searches(p), filter_path=FILTER_PATH
+        )
+        replies = answer["responses"]
+        for reply in replies:
+            _raise_msearch_error(reply, answer.meta)
+        response, totals = replies[0], replies[1]
+        total = totals["hits"]["total"]
+        aggregations = totals.get("aggregations") or {}
+        took = max(int(response.get("took", 0)), int(totals.get("took", 0)))
+    else:
         if pit is None:
-            raise
-        raise SearchError("This page's cursor has expired; start the search again from the first page.") from None
-    raw_hits = response["hits"]["hits"]
+            pit = client.open_point_in_time(index=listings_alias(settings), keep_alive=PIT_KEEP_ALIVE)["id"]
+        try:
+            response = client.search(body=request_body(p, after, pit), filter_path=FILTER_PATH)
+        except NotFoundError:
+            raise SearchError("This page's cursor has expired; start the search again from the first page.") from None
+        total = response["hits"]["total"]
+        aggregations = {}
+        took = int(response.get("took", 0))
+    raw_hits = (response.get("hits") or {}).get("hits") or []  # filter_path drops an empty list
     more = len(raw_hits) > p.size
     raw_hits = raw_hits[: p.size]
     next_pit = response.get("pit_id", pit)
     cursor = encode_cursor(raw_hits[-1]["sort"], next_pit) if more and raw_hits else None
-    total = response["hits"]["total"]
     return SearchResult(
         total=total["value"],
         total_exact=total["relation"] == "eq",
         hits=[_hit(h) for h in raw_hits],
-        facets=_facets(response.get("aggregations") or {}),
+        facets=_facets(aggregations),
         next=cursor,
-        took_ms=response["took"],
+        took_ms=took,
     )
 
 

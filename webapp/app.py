@@ -17,7 +17,7 @@ from index_config.search import SearchError
 from listingwatch.settings import Settings
 from listingwatch.store import get_engine
 from webapp import markup
-from webapp.security import LoginRequired, LoginThrottle, SecurityHeaders, csrf_token, principal
+from webapp.security import LoginRequired, LoginThrottle, SecurityHeaders, TokenCache, csrf_token, principal
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "listingwatch_session"
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.es = get_client(settings)
     app.state.templates = templates()
     app.state.throttle = LoginThrottle(settings.web.login_attempts_per_minute)
+    app.state.token_cache = TokenCache()
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         SessionMiddleware,

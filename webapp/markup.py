@@ -4,6 +4,7 @@ Text is escaped first and only then wrapped in <mark> elements built by this mod
 listing can never inject markup of its own; templates never apply `|safe` to listing text.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -36,19 +37,27 @@ def mark_spans(text: str, spans: list[Span]) -> Markup:
     return Markup("").join(parts)
 
 
+_SENTINELS = re.compile(f"([{HL_START}{HL_END}])")
+
+
 def highlight_fragment(fragment: str) -> Markup:
     """An Elasticsearch highlight (sentinel-marked, unescaped) as escaped HTML with balanced <mark> tags."""
+    escaped = str(escape(fragment))
+    if HL_START not in escaped and HL_END not in escaped:
+        return Markup(escaped)  # noqa: S704 - escape() output
     out: list[str] = []
     open_ = False
-    for ch in str(escape(fragment)):
-        if ch == HL_START and not open_:
-            out.append("<mark>")
-            open_ = True
-        elif ch == HL_END and open_:
-            out.append("</mark>")
-            open_ = False
-        elif ch not in (HL_START, HL_END):
-            out.append(ch)
+    for part in _SENTINELS.split(escaped):
+        if part == HL_START:
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif part == HL_END:
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        else:
+            out.append(part)
     if open_:
         out.append("</mark>")
     return Markup("".join(out))  # noqa: S704 - built from escape() output plus our own tags only
