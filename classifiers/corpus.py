@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
@@ -386,11 +386,54 @@ def corpus_for(spec: "CorpusSpec", real_path: Path | None, triage_path: Path | N
             keep = {id(ex) for ex in sample_real(rows, cap, spec.seed)}
             real = [ex for ex in real if ex.split != split or id(ex) in keep]
         examples.extend(real)
+        examples = with_vendor_descriptions(examples, spec.described_share, spec.seed)
     if triage_path is not None:
         if spec.triage_sha256 is None:
             raise ConfigError("This corpus spec names no triage labels; build it without a triage file.")
         examples = with_triage(examples, triage_examples(triage_path, spec.triage_sha256))
     return examples
+
+
+def with_vendor_descriptions(examples: list[Example], share: float, seed: int) -> list[Example]:
+    """Real market titles (train and validation) with, on `share` of them, a description as vendors write one.
+
+    The market dumps hold titles only, but real listing pages carry a description: stealth and
+    payment boilerplate, and often a paragraph copied from an encyclopedia about the drug. A model
+    that never saw a market title with such a description reads the copied paragraph as a
+    factsheet and misses the offer. Each description is vendor boilerplate (the generated slots),
+    a reference excerpt from the same split (never the test split), or both; non-drug listings
+    (fraud, guides) get them as often as offers, so a description is no evidence either way.
+    """
+    if share <= 0:
+        return examples
+    rng = random.Random(seed + 7)
+    slots = load_templates()["slots"]
+    excerpts: dict[str | None, list[str]] = {}
+    for ex in examples:
+        if ex.source == "real" and ex.source_kind == "reference" and ex.description:
+            excerpts.setdefault(ex.split, []).append(ex.description[:400])
+    out = []
+    for ex in examples:
+        wanted = ex.source == "real" and ex.source_kind == "market" and not ex.description and ex.split != "test"
+        if not wanted or rng.random() >= share:
+            out.append(ex)
+            continue
+        parts = []
+        kind = rng.random()
+        if kind < 0.7:
+            contact = rng.choice(slots["contact"])
+            for key in ("handle", "phone", "phone4", "hex"):
+                if key in slots:
+                    contact = contact.replace("{" + key + "}", rng.choice(slots[key]))
+            boiler = [rng.choice(slots["ship"]), rng.choice(slots["pay"]), contact, rng.choice(slots["purity"])]
+            rng.shuffle(boiler)
+            parts.append(". ".join(boiler[: rng.randint(2, 4)]) + ".")
+        pool = excerpts.get(ex.split) or []
+        if kind >= 0.4 and pool:
+            parts.append(rng.choice(pool))
+        rng.shuffle(parts)
+        out.append(replace(ex, description=" ".join(parts)))
+    return out
 
 
 def sample_real(rows: list[Example], cap: int, seed: int) -> list[Example]:

@@ -38,6 +38,7 @@ class CorpusSpec:
     real_rows: dict[str, int] | None = None  # split -> cap on real rows drawn (stratified, seeded)
     triage_sha256: str | None = None  # SHA-256 of the analysts' triage labels file trained on (train split only)
     triage_rows: int | None = None  # how many triage rows that file held
+    described_share: float = 0.0  # share of real train/validation market titles given a vendor-style description
 
 
 @dataclass(frozen=True)

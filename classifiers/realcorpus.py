@@ -227,6 +227,8 @@ def rule_label(title: str, rule: dict) -> tuple[int, set[str], str] | None:
     Only for sources without a category tree. The rule reads the title alone (descriptions list
     everything a vendor stocks). Titles it cannot decide return None and are left out.
     """
+    if _any_word(title, rule.get("excluded_keywords") or []):
+        return None  # goods outside the project's scope either way (steroids, erectile-dysfunction pills, CBD)
     hits = [h for h in match_text(title, load_lexicon(), "title") if h.category in SUBSTANCES]
     classes = {h.category for h in hits}
     meth_terms = {h.term.lower() for h in hits if h.category == "methamphetamine"}

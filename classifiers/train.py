@@ -58,6 +58,7 @@ class TrainConfig:
     context_dropout: float = (
         0.25  # share of train rows whose source kind is hidden, so context-free listings still read
     )
+    described_share: float = 0.0  # share of real market titles given a vendor-style description (corpus.py)
 
 
 QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
@@ -71,6 +72,7 @@ FULL_REAL = TrainConfig(
     learning_rate=8e-5,
     real_train_rows=9000,
     real_validation_rows=3000,
+    described_share=0.5,
 )
 
 
@@ -270,6 +272,7 @@ def train_model(
         real_rows={"train": cfg.real_train_rows, "validation": cfg.real_validation_rows},
         triage_sha256=file_sha256(triage) if triage is not None else None,
         triage_rows=len(triage_examples(triage)) if triage is not None else None,
+        described_share=cfg.described_share if real is not None else 0.0,
     )
     corpus = corpus_for(spec, real, triage)
     split = {name: [ex for ex in corpus if ex.split == name] for name in ("train", "validation", "test")}

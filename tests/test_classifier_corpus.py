@@ -4,8 +4,16 @@ import json
 
 import pytest
 
-from classifiers.corpus import SPLITS, assign_splits, build_corpus, load_handwritten, obfuscate
-from classifiers.labels import SUBSTANCES
+from classifiers.corpus import (
+    SPLITS,
+    Example,
+    assign_splits,
+    build_corpus,
+    load_handwritten,
+    obfuscate,
+    with_vendor_descriptions,
+)
+from classifiers.labels import SUBSTANCES, scope_of
 from classifiers.lexicon import load_lexicon, match_text
 from listingwatch.errors import ConfigError
 
@@ -111,3 +119,68 @@ def test_corpus_does_not_depend_on_the_process_hash_seed() -> None:
     }  # fmt: skip
     assert len(digests) == 1
     assert digests != {""}
+
+
+def _market_row(i: int, split: str, sale: int, kind: str = "market") -> Example:
+    return Example(
+        title=f"{i} g item {i}",
+        description="",
+        seller=f"v{i}",
+        sale=sale,
+        substances=["other_drug"] if sale else [],
+        lang="en",
+        platform=kind,
+        family=f"real_m_{i}",
+        source="real",
+        split=split,
+        origin="m",
+        source_kind=kind,
+    )
+
+
+def test_vendor_descriptions_go_on_real_market_titles_outside_test_only() -> None:
+    rows = [_market_row(i, split, i % 2) for i in range(300) for split in ("train", "validation", "test")]
+    refs = [
+        Example(
+            title="Drug",
+            description=f"Reference {split} text {i} about a drug.",
+            seller="",
+            sale=0,
+            substances=[],
+            lang="en",
+            platform="reference",
+            family=f"real_w_{i}",
+            source="real",
+            split=split,
+            origin="w",
+            source_kind="reference",
+        )
+        for i in range(5)
+        for split in ("train", "validation", "test")
+    ]
+    once = with_vendor_descriptions(rows + refs, 0.5, seed=3)
+    assert once == with_vendor_descriptions(rows + refs, 0.5, seed=3)  # rebuilt identically for evaluation
+    described = [e for e in once if e.source_kind == "market" and e.description]
+    assert {e.split for e in described} == {"train", "validation"}
+    assert 0.35 < len(described) / 600 < 0.65
+    assert {e.sale for e in described} == {0, 1}  # no evidence either way
+    # excerpts come from the row's own split: no test text reaches train or validation
+    for e in described:
+        others = {"train", "validation", "test"} - {e.split}
+        assert not any(f"Reference {split} text" in e.description for split in others)
+    assert any("Reference train text" in e.description for e in described)
+    assert with_vendor_descriptions(rows, 0.0, seed=3) == rows
+
+
+@pytest.mark.parametrize(
+    ("flagged", "substances", "expected"),
+    [
+        (True, ["fentanyl", "other_drug"], "synthetic"),
+        (True, ["other_drug"], "other_drug"),
+        (True, [], "other_drug"),
+        (False, ["fentanyl"], "none"),
+    ],
+)
+def test_scope_names_sort_the_way_analysts_rank(flagged: bool, substances: list[str], expected: str) -> None:
+    assert scope_of(flagged, substances) == expected
+    assert sorted(["none", "synthetic", "other_drug"], reverse=True) == ["synthetic", "other_drug", "none"]

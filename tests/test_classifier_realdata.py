@@ -98,14 +98,19 @@ def test_drug_names_file_is_what_the_script_generates(tmp_path: Path) -> None:
         ("quality ice shard 100 grams meth", (1, {"methamphetamine"})),
         ("Buy Quality 10mg Hydrocodone/Vicodin 70pills", (1, {"counterfeit_pill"})),
         ("30 GRAMS OF PURE GOLD BARS", (0, set())),
-        ("CBD CRYSTALS ISOLATES 50G", (0, set())),
+        ("CBD CRYSTALS ISOLATES 50G", None),  # out of scope either way: left out
+        ("Anavar 50mg (Oxandrolone) 60 pills", None),
         ("WESTERN UNION TRANSFER 100% SAFE", (0, set())),
         ("Lemon Cream Pie Haze 3.5 G", (1, {"other_drug"})),
         ("Custom hotel", None),  # undecided: left out
     ],
 )
 def test_title_rule_labels_markets_without_categories(title: str, expected) -> None:
-    rule = {"sale_keywords": ["haze", "strain"], "not_sale_keywords": ["western union", "gold", "cbd"]}
+    rule = {
+        "sale_keywords": ["haze", "strain"],
+        "not_sale_keywords": ["western union", "gold"],
+        "excluded_keywords": ["cbd", "anavar"],
+    }
     got = rule_label(title, rule)
     assert (got[:2] if got else None) == expected
 

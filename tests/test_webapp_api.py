@@ -59,6 +59,22 @@ def test_search_shape_facets_and_highlights(web_server: WebEnv) -> None:
     assert any("<mark>" in f.lower() for h in body["hits"] for f in h["highlight"].get("title", []))
 
 
+def test_default_order_puts_synthetic_offers_first(web_server: WebEnv) -> None:
+    with api(web_server) as c:
+        hits = c.get("/api/search", params={"size": 50}).json()["hits"]
+        scope_facet = c.get("/api/search", params={"scope": "other_drug"}).json()
+    scopes = [h["scope"] for h in hits]
+    assert "other_drug" in scopes and scopes.count("synthetic") > 1
+    first_other = scopes.index("other_drug")
+    assert all(s == "synthetic" for s in scopes[:first_other])
+    synthetic = [h["score"] for h in hits[:first_other]]
+    assert synthetic == sorted(synthetic, reverse=True)
+    # the other-drug offer outscores some synthetic ones, so a plain score sort would interleave them
+    assert hits[first_other]["score"] > min(synthetic)
+    assert [h["scope"] for h in scope_facet["hits"]] == ["other_drug"]
+    assert {b["key"] for b in scope_facet["facets"]["scope"]} == {"other_drug"}
+
+
 @pytest.mark.parametrize(
     ("params", "check"),
     [

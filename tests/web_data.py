@@ -53,6 +53,7 @@ def _base(i: int, **fields: object) -> dict[str, object]:
             "flagged": True,
             "threshold": 0.5,
             "substances": ["counterfeit_pill"],
+            "scope": "synthetic",
             "model_version": "test-1",
         },
         "evidence": {"body_sha256": f"{i:064x}", "captured_at": T0 + timedelta(hours=i)},
@@ -100,6 +101,7 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
             "flagged": True,
             "threshold": 0.5,
             "substances": ["counterfeit_pill", "fentanyl"],
+            "scope": "synthetic",
             "model_version": "test-1",
             "labels": {"sale": 0.97, "fentanyl": 0.8},
             "explanation": {
@@ -136,13 +138,28 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
                 "flagged": True,
                 "threshold": 0.5,
                 "substances": ["methamphetamine"],
+                "scope": "synthetic",
                 "model_version": "test-1",
             },
         )
     )
     rows.append(_base(4, title="Ice for sale", crypto=[{"currency": "BTC", "address": "bc1qsharedaddress000"}]))
     rows.append(_base(5, title="Stealth pills", description=LONG_TEXT))
-    rows.append(_base(6, title="Stealth pills", description=LONG_TEXT + " today"))
+    rows.append(
+        _base(
+            6,
+            title="Stealth pills",
+            description=LONG_TEXT + " today",
+            classification={  # an other-drug offer scored above synthetic ones: ranked after them by default
+                "score": 0.74,
+                "flagged": True,
+                "threshold": 0.5,
+                "substances": ["other_drug"],
+                "scope": "other_drug",
+                "model_version": "test-1",
+            },
+        )
+    )
     rows.append(
         _base(
             7,
@@ -175,6 +192,7 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
                 "flagged": True,
                 "threshold": 0.5,
                 "substances": ["counterfeit_pill"],
+                "scope": "synthetic",
                 "model_version": "test-1<script>",
                 "explanation": {
                     "lexicon": [
