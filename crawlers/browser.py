@@ -6,8 +6,10 @@ screenshot as a module-level coroutine, so requests still pickle into a JOBDIR).
 
 import base64
 import weakref
+from typing import Any
 
-from playwright.async_api import CDPSession, Page
+from playwright.async_api import CDPSession, Page, Request
+from scrapy_playwright.headers import use_scrapy_headers
 
 # Scroll until no new items appear (or `times` is reached): adaptive, so short lists finish fast.
 # Infinite lists usually load on an IntersectionObserver sentinel, which only fires when the
@@ -101,3 +103,21 @@ async def full_page_png(page: Page) -> bytes:
         {"format": "png", "captureBeyondViewport": beyond, "optimizeForSpeed": True, "clip": clip},
     )
     return base64.b64decode(shot["data"])
+
+
+async def request_headers(
+    *, browser_type_name: str, playwright_request: Request, scrapy_request_data: dict[str, Any]
+) -> dict[str, str] | None:
+    """PLAYWRIGHT_PROCESS_REQUEST_HEADERS: the Scrapy request's headers for navigations, none for the rest.
+
+    scrapy-playwright's default asks the browser for every sub-resource's full header list (a driver
+    round trip per script, XHR and image) only to put the crawl's User-Agent back in. The browser
+    context carries that User-Agent itself (``PLAYWRIGHT_CONTEXTS``), so sub-resources go out as
+    Chromium sends them, cookies included; navigations still take Scrapy's headers, as before.
+    """
+    if not playwright_request.is_navigation_request():
+        return None
+    return await use_scrapy_headers(
+        browser_type_name=browser_type_name, playwright_request=playwright_request,
+        scrapy_request_data=scrapy_request_data,
+    )

@@ -10,6 +10,10 @@ finishing would take its requests with it. So this module adds the reliable-queu
   callback run, the requests it yielded pushed to Redis, its items through the pipelines.
   The engine keeps each request in its slot's `inprogress` set for exactly that span, so the
   scheduler acknowledges whatever has left that set;
+- an idle worker (nothing in flight) looks at the shared queue every `IDLE_POLL_S` and wakes its
+  engine when other workers have queued requests: Scrapy's engine only asks a scheduler that
+  returned nothing again on its 5 s heartbeat, so a worker that lost the race for the start URL
+  would otherwise sit out the first seconds of the crawl, or all of a short one;
 - each worker renews a lease (a score in the `workers` sorted set, in Redis server time);
   any worker that finds a lease expired moves that worker's in-flight list back onto the
   queue. Delivery is therefore at-least-once: a worker presumed dead that was only stalled
@@ -38,6 +42,8 @@ from twisted.internet import task
 from listingwatch.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 0.25
 
 
 class WorkerSlot(BaseModel):
@@ -150,6 +156,7 @@ class RedisFrontier(Scheduler):
         self.ttl_s = settings.getint("LISTINGWATCH_FRONTIER_TTL_S")
         self._inflight: list[tuple[Request, bytes]] = []
         self._beat = task.LoopingCall(self._heartbeat)
+        self._poll = task.LoopingCall(self._wake_if_queued)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -161,10 +168,12 @@ class RedisFrontier(Scheduler):
         super().open(spider)
         self._heartbeat()
         self._beat.start(self.lease_s / 3, now=False)
+        self._poll.start(IDLE_POLL_S, now=False)
 
     def close(self, reason: str) -> None:
-        if self._beat.running:
-            self._beat.stop()
+        for loop in (self._beat, self._poll):
+            if loop.running:
+                loop.stop()
         self._acknowledge()
         requeued = self._move_back(self.processing)
         if requeued:
@@ -202,6 +211,18 @@ class RedisFrontier(Scheduler):
         for raw in done:
             pipe.lrem(self.processing, 1, raw)
         pipe.execute()
+
+    def _wake_if_queued(self) -> None:
+        """An idle worker asks for the queued requests now rather than on the engine's next heartbeat."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is None or slot.closing is not None or self._inflight:
+            return  # a busy engine asks the scheduler again as each request finishes
+        try:
+            queued = len(self.queue)
+        except redis.RedisError:
+            return  # the heartbeat logs Redis outages
+        if queued:
+            slot.nextcall.schedule()
 
     def _heartbeat(self) -> None:
         try:

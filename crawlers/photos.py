@@ -7,8 +7,10 @@ detection match on. Photos are untrusted input: bytes are capped by the download
 Pillow's decompression-bomb limit, and an undecodable photo keeps its SHA-256 without a pHash.
 """
 
+import asyncio
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import imagehash
 import scipy.fftpack  # noqa: F401  imagehash imports it on the first pHash (a second or more): do it at start-up
@@ -17,8 +19,10 @@ from PIL import Image, UnidentifiedImageError
 # A photo over this many pixels is refused before decoding (a small file can claim huge dimensions).
 MAX_PIXELS = 40_000_000
 
+PhotoHash = tuple[str | None, int | None, int | None]
 
-def perceptual_hash(data: bytes) -> tuple[str | None, int | None, int | None]:
+
+def perceptual_hash(data: bytes) -> PhotoHash:
     """(pHash as 16 hex digits, width, height); (None, None, None) when the bytes are not a decodable image."""
     try:
         with warnings.catch_warnings():
@@ -32,3 +36,31 @@ def perceptual_hash(data: bytes) -> tuple[str | None, int | None, int | None]:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):
         return None, None, None
+
+
+class PhotoHasher:
+    """pHash once per distinct photo (by SHA-256), in a worker thread instead of on the crawl's event loop.
+
+    Decoding and resizing a full-size photo takes tens of milliseconds, during which a crawl that
+    hashed on its event loop would fetch and parse nothing; Pillow releases the GIL for most of it,
+    so a thread overlaps it with the crawl. Sellers post the same photo under many URLs, and equal
+    bytes give an equal pHash, so the result is kept by SHA-256 (bounded) and shared by concurrent
+    requests for the same bytes. One thread: `perceptual_hash` sets a warnings filter for its call, and
+    the warnings filters are process-wide, so two threads hashing at once could undo each other's.
+    """
+
+    def __init__(self, memo: int = 20_000) -> None:
+        self.memo = memo
+        self._known: dict[str, asyncio.Future[PhotoHash]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phash")
+
+    async def perceptual_hash(self, data: bytes, sha256: str) -> PhotoHash:
+        known = self._known.get(sha256)
+        if known is None:
+            known = asyncio.get_running_loop().run_in_executor(self._pool, perceptual_hash, data)
+            if len(self._known) < self.memo:
+                self._known[sha256] = known
+        return await asyncio.shield(known)  # one caller cancelled must not cancel the others' result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,6 +1,7 @@
 """Child-process entry point: ``python -m crawlers.process JOB.json`` runs one Scrapy crawl and writes a report."""
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -12,17 +13,27 @@ from crawlers.spiders.listing import ListingSpider
 from listingwatch.settings import Settings
 
 
+def quiet_browser_debug_logs(level: str) -> None:
+    """Give scrapy-playwright's logger the crawl's level, so it skips the work for lines nobody keeps.
+
+    Scrapy filters by LOG_LEVEL at its root handler and leaves the loggers at NOTSET. scrapy-playwright
+    reads that as DEBUG and gives every tab a request and a response listener that each ask the
+    browser for a header (a driver round trip per sub-resource, twice) only to format a debug line
+    the handler then drops. `benchmarks/bench_crawl.py` measures the browser crawl.
+    """
+    logging.getLogger("scrapy-playwright").setLevel(logging.getLevelName(level))
+
+
 def main(job_path: str) -> int:
     job = CrawlJob.model_validate_json(Path(job_path).read_text(encoding="utf-8"))
     settings = Settings(**job.settings)  # type: ignore[arg-type]
     dirs = evidence_dirs(settings, job.source.name)
-    process = CrawlerProcess(
-        scrapy_settings(
-            job.source, settings, output=job.output, append=job.append, jobdir=job.jobdir,
-            max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file, worker=job.worker,
-        ),
-        install_root_handler=True,
+    crawl_settings = scrapy_settings(
+        job.source, settings, output=job.output, append=job.append, jobdir=job.jobdir,
+        max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file, worker=job.worker,
     )
+    process = CrawlerProcess(crawl_settings, install_root_handler=True)
+    quiet_browser_debug_logs(crawl_settings["LOG_LEVEL"])
     crawler = process.create_crawler(ListingSpider)
     process.crawl(crawler, source=job.source, screenshot_dir=str(dirs["screenshots"]))
     process.start()

@@ -116,6 +116,9 @@ def scrapy_settings(
                     "headless": True,
                 },
                 "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout * 1000,
+                # Sub-resources carry the crawl's User-Agent from the context, with no header round trip.
+                "PLAYWRIGHT_CONTEXTS": {"default": {"user_agent": out["USER_AGENT"]}},
+                "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": "crawlers.browser.request_headers",
                 # Each tab costs a share of a core: let in only as many requests as can render at
                 # once, so queued requests pick up pooled tabs instead of opening new ones.
                 "CONCURRENT_REQUESTS": polite.concurrency_per_domain,

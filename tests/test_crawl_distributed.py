@@ -9,6 +9,7 @@ import redis
 
 from crawlers.distributed import frontier_state, merge_outputs, run_workers, start_workers, wait_workers
 from crawlers.frontier import FrontierKeys
+from crawlers.run import CrawlProcess
 from crawlers.sources import SourceConfig
 from listingwatch.demo.marketplaces.sites import start_sites
 from listingwatch.settings import Settings, load_settings
@@ -37,6 +38,48 @@ def _slowed(source: SourceConfig, delay: float = 0.02) -> SourceConfig:
 
 def _lines(path: Path) -> int:
     return sum(1 for _ in path.open()) if path.exists() else 0
+
+
+def _kill_one_holding_requests(
+    processes: list[CrawlProcess], client: redis.Redis, keys: FrontierKeys, *, min_lines: int = 10,
+    timeout_s: float = 60,
+) -> tuple[CrawlProcess, int]:
+    """SIGKILL the first worker seen holding requests after writing `min_lines` listings: (it, how many it held).
+
+    Not a worker chosen in advance: an idle worker asks the shared queue again only on Scrapy's
+    engine heartbeat, so on a loaded machine one worker may get nothing (or too little) and
+    finish while the others crawl. Polling the in-flight list and then killing would race the
+    worker (it may acknowledge its last request in between), so the worker is first frozen
+    with SIGSTOP: a stopped process sends Redis nothing more, and after a moment for Redis to
+    run what it had already sent, the list read is exactly what the kill leaves behind. If it
+    is empty, the worker resumes (SIGCONT) and the next moment is tried.
+    """
+    deadline = time.monotonic() + timeout_s
+    tries = 0
+    while time.monotonic() < deadline and any(p.popen.poll() is None for p in processes):
+        for process in processes:
+            assert process.job.worker is not None
+            processing = keys.processing(process.job.worker.worker)
+            if process.popen.poll() is not None or _lines(process.job.output) < min_lines:
+                continue
+            if not client.llen(processing):
+                continue
+            tries += 1
+            process.popen.send_signal(signal.SIGSTOP)
+            time.sleep(0.05)
+            held = client.llen(processing)
+            if held > 0:
+                process.popen.send_signal(signal.SIGKILL)
+                process.popen.wait()
+                return process, held
+            process.popen.send_signal(signal.SIGCONT)
+        time.sleep(0.005)
+    written = [_lines(p.job.output) for p in processes]
+    codes = [p.popen.poll() for p in processes]
+    for process in processes:
+        process.stop()
+    pytest.fail(f"no worker held a request after writing {min_lines} listings ({written} written, "
+                f"{tries} tries, exit codes {codes})")
 
 
 def test_two_workers_fetch_every_listing_exactly_once(tmp_path: Path, redis_url: str) -> None:
@@ -84,17 +127,15 @@ def test_killed_worker_loses_no_request(tmp_path: Path, redis_url: str) -> None:
         processes = start_workers(
             source, settings, run_id="kill", workers=3, output_dir=tmp_path / "parts", timeout_s=120
         )
-        victim = processes[0]
-        deadline = time.monotonic() + 60
-        while _lines(victim.job.output) < 10 and victim.popen.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        victim.popen.send_signal(signal.SIGKILL)
-        victim.popen.wait()
+        victim, held = _kill_one_holding_requests(processes, keys_client, keys)
         assert victim.job.worker is not None
+        # Read again now the worker is dead: what it held at the kill is still there (or already re-queued
+        # by a survivor whose heartbeat found the lease expired, which only makes the list shorter).
         in_flight = keys_client.llen(keys.processing(victim.job.worker.worker))
-        assert in_flight > 0, "the kill landed when the worker held no request; the test proves nothing"
+        assert 0 < in_flight <= held, "the kill landed when the worker held no request; the test proves nothing"
+        survivors = [p for p in processes if p is not victim]
 
-        report = wait_workers(source, "kill", processes[1:], tmp_path / "survivors.jsonl", timeout_s=120)
+        report = wait_workers(source, "kill", survivors, tmp_path / "survivors.jsonl", timeout_s=120)
 
     assert [w.finish_reason for w in report.workers] == ["finished", "finished"]
     total = merge_outputs([p.job.output for p in processes], tmp_path / "all.jsonl")

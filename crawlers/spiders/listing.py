@@ -28,7 +28,7 @@ from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
 from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
 from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
 from crawlers.pagepool import PagePool
-from crawlers.photos import perceptual_hash
+from crawlers.photos import PhotoHasher
 from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
 from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
 from listingwatch.urls import canonical_url
@@ -45,8 +45,8 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
     return extractor
 
 
-def _photo(url: str, body: bytes, content_type: str | None, capture: Capture) -> Photo:
-    phash, width, height = perceptual_hash(body)
+async def _photo(url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher) -> Photo:
+    phash, width, height = await hasher.perceptual_hash(body, capture.body_sha256)
     return Photo(
         url=url, sha256=capture.body_sha256, phash=phash, width=width, height=height,
         content_type=content_type[:200] if content_type else None, warc_file=str(capture.warc_file),
@@ -66,6 +66,7 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
+        self._hasher = PhotoHasher(memo=PHOTO_MEMO)
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if next_pages is None:
@@ -297,7 +298,7 @@ class ListingSpider(scrapy.Spider):
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_from_page")
-            return _photo(url, exchange.body, content_type, capture)
+            return await _photo(url, exchange.body, content_type, capture, self._hasher)
         request = scrapy.Request(
             url, dont_filter=True, priority=10,
             meta={PHOTO_META: True, "download_maxsize": max_bytes, "download_warnsize": 0},
@@ -313,7 +314,10 @@ class ListingSpider(scrapy.Spider):
             return None
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         self.crawler.stats.inc_value("listingwatch/photos_fetched")
-        return _photo(response.url, response.body, content_type, capture)
+        return await _photo(response.url, response.body, content_type, capture, self._hasher)
+
+    def closed(self, reason: str) -> None:
+        self._hasher.close()
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
