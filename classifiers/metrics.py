@@ -43,10 +43,14 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> dict[str, float | bool]:
-    """Lowest threshold whose precision reaches `target` (most recall at that precision).
+    """The best-F1 threshold among those whose precision reaches `target`.
 
-    Analysts' time is the scarce resource, so precision is the constraint and recall what is
-    maximised. When no threshold reaches the target the most precise one is used and `met` is false.
+    Analysts' time is the scarce resource, so precision is the constraint. Taking the lowest
+    threshold that still reaches it (all the recall there is) put the cut at the very edge of the
+    validation score distribution: on a market the model had not seen, that bought 0.3% recall
+    for 6 points of precision. The best F1 among the thresholds that meet the target sits inside
+    the plateau, so a shift between validation and new data costs little either way. When no
+    threshold reaches the target the most precise one is used and `met` is false.
     """
     from sklearn.metrics import precision_recall_curve
 
@@ -54,7 +58,9 @@ def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> dict
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
     ok = np.nonzero(precision >= target)[0]
     if ok.size:
-        i = int(ok[np.argmax(recall[ok])])
+        f1 = 2 * precision[ok] * recall[ok] / np.maximum(precision[ok] + recall[ok], 1e-12)
+        best = np.nonzero(f1 >= f1.max() - 1e-9)[0]
+        i = int(ok[best[-1]])  # ties: the highest threshold
         met = True
     else:
         i = int(np.argmax(precision))

@@ -69,3 +69,18 @@ def test_stacker_round_trips_and_reads_files_from_before_it_saw_every_substance(
     row_lex[0, CATEGORIES.index("nitazene")] = 1.0
     probs = loaded.predict(np.zeros((1, len(OUTPUTS))), row_lex)
     assert probs[0, NITAZENE] > 0.8 > 0.5 == probs[0, OUTPUTS.index("fentanyl")]
+
+
+def test_threshold_is_the_best_f1_among_those_meeting_the_precision_target() -> None:
+    from classifiers.metrics import threshold_for_precision
+
+    # 100 offers scored 0.6-0.99 and one at 0.05; 100 non-offers at 0.0-0.04 and four at 0.1-0.4
+    y = np.array([1] * 101 + [0] * 104)
+    p = np.concatenate([np.linspace(0.6, 0.99, 100), [0.05], np.linspace(0.0, 0.04, 100), [0.1, 0.2, 0.3, 0.4]])
+    chosen = threshold_for_precision(y, p, 0.95)
+    assert chosen["met"] and chosen["precision"] >= 0.95
+    # the lowest threshold at >= 0.95 precision (0.05) would take all four look-alikes for one more offer
+    assert 0.4 < chosen["threshold"] <= 0.6
+    assert chosen["recall"] == 100 / 101
+    unmet = threshold_for_precision(np.array([1, 0, 1, 0]), np.array([0.9, 0.9, 0.1, 0.1]), 0.99)
+    assert not unmet["met"]
