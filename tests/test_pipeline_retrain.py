@@ -17,8 +17,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def registry(trained_model: TrainedModel, tmp_path: Path) -> tuple[Settings, Path]:
-    """A models dir of its own holding the session's quick model, promoted."""
-    settings = load_settings(home=tmp_path, model={"models_dir": tmp_path / "models"})
+    """A models dir of its own holding the session's quick model, promoted.
+
+    Without a real corpus, models are compared on their own test split: the quick model learns
+    from the generated corpus only, and on real rows its network adds little to the lexicon, so a
+    candidate with the network's evidence inverted would not score clearly worse there.
+    """
+    settings = load_settings(
+        home=tmp_path, model={"models_dir": tmp_path / "models", "real_corpus": tmp_path / "no-real-corpus.jsonl"}
+    )
     active = settings.model.models_dir / trained_model.version
     shutil.copytree(trained_model.model_dir, active)
     promote(settings, active.name)
