@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -74,6 +75,25 @@ class CrawlReport(BaseModel):
     worker: str | None = Field(default=None, description="Worker name when the frontier is shared (Redis).")
 
 
+@contextlib.contextmanager
+def _ctrl_c_as_flag():
+    """While waiting on a crawl in the main thread, Ctrl-C sets a flag the wait loop reads.
+
+    A KeyboardInterrupt raised at an arbitrary point (inside a progress display's refresh, say)
+    could leave a lock held and the command hanging with its crawl child still running; a flag is
+    read between polls, so the child is always stopped. Other threads keep the default behaviour.
+    """
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class CrawlProcess:
     """A running crawl child; `stop()` asks it to finish cleanly (state kept in JOBDIR), `wait()` reports."""
 
@@ -112,21 +132,26 @@ class CrawlProcess:
         started = time.monotonic()
         errors: list[str] = []
         timed_out = interrupted = False
-        try:
-            while self.popen.poll() is None:
-                if deadline is not None and time.monotonic() >= deadline:
-                    timed_out = True
-                    errors.append(f"crawl did not stop within {timeout_s:.0f}s + {STOP_GRACE_S:.0f}s; interrupted")
-                    self._stop_or_kill(errors)
-                    break
-                if on_tick:
-                    on_tick(time.monotonic() - started)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.popen.wait(timeout=POLL_S)
-        except KeyboardInterrupt:
-            interrupted = True
-            errors.append("crawl interrupted by the user")
-            self._stop_or_kill(errors)
+        with _ctrl_c_as_flag() as asked_to_stop:
+            try:
+                while self.popen.poll() is None:
+                    if asked_to_stop.is_set():
+                        raise KeyboardInterrupt
+                    if deadline is not None and time.monotonic() >= deadline:
+                        timed_out = True
+                        errors.append(
+                            f"crawl did not stop within {timeout_s:.0f}s + {STOP_GRACE_S:.0f}s; interrupted"
+                        )
+                        self._stop_or_kill(errors)
+                        break
+                    if on_tick:
+                        on_tick(time.monotonic() - started)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.popen.wait(timeout=POLL_S)
+            except KeyboardInterrupt:
+                interrupted = True
+                errors.append("crawl interrupted by the user")
+                self._stop_or_kill(errors)
         report = self._read_report(errors)
         report.timed_out = timed_out or report.finish_reason == "closespider_timeout"
         report.interrupted = interrupted
