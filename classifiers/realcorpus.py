@@ -112,6 +112,23 @@ def _row_id(origin: str, *parts: str) -> str:
 # ------------------------------------------------------------------ parsers (one per source format)
 
 
+def _not_offer(name: str, spec: dict, title: str, description: str, group: str) -> RealRow:
+    """A look-alike text with no seller or price (an article section, a catalogue entry): never an offer."""
+    return RealRow(
+        id=_row_id(name, title),
+        origin=name,
+        source_kind=spec["source_kind"],
+        title=title,
+        description=description[:1200],
+        seller="",
+        price=False,
+        sale=0,
+        substances=[],
+        group=group,
+        label_method=spec["label_method"],
+    )
+
+
 def _keyword_substances(title: str, spec: dict) -> set[str]:
     """Synthetic classes named outright in a title; refines a coarse market category."""
     low = title.lower()
@@ -269,19 +286,7 @@ def parse_article_md(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
         for t, desc in chunks:
             if len(desc) < 80:
                 continue
-            yield RealRow(
-                id=_row_id(name, t),
-                origin=name,
-                source_kind=spec["source_kind"],
-                title=t,
-                description=desc[:1200],
-                seller="",
-                price=False,
-                sale=0,
-                substances=[],
-                group=article,
-                label_method=spec["label_method"],
-            )
+            yield _not_offer(name, spec, t, desc, group=article)
 
 
 _TS_FIELD = re.compile(r"^\s{6}(name|description|cas_number):\s*\n?\s*'((?:[^'\\]|\\.)*)'", re.MULTILINE)
@@ -304,19 +309,7 @@ def _tradeflow_row(name: str, spec: dict, rec: dict[str, str]) -> Iterator[RealR
     title = _clean(rec["name"])
     cas = rec.get("cas_number")
     desc = _clean(rec.get("description", "")) + (f" CAS {cas}" if cas else "")
-    yield RealRow(
-        id=_row_id(name, title),
-        origin=name,
-        source_kind=spec["source_kind"],
-        title=title,
-        description=desc[:1200],
-        seller="",
-        price=False,
-        sale=0,
-        substances=[],
-        group=title,
-        label_method=spec["label_method"],
-    )
+    yield _not_offer(name, spec, title, desc, group=title)
 
 
 def _cell(rec: dict, col: str | None) -> str:
@@ -487,19 +480,7 @@ def parse_ts_records(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                 desc = ". ".join(
                     f"{label}: {_clean(rec[key])}" for label, key in fields.items() if label != "title" and rec.get(key)
                 )
-                yield RealRow(
-                    id=_row_id(name, title),
-                    origin=name,
-                    source_kind=spec["source_kind"],
-                    title=title,
-                    description=desc[:1200],
-                    seller="",
-                    price=False,
-                    sale=0,
-                    substances=[],
-                    group=title,
-                    label_method=spec["label_method"],
-                )
+                yield _not_offer(name, spec, title, desc, group=title)
 
 
 PARSERS = {
