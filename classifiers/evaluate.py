@@ -21,7 +21,7 @@ from listingwatch.settings import Settings, get_settings
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
 from .inference import Classifier
-from .labels import SUBSTANCES, SYNTHETIC, checked_substances
+from .labels import SUBSTANCES, checked_substances, scope_of
 from .lexicon import load_lexicon, match_fields
 from .modeldir import ModelDir
 from .text import ListingInput
@@ -41,9 +41,8 @@ def split_examples(split: str, model_dir: Path, real_path: Path | None = None) -
 
 def scope(sale: int, substances: Sequence[str]) -> str:
     """synthetic (fentanyl, nitazenes, pressed/pharma pills, meth, xylazine, precursors), other_drug, or lookalike."""
-    if not sale:
-        return "lookalike"
-    return "synthetic" if SYNTHETIC & set(substances) else "other_drug"
+    labelled = scope_of(bool(sale), list(substances))  # a label's scope, as a verdict's is named
+    return "lookalike" if labelled == "none" else labelled
 
 
 def read_labelled(path: Path) -> list[Example]:
