@@ -56,10 +56,16 @@ class BareSpider(scrapy.Spider):
 
 
 def _bare_http_worker(start_url: str, concurrency: int) -> None:
-    process = CrawlerProcess({
-        "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
-        "LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
-    })
+    process = CrawlerProcess(
+        {
+            "ROBOTSTXT_OBEY": True,
+            "CONCURRENT_REQUESTS": 16,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "LOG_LEVEL": "ERROR",
+            "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
+        }
+    )
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler, start_url=start_url, allow=r"/classifieds/")
     process.start()
@@ -71,7 +77,10 @@ def _bare_http_worker(start_url: str, concurrency: int) -> None:
 def bare_http(start_url: str, concurrency: int) -> tuple[int, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--bare-http", start_url, "--concurrency", str(concurrency)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["pages"], data["seconds"]
@@ -148,8 +157,9 @@ def main() -> None:
         line, full_rate = _row("http", "full pipeline (photos fetched)", full_runs, bare_rate)
         lines.append(line)
         lines.append(_row("http", "full pipeline, photos off", nophoto_runs, bare_rate)[0])
-        targets = [f"http: full {full_rate / bare_rate:.0%} of bare (target >= 70%), {full_rate:.1f} pages/s "
-                   "(target >= 40)"]
+        targets = [
+            f"http: full {full_rate / bare_rate:.0%} of bare (target >= 70%), {full_rate:.1f} pages/s (target >= 40)"
+        ]
         if not args.skip_browser:
             bare_b: list[tuple[int, float]] = []
             full_b: list[tuple[int, float]] = []

@@ -126,14 +126,18 @@ def main() -> None:
                     runs[f"redis x{n}"].append(crawl_distributed(source, settings, out, n))
             baseline = statistics.median(p / s for p, s, _ in runs["local"])
             print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
-            print(f"{'crawl (classifieds)':<20} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'vs local':>9} "
-                  f"{'scrapy s':>9} {'pages/s':>8}")
+            print(
+                f"{'crawl (classifieds)':<20} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'vs local':>9} "
+                f"{'scrapy s':>9} {'pages/s':>8}"
+            )
             for name, values in runs.items():
                 rate = statistics.median(p / s for p, s, _ in values)
                 seconds = statistics.median(s for _, s, _ in values)
                 crawl_s = statistics.median(c for _, _, c in values)
-                print(f"{name:<20} {values[0][0]:>6} {seconds:>7.2f} {rate:>8.1f} {rate / baseline:>9.2f} "
-                      f"{crawl_s:>9.2f} {values[0][0] / crawl_s:>8.1f}")
+                print(
+                    f"{name:<20} {values[0][0]:>6} {seconds:>7.2f} {rate:>8.1f} {rate / baseline:>9.2f} "
+                    f"{crawl_s:>9.2f} {values[0][0] / crawl_s:>8.1f}"
+                )
 
             if not args.skip_e2e:
                 from index_config.node import ensure_node, node_status, stop_node

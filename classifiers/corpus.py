@@ -453,7 +453,6 @@ def sample_real(rows: list[Example], cap: int, seed: int) -> list[Example]:
     return [ex for ex in rows if ex.source != "real"] + keep
 
 
-
 def build_corpus(
     per_family: int = 120, seed: int = 0, handwritten: bool = True, real: Path | None = None
 ) -> list[Example]:

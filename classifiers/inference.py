@@ -159,9 +159,7 @@ class Classifier:
             score = float(s.probs[0])
             flagged = score >= self.threshold
             labels = {name: round(float(p), 6) for name, p in zip(OUTPUTS, s.probs, strict=True)}
-            substances = (
-                [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance] if flagged else []
-            )
+            substances = [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance] if flagged else []
             out.append(
                 Classification(
                     score=round(score, 6),
@@ -375,9 +373,7 @@ def _listing_input(raw: dict[str, Any], item: ClassifyInput) -> ListingInput:
     )
 
 
-def _classify_each(
-    classifier: Classifier, items: Sequence[ListingInput], explain: bool
-) -> list[Classification | str]:
+def _classify_each(classifier: Classifier, items: Sequence[ListingInput], explain: bool) -> list[Classification | str]:
     """Classify a chunk; if one record breaks it, classify one by one so only that record fails (with why)."""
     try:
         return list(classifier.classify(items, explain=explain))

@@ -33,7 +33,7 @@ def checked_substances(values: object) -> list[str]:
 
 
 def scope_of(flagged: bool, substances: list[str] | tuple[str, ...]) -> str:
-    """"synthetic", "other_drug" or "none": what a verdict is about, for filtering and ranking.
+    """ "synthetic", "other_drug" or "none": what a verdict is about, for filtering and ranking.
 
     The names sort the way analysts rank them (synthetic > other_drug > none), so a descending
     sort on the stored keyword puts synthetic offers first.

@@ -77,7 +77,8 @@ def write_model_card(path: Path, meta: Meta, thresholds: Thresholds, metrics: di
     coef = ", ".join(
         f"{n}={c:+.2f}" for n, c in zip(("model_logit", *stacker.lexicon_categories), sale_head.coef, strict=True)
     )
-    text = f"""# Model card: {meta.version}
+    text = (
+        f"""# Model card: {meta.version}
 
 Listing classifier for listingwatch. Base: {meta.base_model}, fine-tuned with a multi-label
 head: `{", ".join(meta.outputs)}`. Created {meta.created_at}
@@ -95,14 +96,14 @@ family (stratified by label and substance or language), never by row:
 
 | split | rows | positives | families |
 |---|---|---|---|
-""" + "\n".join(
-        f"| {k} | {v['rows']} | {v['positives']} | {v['families']} |" for k, v in corpus.items()
-    ) + f"""
+"""
+        + "\n".join(f"| {k} | {v['rows']} | {v['positives']} | {v['families']} |" for k, v in corpus.items())
+        + f"""
 
 Real text (`{"none: generated corpus only" if meta.spec.real_sha256 is None else meta.spec.real_sha256[:16]}`, see
 docs/data_card.md) and generated rows per split, by source: {
-        "; ".join(f"{k}: {v.get('by_source', {})}" for k, v in corpus.items())
-    }. Whole markets are held out for the test split (leave-one-market-out).
+            "; ".join(f"{k}: {v.get('by_source', {})}" for k, v in corpus.items())
+        }. Whole markets are held out for the test split (leave-one-market-out).
 
 Max length {meta.max_length} word pieces (head {70}% + tail), training config
 `{meta.train_config}`.
@@ -119,10 +120,12 @@ for flagged listings when their calibrated probability is at least {thresholds.s
 
 | substance (test split, flagged listings) | precision | recall | F1 | support |
 |---|---|---|---|---|
-""" + "\n".join(
-        f"| {k} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['support']} |"
-        for k, v in splits["test"]["per_substance"].items()
-    ) + f"""
+"""
+        + "\n".join(
+            f"| {k} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['support']} |"
+            for k, v in splits["test"]["per_substance"].items()
+        )
+        + f"""
 
 ## Operating threshold
 
@@ -136,10 +139,13 @@ test split shows what to expect on unseen phrasing.
 
 | split | precision | recall | F1 | PR-AUC | ECE | n |
 |---|---|---|---|---|---|---|
-""" + "\n".join(rows) + f"""
+"""
+        + "\n".join(rows)
+        + f"""
 
 Headline for comparing models: `{metrics["headline"]["name"]}` on the {metrics["headline"]["split"]}
 split = {metrics["headline"]["value"]:.4f}. Full report: `listingwatch model evaluate`.
 
 {_LIMITS}"""
+    )
     path.write_text(text, encoding="utf-8")

@@ -118,6 +118,7 @@ async def request_headers(
     if not playwright_request.is_navigation_request():
         return None
     return await use_scrapy_headers(
-        browser_type_name=browser_type_name, playwright_request=playwright_request,
+        browser_type_name=browser_type_name,
+        playwright_request=playwright_request,
         scrapy_request_data=scrapy_request_data,
     )

@@ -57,8 +57,11 @@ def worker_slot(settings: Settings, run_id: str, label: str) -> WorkerSlot:
     if "%" in run_id or ":" in run_id:
         raise ConfigError(f"Run id {run_id!r} may not contain '%' or ':'; use letters, digits, '-', '_' or 'T'.")
     return WorkerSlot(
-        redis_url=crawl.redis_url, run_id=run_id, worker=new_worker_name(label),
-        lease_s=crawl.worker_lease_s, ttl_hours=crawl.frontier_ttl_hours,
+        redis_url=crawl.redis_url,
+        run_id=run_id,
+        worker=new_worker_name(label),
+        lease_s=crawl.worker_lease_s,
+        ttl_hours=crawl.frontier_ttl_hours,
     )
 
 
@@ -78,8 +81,12 @@ def start_workers(
     output_dir.mkdir(parents=True, exist_ok=True)
     return [
         start_crawl(
-            source, settings, output=output_dir / f"{slot.worker}.jsonl", max_pages=max_pages,
-            timeout_s=timeout_s, worker=slot,
+            source,
+            settings,
+            output=output_dir / f"{slot.worker}.jsonl",
+            max_pages=max_pages,
+            timeout_s=timeout_s,
+            worker=slot,
         )
         for slot in slots
     ]

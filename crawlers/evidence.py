@@ -104,13 +104,26 @@ class WarcWriter:
         """Write one exchange; the body is stored as the crawler saw it (decoded), with a matching Content-Length."""
         captured_at = datetime.now(UTC)
         offset, record_id = self._exchange(
-            url, method, request_headers, request_body, status, reason, response_headers, body, captured_at,
+            url,
+            method,
+            request_headers,
+            request_body,
+            status,
+            reason,
+            response_headers,
+            body,
+            captured_at,
             extra_headers or {},
         )
         return Capture(self.files[-1], offset, record_id, sha256_hex(body), captured_at)
 
     def capture_browser(
-        self, exchanges: "list[Exchange]", *, url: str, dom: bytes, screenshot: bytes | None,
+        self,
+        exchanges: "list[Exchange]",
+        *,
+        url: str,
+        dom: bytes,
+        screenshot: bytes | None,
     ) -> tuple[Capture | None, dict[str, Capture]]:
         """Write a browser page as archivists do: network exchanges, then the DOM and screenshot pointing to them.
 
@@ -129,8 +142,15 @@ class WarcWriter:
         resources: dict[str, Capture] = {}
         for exchange in [*mains, *(e for e in exchanges if not e.main)]:
             offset, record_id = self._exchange(
-                exchange.url, exchange.method, exchange.request_headers, exchange.request_body,
-                exchange.status, exchange.reason, exchange.response_headers, exchange.body, captured_at,
+                exchange.url,
+                exchange.method,
+                exchange.request_headers,
+                exchange.request_body,
+                exchange.status,
+                exchange.reason,
+                exchange.response_headers,
+                exchange.body,
+                captured_at,
                 {"WARC-Listingwatch-Render": "browser-network"},
             )
             capture = Capture(self.files[-1], offset, record_id, sha256_hex(exchange.body), captured_at)
@@ -140,13 +160,21 @@ class WarcWriter:
                 resources[exchange.url] = capture
         assert main_capture is not None
         rendered = self.resource(
-            url, "conversion", dom, "text/html; charset=utf-8", captured_at,
+            url,
+            "conversion",
+            dom,
+            "text/html; charset=utf-8",
+            captured_at,
             {"WARC-Refers-To": main_capture.record_id},
         )
         shot = None
         if screenshot is not None:
             shot = self.resource(
-                f"urn:screenshot:{url}", "resource", screenshot, "image/png", captured_at,
+                f"urn:screenshot:{url}",
+                "resource",
+                screenshot,
+                "image/png",
+                captured_at,
                 {"WARC-Concurrent-To": main_capture.record_id},
             )
         page = replace(
@@ -155,13 +183,21 @@ class WarcWriter:
         return page, resources
 
     def resource(
-        self, uri: str, rec_type: str, data: bytes, content_type: str, captured_at: datetime,
+        self,
+        uri: str,
+        rec_type: str,
+        data: bytes,
+        content_type: str,
+        captured_at: datetime,
         extra_headers: dict[str, str],
     ) -> str:
         """A ``resource``/``conversion`` record (no HTTP envelope); returns its WARC-Record-ID."""
         writer = self._current()
         record = writer.create_warc_record(
-            uri, rec_type, payload=io.BytesIO(data), length=len(data),
+            uri,
+            rec_type,
+            payload=io.BytesIO(data),
+            length=len(data),
             warc_content_type=content_type,
             warc_headers_dict={"WARC-Date": _warc_date(captured_at), **extra_headers},
         )
@@ -169,8 +205,16 @@ class WarcWriter:
         return str(record.rec_headers.get_header("WARC-Record-ID"))
 
     def _exchange(
-        self, url: str, method: str, request_headers: list[tuple[str, str]], request_body: bytes, status: int,
-        reason: str, response_headers: list[tuple[str, str]], body: bytes, captured_at: datetime,
+        self,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        request_body: bytes,
+        status: int,
+        reason: str,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        captured_at: datetime,
         extra_headers: dict[str, str],
     ) -> tuple[int, str]:
         writer = self._current()
@@ -180,7 +224,8 @@ class WarcWriter:
         request_body = scrub(request_body, self.secrets)
         headers = [
             (k, REDACTED if k.lower() == "set-cookie" else v)
-            for k, v in response_headers if k.lower() not in _DROP_HEADERS
+            for k, v in response_headers
+            if k.lower() not in _DROP_HEADERS
         ]
         headers.append(("Content-Length", str(len(body))))
         statusline = f"{status} {reason}".strip()

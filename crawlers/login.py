@@ -76,7 +76,11 @@ def select(sel: Selector, selector: str) -> Selector | None:
 
 
 def login_form_request(
-    response: Response, username_field: str, password_field: str, submit: str | None, creds: Credentials,
+    response: Response,
+    username_field: str,
+    password_field: str,
+    submit: str | None,
+    creds: Credentials,
     source: str,
 ) -> tuple[str, str, dict[str, str], bytes]:
     """(method, url, headers, body) submitting the login form found on `response` with the credentials."""

@@ -62,7 +62,11 @@ class LoginSession:
         try:
             page = await engine.download_async(scrapy.Request(url, dont_filter=True))
             method, action, headers, body = login_form_request(
-                page, self.config.username_field, self.config.password_field, self.config.submit, self.credentials,
+                page,
+                self.config.username_field,
+                self.config.password_field,
+                self.config.submit,
+                self.credentials,
                 self.source,
             )
             response = await engine.download_async(
@@ -86,9 +90,15 @@ class LoginSession:
         for middleware in engine.downloader.middleware.middlewares:
             if isinstance(middleware, CookiesMiddleware):
                 return [
-                    {"name": c.name, "value": c.value or "", "domain": c.domain, "path": c.path or "/",
-                     "secure": bool(c.secure)}
-                    for jar in middleware.jars.values() for c in jar.jar
+                    {
+                        "name": c.name,
+                        "value": c.value or "",
+                        "domain": c.domain,
+                        "path": c.path or "/",
+                        "secure": bool(c.secure),
+                    }
+                    for jar in middleware.jars.values()
+                    for c in jar.jar
                 ]
         return []
 

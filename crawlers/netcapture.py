@@ -91,9 +91,15 @@ class _Recorder:
         if not main and len(body) > self.max_bytes:  # a chunked body over budget is dropped after the fact
             return
         exchange = Exchange(
-            url=response.url, method=request.method, request_headers=request_headers,
-            request_body=request.post_data_buffer or b"", status=response.status, reason=response.status_text,
-            response_headers=headers, body=body, main=main,
+            url=response.url,
+            method=request.method,
+            request_headers=request_headers,
+            request_body=request.post_data_buffer or b"",
+            status=response.status,
+            reason=response.status_text,
+            response_headers=headers,
+            body=body,
+            main=main,
         )
         (self.main if main else self.sub).append(exchange)
 

@@ -33,8 +33,14 @@ def perceptual_hash(data: bytes) -> PhotoHash:
                     return None, width, height
                 image.load()
                 return str(imagehash.phash(image)), width, height
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         return None, None, None
 
 

@@ -21,9 +21,13 @@ def enrich(listing: Listing) -> Listing:
     text = "\n".join(p for p in (listing.title, listing.description) if p)
     found = extract_entities(text)
     listing.contacts = Contacts(
-        phone=found.phone[:MAX_LIST], phone_unverified=found.phone_unverified[:MAX_LIST],
-        email=found.email[:MAX_LIST], telegram=found.telegram[:MAX_LIST],
-        wickr=found.wickr[:MAX_LIST], whatsapp=found.whatsapp[:MAX_LIST], signal=found.signal[:MAX_LIST],
+        phone=found.phone[:MAX_LIST],
+        phone_unverified=found.phone_unverified[:MAX_LIST],
+        email=found.email[:MAX_LIST],
+        telegram=found.telegram[:MAX_LIST],
+        wickr=found.wickr[:MAX_LIST],
+        whatsapp=found.whatsapp[:MAX_LIST],
+        signal=found.signal[:MAX_LIST],
         snapchat=found.snapchat[:MAX_LIST],
     )
     listing.crypto = [

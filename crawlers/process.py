@@ -29,8 +29,15 @@ def main(job_path: str) -> int:
     settings = Settings(**job.settings)  # type: ignore[arg-type]
     dirs = evidence_dirs(settings, job.source.name)
     crawl_settings = scrapy_settings(
-        job.source, settings, output=job.output, append=job.append, jobdir=job.jobdir,
-        max_pages=job.max_pages, timeout_s=job.timeout_s, log_file=job.log_file, worker=job.worker,
+        job.source,
+        settings,
+        output=job.output,
+        append=job.append,
+        jobdir=job.jobdir,
+        max_pages=job.max_pages,
+        timeout_s=job.timeout_s,
+        log_file=job.log_file,
+        worker=job.worker,
     )
     process = CrawlerProcess(crawl_settings, install_root_handler=True)
     quiet_browser_debug_logs(crawl_settings["LOG_LEVEL"])

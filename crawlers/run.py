@@ -139,9 +139,7 @@ class CrawlProcess:
                         raise KeyboardInterrupt
                     if deadline is not None and time.monotonic() >= deadline:
                         timed_out = True
-                        errors.append(
-                            f"crawl did not stop within {timeout_s:.0f}s + {STOP_GRACE_S:.0f}s; interrupted"
-                        )
+                        errors.append(f"crawl did not stop within {timeout_s:.0f}s + {STOP_GRACE_S:.0f}s; interrupted")
                         self._stop_or_kill(errors)
                         break
                     if on_tick:
@@ -170,8 +168,12 @@ class CrawlProcess:
 
     def _read_report(self, errors: list[str]) -> CrawlReport:
         base = CrawlReport(
-            source=self.job.source.name, started_at=self.started_at, finished_at=utcnow(), output=self.job.output,
-            log_file=self.job.log_file, exit_code=self.popen.returncode,
+            source=self.job.source.name,
+            started_at=self.started_at,
+            finished_at=utcnow(),
+            output=self.job.output,
+            log_file=self.job.log_file,
+            exit_code=self.popen.returncode,
             worker=self.job.worker.worker if self.job.worker else None,
         )
         if self.job.report.exists():

@@ -83,7 +83,8 @@ def scrapy_settings(
             "crawlers.middlewares.WarcCaptureMiddleware": 585,
         },
         "EXTENSIONS": {
-            "scrapy.extensions.closespider.CloseSpider": None, "crawlers.middlewares.PageCountCloseSpider": 0,
+            "scrapy.extensions.closespider.CloseSpider": None,
+            "crawlers.middlewares.PageCountCloseSpider": 0,
         },
         "LISTINGWATCH_DENIED_ORIGINS": denied_origins(settings),
         "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},

@@ -185,8 +185,12 @@ class Limits(_Strict):
 class EvidenceOptions(_Strict):
     """What a browser page archives besides its main document (HTTP pages archive exactly what was fetched)."""
 
-    subresources: int = Field(default=20, ge=0, le=500, description="Most sub-resources (scripts, XHR, images) "
-                              "recorded per browser page, as network responses.")
+    subresources: int = Field(
+        default=20,
+        ge=0,
+        le=500,
+        description="Most sub-resources (scripts, XHR, images) recorded per browser page, as network responses.",
+    )
     subresource_max_bytes: int = Field(default=2_000_000, ge=1024, description="Larger sub-resources are skipped.")
 
 
@@ -245,7 +249,8 @@ class SourceConfig(_Strict):
     feed: Feed | None = None
     login: Login | None = None
     proxy: str | None = Field(
-        default=None, description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
+        default=None,
+        description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
         "every request of this source goes through it. Required for .onion start URLs.",
     )
 

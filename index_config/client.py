@@ -52,9 +52,7 @@ def resolve_connection(settings: Settings) -> Connection:
     ca = None
     if any(h.startswith("https://") for h in hosts):
         ca = es.ca_certs or (ca_file(settings) if local and ca_file(settings).exists() else None)
-    return Connection(
-        hosts=hosts, api_key=es.api_key, basic_auth=basic_auth, ca_certs=ca, verify_certs=es.verify_certs
-    )
+    return Connection(hosts=hosts, api_key=es.api_key, basic_auth=basic_auth, ca_certs=ca, verify_certs=es.verify_certs)
 
 
 def get_client(settings: Settings, request_timeout: float | None = None) -> Elasticsearch:

@@ -32,9 +32,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024
 T = TypeVar("T")
 
 # Write failures that mean "the disk, not the program": said as one sentence, never a traceback.
-_DISK_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
-)
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 
 @dataclass(frozen=True)

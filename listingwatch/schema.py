@@ -42,7 +42,8 @@ class Contacts(_Model):
 
     phone: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     phone_unverified: list[ShortStr] = Field(
-        default_factory=list, max_length=MAX_LIST,
+        default_factory=list,
+        max_length=MAX_LIST,
         description="+country-code numbers in a range the phone library does not know as valid: still leads.",
     )
     email: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)

@@ -81,9 +81,7 @@ class ElasticsearchSettings(BaseModel):
     bulk_chunk_size: int = Field(default=500, ge=1, le=10_000)
     bulk_max_retries: int = Field(default=5, ge=0)
     startup_timeout: float = Field(default=180.0, gt=0)
-    run_as: str = Field(
-        default="nobody", description="Unprivileged user the local node runs as when started by root."
-    )
+    run_as: str = Field(default="nobody", description="Unprivileged user the local node runs as when started by root.")
 
     @property
     def endpoint(self) -> str:

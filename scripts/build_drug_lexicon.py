@@ -76,9 +76,7 @@ def main() -> int:
         "# do not edit by hand (edit drug_classes.yaml and rerun).\n"
     )
     body = {"version": spec["version"], "classes": {k: sorted(v) for k, v in sorted(result.items())}}
-    args.out.write_text(
-        header + yaml.safe_dump(body, allow_unicode=True, width=120), encoding="utf-8"
-    )
+    args.out.write_text(header + yaml.safe_dump(body, allow_unicode=True, width=120), encoding="utf-8")
     print({k: len(v) for k, v in result.items()})
     return 0
 

@@ -73,7 +73,9 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def match(
-    removed: dict[int, dict[str, Any]], removed_at: dict[int, datetime], candidates: Iterable[dict[str, Any]],
+    removed: dict[int, dict[str, Any]],
+    removed_at: dict[int, datetime],
+    candidates: Iterable[dict[str, Any]],
     threshold: float,
 ) -> list[Relisting]:
     """Pure matching: each candidate first seen after a removal, linked to the best removed item it matches."""
@@ -113,8 +115,14 @@ def candidates(client: Elasticsearch, settings: Settings, since: datetime) -> li
     """Flagged listings first seen after `since` (newest first, bounded)."""
     response = client.search(
         index=listings_alias(settings),
-        query={"bool": {"filter": [{"term": {"classification.flagged": True}},
-                                   {"range": {"first_seen": {"gt": since.isoformat()}}}]}},
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"classification.flagged": True}},
+                    {"range": {"first_seen": {"gt": since.isoformat()}}},
+                ]
+            }
+        },
         sort=[{"first_seen": "desc"}],
         size=MAX_CANDIDATES,
     )
@@ -132,8 +140,9 @@ def detect(
     removed = {i.id: {**docs[i.listing_id], "id": i.listing_id} for i in removed_items if i.listing_id in docs}
     removed_at = {i.id: i.removed_at for i in removed_items if i.removed_at is not None}
     client.indices.refresh(index=listings_alias(settings))
-    found = match(removed, removed_at, candidates(client, settings, min(removed_at.values())),
-                  settings.takedown.relist_similarity)
+    found = match(
+        removed, removed_at, candidates(client, settings, min(removed_at.values())), settings.takedown.relist_similarity
+    )
     linked = []
     touched = []
     for relisting in found:
@@ -146,8 +155,12 @@ def detect(
         if existing is None:
             doc = fetch_listings(client, settings, [relisting.listing_id])[relisting.listing_id]
             existing, _ = cases.open_item(
-                session, registry, {**doc, "id": relisting.listing_id}, actor="system:relist",
-                note=f"relisting of item {earlier.id} ({earlier.url}): {reason}", at=at,
+                session,
+                registry,
+                {**doc, "id": relisting.listing_id},
+                actor="system:relist",
+                note=f"relisting of item {earlier.id} ({earlier.url}): {reason}",
+                at=at,
             )
         existing.relist_of_id, existing.relist_reason = earlier.id, reason
         existing.relist_of = earlier

@@ -73,8 +73,10 @@ def due(item: TakedownItem, now: datetime, settings: Settings) -> bool:
     """Whether an item's next check is due now (see the module docstring for the schedule)."""
     if item.status not in WATCHED or item.reported_at is None:
         return False
-    if item.status == "removed" and item.removed_at and now - item.removed_at > timedelta(
-        days=settings.takedown.watch_removed_days
+    if (
+        item.status == "removed"
+        and item.removed_at
+        and now - item.removed_at > timedelta(days=settings.takedown.watch_removed_days)
     ):
         return False
     if item.last_checked_at is None:
@@ -152,9 +154,14 @@ def judge(
     moved = urlsplit(fetched.final_url)
     if moved.path != urlsplit(url).path:
         target = moved.path + (f"?{moved.query}" if moved.query else "")
-        if any(moved.path.startswith(p) for p in platform.search_paths) or _SEARCH.search(target) or moved.path in (
-            "",
-            "/",
+        if (
+            any(moved.path.startswith(p) for p in platform.search_paths)
+            or _SEARCH.search(target)
+            or moved.path
+            in (
+                "",
+                "/",
+            )
         ):
             return "removed", f"redirected to a search page ({target})"
     if source is None:
@@ -241,8 +248,14 @@ def run_checks(
                 client.index(index=observations_alias(settings), id=oid, document=body)
             session.add(
                 RemovalCheck(
-                    item_id=item.id, checked_at=now, verdict=verdict, reason=reason, http_status=fetched.status,
-                    final_url=fetched.final_url, warc_file=fetched.warc_file, warc_record_id=fetched.record_id,
+                    item_id=item.id,
+                    checked_at=now,
+                    verdict=verdict,
+                    reason=reason,
+                    http_status=fetched.status,
+                    final_url=fetched.final_url,
+                    warc_file=fetched.warc_file,
+                    warc_record_id=fetched.record_id,
                     body_sha256=fetched.body_sha256,
                 )
             )
@@ -258,8 +271,6 @@ def run_checks(
     session.flush()
     mirror.sync(client, settings, changed)
     return outcomes
-
-
 
 
 def scheduled_run(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
@@ -279,7 +290,10 @@ def scheduled_run(settings: Settings, now: datetime | None = None) -> dict[str, 
     return {
         "checked": len(outcomes),
         "verdicts": dict(Counter(o.verdict for o in outcomes)),
-        "moved": [f"item {o.item_id}: {o.status_before} -> {o.status_after}" for o in outcomes
-                  if o.status_before != o.status_after][:50],
+        "moved": [
+            f"item {o.item_id}: {o.status_before} -> {o.status_after}"
+            for o in outcomes
+            if o.status_before != o.status_after
+        ][:50],
         "relistings": len(relisted),
     }

@@ -33,15 +33,20 @@ CHECKS: dict[str, Check] = {
     "seller": lambda t, got: _check(True, got.seller.name is not None, got.seller.name == t.seller),
     "posted_at": lambda t, got: _check(True, got.posted_at is not None, got.posted_at == t.posted_at),
     "images": lambda t, got: _check(
-        bool(t.images), bool(got.images), [i.split("/static/")[-1] for i in got.images]
-        == [i.split("/static/")[-1] for i in t.images]
+        bool(t.images),
+        bool(got.images),
+        [i.split("/static/")[-1] for i in got.images] == [i.split("/static/")[-1] for i in t.images],
     ),
-    "contacts": lambda t, got: _check(bool(t.contacts), bool(_contacts(got)), all(
-        set(v) <= set(_contacts(got).get(k, [])) for k, v in t.contacts.items()
-    )),
-    "crypto": lambda t, got: _check(bool(t.crypto), bool(got.crypto), {a for _, a in t.crypto} <= {
-        c.address for c in got.crypto if c.valid_checksum is not False
-    }),
+    "contacts": lambda t, got: _check(
+        bool(t.contacts),
+        bool(_contacts(got)),
+        all(set(v) <= set(_contacts(got).get(k, [])) for k, v in t.contacts.items()),
+    ),
+    "crypto": lambda t, got: _check(
+        bool(t.crypto),
+        bool(got.crypto),
+        {a for _, a in t.crypto} <= {c.address for c in got.crypto if c.valid_checksum is not False},
+    ),
 }
 
 

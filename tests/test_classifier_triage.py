@@ -61,8 +61,15 @@ def _labels(tmp_path: Path, rows: list[dict]) -> Path:
 
 def _row(listing_id: str, title: str, sale: int, substances: list[str]) -> dict:
     return {
-        "title": title, "description": "", "seller": "", "sale": sale, "substances": substances, "lang": "en",
-        "platform": "marketplace", "group": f"triage_{listing_id}", "listing_id": listing_id,
+        "title": title,
+        "description": "",
+        "seller": "",
+        "sale": sale,
+        "substances": substances,
+        "lang": "en",
+        "platform": "marketplace",
+        "group": f"triage_{listing_id}",
+        "listing_id": listing_id,
     }
 
 

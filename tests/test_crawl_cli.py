@@ -21,7 +21,8 @@ def test_crawl_prints_whole_paths_and_packages_a_wacz(
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(
-            app, ["crawl", "classifieds", "--max-pages", "4", "--no-resume", "--wacz", "-o", str(output)],
+            app,
+            ["crawl", "classifieds", "--max-pages", "4", "--no-resume", "--wacz", "-o", str(output)],
             env={"COLUMNS": "80"},
         )
     finally:

@@ -41,7 +41,11 @@ def _lines(path: Path) -> int:
 
 
 def _kill_one_holding_requests(
-    processes: list[CrawlProcess], client: redis.Redis, keys: FrontierKeys, *, min_lines: int = 10,
+    processes: list[CrawlProcess],
+    client: redis.Redis,
+    keys: FrontierKeys,
+    *,
+    min_lines: int = 10,
     timeout_s: float = 60,
 ) -> tuple[CrawlProcess, int]:
     """SIGKILL the first worker seen holding requests after writing `min_lines` listings: (it, how many it held).
@@ -78,8 +82,10 @@ def _kill_one_holding_requests(
     codes = [p.popen.poll() for p in processes]
     for process in processes:
         process.stop()
-    pytest.fail(f"no worker held a request after writing {min_lines} listings ({written} written, "
-                f"{tries} tries, exit codes {codes})")
+    pytest.fail(
+        f"no worker held a request after writing {min_lines} listings ({written} written, "
+        f"{tries} tries, exit codes {codes})"
+    )
 
 
 def test_two_workers_fetch_every_listing_exactly_once(tmp_path: Path, redis_url: str) -> None:
@@ -106,14 +112,22 @@ def test_two_workers_fetch_every_listing_exactly_once(tmp_path: Path, redis_url:
     dirs = {Path(p).parent for p in report.warc_files}
     assert len(dirs) == 2 and all(d.parent.name == "once" for d in dirs)
     assert all(Path(p).stat().st_size > 0 for p in report.warc_files)
-    assert frontier_state(settings, source.name, "once") == {"queued": 0, "seen": len(pages), "workers": 0,
-                                                             "in_flight": 0}
+    assert frontier_state(settings, source.name, "once") == {
+        "queued": 0,
+        "seen": len(pages),
+        "workers": 0,
+        "in_flight": 0,
+    }
 
     # A worker joining the finished run finds its start URL seen and fetches nothing again.
     with start_sites() as again:
         late = run_workers(
             _slowed(demo_source("classifieds", again)).model_copy(update={"start_urls": source.start_urls}),
-            settings, run_id="once", workers=1, output=tmp_path / "late.jsonl", timeout_s=60,
+            settings,
+            run_id="once",
+            workers=1,
+            output=tmp_path / "late.jsonl",
+            timeout_s=60,
         )
     assert late.pages_fetched == 0 and late.workers[0].finish_reason == "finished"
 

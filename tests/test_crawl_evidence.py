@@ -59,8 +59,13 @@ def test_warc_files_rotate_by_size(tmp_path: Path) -> None:
     writer = WarcWriter(tmp_path, "rot", max_bytes=4096)
     captures = [
         writer.capture(
-            url=f"http://x.test/item/{n}", method="GET", request_headers=[("Host", "x.test")], request_body=b"",
-            status=200, response_headers=[("Content-Type", "text/html")], body=random.Random(n).randbytes(3000),
+            url=f"http://x.test/item/{n}",
+            method="GET",
+            request_headers=[("Host", "x.test")],
+            request_body=b"",
+            status=200,
+            response_headers=[("Content-Type", "text/html")],
+            body=random.Random(n).randbytes(3000),
         )
         for n in range(6)
     ]

@@ -123,8 +123,9 @@ def _coloured_share(png: bytes) -> float:
 def test_emoji_render_in_colour(crawl_settings: Settings) -> None:
     """The fonts installed with the browser draw 💊 in colour (an empty box or a glyph outline is grey)."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(crawl_settings.crawl.chromium_path),
-                                     args=list(crawl_settings.crawl.browser_args))
+        browser = pw.chromium.launch(
+            executable_path=str(crawl_settings.crawl.chromium_path), args=list(crawl_settings.crawl.browser_args)
+        )
         page = browser.new_page()
         page.set_content(
             '<span id="e" style="font-size:96px;line-height:1">💊</span>'

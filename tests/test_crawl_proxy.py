@@ -44,10 +44,15 @@ def onion_site() -> Iterator[tuple[SitesServer, SocksProxy]]:
 def _onion_source(server: SitesServer, proxy: SocksProxy, render: str) -> SourceConfig:
     base = demo_source("classifieds", server).model_dump()
     base.update(
-        name=f"onion-{render}", render=render, proxy=proxy.url, start_urls=[f"http://{ONION}/classifieds/"],
+        name=f"onion-{render}",
+        render=render,
+        proxy=proxy.url,
+        start_urls=[f"http://{ONION}/classifieds/"],
         allowed_domains=[ONION],
-        links=Links(listings=LinkRule(restrict_css=["ul.ads"], allow=[r"/classifieds/item/[1-4]$"]),
-                    next_pages=LinkRule(allow=["$^"])).model_dump(),
+        links=Links(
+            listings=LinkRule(restrict_css=["ul.ads"], allow=[r"/classifieds/item/[1-4]$"]),
+            next_pages=LinkRule(allow=["$^"]),
+        ).model_dump(),
     )
     return SourceConfig.model_validate(base)
 

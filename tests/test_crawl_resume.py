@@ -22,8 +22,11 @@ def test_killed_crawl_resumes_fetching_each_page_once(tmp_path: Path, crawl_sett
     with start_sites() as server:
         source = demo_source("classifieds", server)
         # Slow the crawl down so the interrupt lands mid-crawl.
-        source = source.model_copy(update={"politeness": source.politeness.model_copy(
-            update={"concurrency_per_domain": 2, "download_delay": 0.02})})
+        source = source.model_copy(
+            update={
+                "politeness": source.politeness.model_copy(update={"concurrency_per_domain": 2, "download_delay": 0.02})
+            }
+        )
         output, jobdir = tmp_path / "out.jsonl", tmp_path / "job"
         first = start_crawl(source, crawl_settings, output=output, jobdir=jobdir, timeout_s=120)
         deadline = time.monotonic() + 60

@@ -50,9 +50,7 @@ def test_each_page_fetched_once(crawl_settings: Settings, tmp_path: Path) -> Non
     assert set(listing_hits.values()) == {1}
 
 
-def test_spa_needs_the_browser_and_gets_screenshots(
-    crawl_demo: Callable[..., CrawlResult], sites: SitesServer
-) -> None:
+def test_spa_needs_the_browser_and_gets_screenshots(crawl_demo: Callable[..., CrawlResult], sites: SitesServer) -> None:
     report, listings = crawl_demo("spa", max_pages=25)
     assert report.errors == []
     assert len(listings) >= 20
@@ -70,7 +68,12 @@ def test_spa_needs_the_browser_and_gets_screenshots(
 def test_hostile_pages_are_skipped_with_reasons(crawl_demo: Callable[..., CrawlResult], sites: SitesServer) -> None:
     report, listings = crawl_demo("hostile")
     assert report.skipped == {
-        "robots_txt": 1, "bot_challenge": 1, "login_wall": 1, "http_500": 1, "too_large": 1, "redirect_loop": 1,
+        "robots_txt": 1,
+        "bot_challenge": 1,
+        "login_wall": 1,
+        "http_500": 1,
+        "too_large": 1,
+        "redirect_loop": 1,
         "timeout": 1,
     }
     by_path = {item.url.split("/hostile/")[1]: item for item in listings}

@@ -10,10 +10,23 @@ from listingwatch.runs.summary import RunSummary
 
 def _outcomes() -> list[SourceOutcome]:
     summary = RunSummary(
-        source="classifieds", run_key="k", finished_at=datetime.now(UTC), model_version="clf-x",
-        pages_fetched=211, listings=200, new=200, changed=3, unchanged=0, gone=0, classified=200, flagged=77,
+        source="classifieds",
+        run_key="k",
+        finished_at=datetime.now(UTC),
+        model_version="clf-x",
+        pages_fetched=211,
+        listings=200,
+        new=200,
+        changed=3,
+        unchanged=0,
+        gone=0,
+        classified=200,
+        flagged=77,
         flagged_by_substance={"counterfeit_pill": 20, "fentanyl": 30, "methamphetamine": 12, "precursor": 9},
-        indexed=200, errors=0, error_samples=[], seconds={},
+        indexed=200,
+        errors=0,
+        error_samples=[],
+        seconds={},
     )
     return [
         SourceOutcome("classifieds", True, 41.0, summary, "ok"),

@@ -77,8 +77,12 @@ def _image_commands() -> list[tuple[str, list[str]]]:
         found.append((dockerfile.name, _argv(cmds[-1])))
     for name, service in _compose()["services"].items():
         if "command" in service and str(service.get("image", "")).startswith("listingwatch/"):
-            found.append((f"service {name}", _argv(service["command"]) if isinstance(service["command"], str)
-                          else service["command"]))
+            found.append(
+                (
+                    f"service {name}",
+                    _argv(service["command"]) if isinstance(service["command"], str) else service["command"],
+                )
+            )
     return found
 
 

@@ -20,8 +20,11 @@ def test_selectors_take_element_text_and_attributes() -> None:
         '<img src="/a.jpg"><img src="/a.jpg"><img src="/b.jpg"></body></html>'
     )
     selectors = FieldSelectors(
-        title="h1.t", description="xpath://div[@class='d']", price="span.p",
-        posted_at="time::attr(datetime)", images="img::attr(src)",
+        title="h1.t",
+        description="xpath://div[@class='d']",
+        price="span.p",
+        posted_at="time::attr(datetime)",
+        images="img::attr(src)",
     )
     fields = extract_fields(html, "http://x.test/item/1", selectors)
     assert fields.title == "Pastillas M30"

@@ -160,6 +160,7 @@ def test_classify_keeps_every_good_record_exactly_and_reports_every_bad_line(tra
     reported = {int(line.split(":")[1]) for line in done.stderr.splitlines() if ": skipped, " in line}
     assert reported == bad
     written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
     def fields(row: dict) -> dict:
         return {k: v for k, v in row.items() if k != "classification"}
 

@@ -12,13 +12,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
-    "listingwatch", "crawlers", "classifiers", "index_config", "webapp", "takedown", "dags", "benchmarks", "tests"
+    "listingwatch",
+    "crawlers",
+    "classifiers",
+    "index_config",
+    "webapp",
+    "takedown",
+    "dags",
+    "benchmarks",
+    "tests",
 )
 STAGES = ("crawlers", "classifiers", "index_config")
 # What composes the stages; a stage importing any of these would make the data flow circular.
-COMPOSERS = tuple(
-    f"listingwatch.{name}" for name in ("runs", "orchestration", "jobs", "demo", "cli", "pipeline")
-)
+COMPOSERS = tuple(f"listingwatch.{name}" for name in ("runs", "orchestration", "jobs", "demo", "cli", "pipeline"))
 
 
 @cache

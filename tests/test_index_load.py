@@ -52,9 +52,7 @@ def test_listings_are_searchable_by_text_and_fields(settings: Settings, es_clien
     assert {b["key"]: b["doc_count"] for b in facets} == {"fentanyl": 20, "counterfeit_pills": 20}
 
 
-def test_reloading_the_same_file_changes_nothing(
-    settings: Settings, es_client: Elasticsearch, tmp_path: Path
-) -> None:
+def test_reloading_the_same_file_changes_nothing(settings: Settings, es_client: Elasticsearch, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "crawl.jsonl", [as_line(listing(i)) for i in range(30)])
     first = load_jsonl(path, settings, es_client)
     before = _counts(es_client, settings)

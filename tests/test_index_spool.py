@@ -38,9 +38,7 @@ def _unreachable(settings: Settings, url: str) -> Settings:
     return settings.model_copy(update={"es": settings.es.model_copy(update={"url": url})})
 
 
-def test_node_stopped_mid_load_then_replay_delivers_every_record_once(
-    settings: Settings, es_node: NodeHandle
-) -> None:
+def test_node_stopped_mid_load_then_replay_delivers_every_record_once(settings: Settings, es_node: NodeHandle) -> None:
     total, stop_after = 3_000, 1_100
     client = get_client(settings, request_timeout=5)
 

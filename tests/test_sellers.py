@@ -15,8 +15,12 @@ def test_identifiers_are_normalised_and_include_photo_hashes() -> None:
         "photos": [{"phash": "ABCD"}],
     }
     assert identifiers(doc) == [
-        ("crypto", "bc1qxyz"), ("email", "a@b.example"), ("phash", "abcd"), ("phone", "+15550100"),
-        ("profile", "https://site.example/u/vendor"), ("telegram", "plug"),
+        ("crypto", "bc1qxyz"),
+        ("email", "a@b.example"),
+        ("phash", "abcd"),
+        ("phone", "+15550100"),
+        ("profile", "https://site.example/u/vendor"),
+        ("telegram", "plug"),
     ]
 
 

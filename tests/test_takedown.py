@@ -70,7 +70,10 @@ def test_transitions_are_checked_and_the_audit_log_is_append_only(store_settings
         for status in ("queued", "reported", "removed", "reinstated"):
             cases.transition(session, item, status, "lia", at=T0 + timedelta(hours=len(item.audit)))
         assert [(e.from_status, e.to_status) for e in item.audit] == [
-            (None, "new"), ("new", "queued"), ("queued", "reported"), ("reported", "removed"),
+            (None, "new"),
+            ("new", "queued"),
+            ("queued", "reported"),
+            ("reported", "removed"),
             ("removed", "reinstated"),
         ]
         assert item.reported_at == T0 + timedelta(hours=2) and item.removed_at == T0 + timedelta(hours=3)
@@ -94,8 +97,11 @@ def _doc(**fields) -> dict:
         (Fetched(410, "https://market.example/item/1", ""), "removed", "HTTP 410"),
         (Fetched(200, "https://market.example/classifieds/search?q=x", "<p>results</p>"), "removed", "search page"),
         (Fetched(200, "https://market.example/", "<p>home</p>"), "removed", "search page"),
-        (Fetched(200, "https://market.example/item/1", "<h1>This listing has been removed</h1>"), "removed",
-         "removal page"),
+        (
+            Fetched(200, "https://market.example/item/1", "<h1>This listing has been removed</h1>"),
+            "removed",
+            "removal page",
+        ),
         (Fetched(200, "https://market.example/item/1", "<h1>M30</h1>"), "live", "HTTP 200"),
         (Fetched(503, "https://market.example/item/1", ""), "unknown", "HTTP 503"),
         (Fetched(None, "https://market.example/item/1", "", error="ConnectError: refused"), "unknown", "no answer"),
@@ -113,19 +119,39 @@ def test_emptied_listing_counts_as_removed() -> None:
     source = load_source(Path(__file__).resolve().parents[1] / "crawlers" / "sources" / "classifieds.yaml")
     platform = load_registry().get("local-classifieds")
     page = '<html><body><article class="ad-page"></article></body></html>'
-    got, why = judge(_doc(url="https://market.example/item/1"), source, platform,
-                     Fetched(200, "https://market.example/item/1", page))
+    got, why = judge(
+        _doc(url="https://market.example/item/1"), source, platform, Fetched(200, "https://market.example/item/1", page)
+    )
     assert (got, why.split(":")[0]) == ("removed", "emptied")
 
 
 def test_relisting_by_text_or_shared_identifier_and_only_after_removal() -> None:
-    removed = {7: {**_doc(), "id": "old", "description": "Pressed M30 blues, 100 count, tracked shipping to USA "
-                   "and Canada, bulk discounts for regulars, no questions asked"}}
+    removed = {
+        7: {
+            **_doc(),
+            "id": "old",
+            "description": "Pressed M30 blues, 100 count, tracked shipping to USA "
+            "and Canada, bulk discounts for regulars, no questions asked",
+        }
+    }
     removed_at = {7: T0}
-    near = {**removed[7], "id": "near", "url": "https://market.example/item/9", "first_seen": "2026-11-03T00:00:00Z",
-            "contacts": {}, "crypto": [], "description": "Back again! " + removed[7]["description"]}
-    shares = {**_doc(), "id": "handle", "url": "https://market.example/item/10", "title": "other",
-              "description": "totally different words here", "first_seen": "2026-11-03T00:00:00Z"}
+    near = {
+        **removed[7],
+        "id": "near",
+        "url": "https://market.example/item/9",
+        "first_seen": "2026-11-03T00:00:00Z",
+        "contacts": {},
+        "crypto": [],
+        "description": "Back again! " + removed[7]["description"],
+    }
+    shares = {
+        **_doc(),
+        "id": "handle",
+        "url": "https://market.example/item/10",
+        "title": "other",
+        "description": "totally different words here",
+        "first_seen": "2026-11-03T00:00:00Z",
+    }
     earlier = {**near, "id": "earlier", "first_seen": "2026-10-30T00:00:00Z"}
     stranger = {**shares, "id": "stranger", "contacts": {}, "crypto": [], "images": []}
     found = {r.listing_id: r for r in match(removed, removed_at, [near, shares, earlier, stranger], 0.7)}

@@ -68,8 +68,11 @@ def _flag(listings: list[Listing], sites: SitesServer, relisted: dict[str, str] 
         known = truth.get((relisted or {}).get(item.url, item.url))
         illicit = bool(known and known.illicit)
         item.classification = Classification(
-            score=0.97 if illicit else 0.04, flagged=illicit, threshold=0.5,
-            substances=known.substances if known else [], model_version="ground-truth-test",
+            score=0.97 if illicit else 0.04,
+            flagged=illicit,
+            threshold=0.5,
+            substances=known.substances if known else [],
+            model_version="ground-truth-test",
         )
         out.append(item)
     return out
@@ -241,9 +244,7 @@ def test_removal_reinstatement_relisting_and_accountability(world: World) -> Non
     with session_scope(s) as session:
         links = detect(session, client, s, registry)
     relisting = next(i for i in new if i.url == new_url)
-    assert [(r.listing_id, r.removed_item_id) for r in links] == [
-        (relisting.id, _item(s, b.id).id)
-    ]
+    assert [(r.listing_id, r.removed_item_id) for r in links] == [(relisting.id, _item(s, b.id).id)]
 
     with session_scope(s) as session:
         packets, _ = export(session, client, s, registry, "local-classifieds", None, "lia")

@@ -117,7 +117,7 @@ def test_hostile_listing_is_inert_in_the_browser(page: Page, web_server: WebEnv,
         page.goto(url)
         page.wait_for_load_state("load")
         injected = page.evaluate(
-            "document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], a[href^=\"javascript\"], b').length"
+            'document.querySelectorAll(\'img[src="x"], svg[onload], [onerror], a[href^="javascript"], b\').length'
         )
         assert injected == 0, url
     page.goto(f"/listings/{hostile}")

@@ -34,20 +34,37 @@ def liaison_page(request: Request, user: Liaison, made: str | None = None) -> Re
         rows = accountability.report(db, registry)
         counts = Counter((i.platform, i.status) for i in db.scalars(select(TakedownItem)))
         packets = [
-            {"id": p.id, "platform": p.platform, "created_at": p.created_at, "listings": len(p.items),
-             "sent_at": p.sent_at, "sent_by": p.sent_by, "timestamped": p.timestamped}
-            for p in db.scalars(select(TakedownPacket).order_by(TakedownPacket.created_at.desc())
-                                .limit(MAX_PACKETS_SHOWN))
+            {
+                "id": p.id,
+                "platform": p.platform,
+                "created_at": p.created_at,
+                "listings": len(p.items),
+                "sent_at": p.sent_at,
+                "sent_by": p.sent_by,
+                "timestamped": p.timestamped,
+            }
+            for p in db.scalars(
+                select(TakedownPacket).order_by(TakedownPacket.created_at.desc()).limit(MAX_PACKETS_SHOWN)
+            )
         ]
     waiting = [
-        {"key": p.key, "name": p.name, "new": counts[(p.key, "new")],
-         "open": sum(n for (k, s), n in counts.items() if k == p.key and s in ("queued", "reported", "still_live"))}
+        {
+            "key": p.key,
+            "name": p.name,
+            "new": counts[(p.key, "new")],
+            "open": sum(n for (k, s), n in counts.items() if k == p.key and s in ("queued", "reported", "still_live")),
+        }
         for p in registry.platforms
         if any(k == p.key for k, _ in counts)
     ]
     context = {
-        "user": principal(request), "rows": rows, "columns": accountability.COLUMNS, "cell": accountability.cell,
-        "waiting": waiting, "packets": packets, "made": made,
+        "user": principal(request),
+        "rows": rows,
+        "columns": accountability.COLUMNS,
+        "cell": accountability.cell,
+        "waiting": waiting,
+        "packets": packets,
+        "made": made,
     }
     return request.app.state.templates.TemplateResponse(request, "liaison.html", context)
 

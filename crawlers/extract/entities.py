@@ -28,8 +28,7 @@ _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})", re.IGNORECASE)
 # A phone after the messengers it is for: "WhatsApp/Wickr: +86 155 0000 1234", "telegram +86 188...".
 _MESSENGER = r"(?:whats\s*app|wa|signal|telegram|tele|tg|wickr(?:\s*me)?)"
 _APP_PHONE = re.compile(
-    rf"\b({_MESSENGER}(?:\s*(?:/|,|&|\+|\bor\b|\band\b)\s*{_MESSENGER})*)\b"
-    + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)",
+    rf"\b({_MESSENGER}(?:\s*(?:/|,|&|\+|\bor\b|\band\b)\s*{_MESSENGER})*)\b" + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)",
     re.IGNORECASE,
 )
 _MESSENGER_NAME = re.compile(_MESSENGER, re.IGNORECASE)

@@ -175,9 +175,7 @@ def extract_fields(html: str, url: str, selectors: FieldSelectors) -> PageFields
     for name in ("title", "description", "seller", "seller_url", "price", "posted_at", "images"):
         if getattr(out, name):
             out.methods[name] = "selector"
-    if (out.title is None or out.description is None or out.price is None) and (
-        product := jsonld_product(html, url)
-    ):
+    if (out.title is None or out.description is None or out.price is None) and (product := jsonld_product(html, url)):
         _apply_jsonld(out, product)
     _apply_text(out, html, sel)
     return out

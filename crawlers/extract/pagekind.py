@@ -14,9 +14,7 @@ _CHALLENGE = re.compile(
     re.IGNORECASE,
 )
 _PASSWORD_INPUT = re.compile(r"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
-_LOGIN_WORDS = re.compile(
-    r"\b(?:log ?in|sign ?in|members only|iniciar sesión|login required)\b", re.IGNORECASE
-)
+_LOGIN_WORDS = re.compile(r"\b(?:log ?in|sign ?in|members only|iniciar sesión|login required)\b", re.IGNORECASE)
 _LOGIN_PATH = re.compile(r"/(?:login|signin|sign-in|auth|account/login)\b", re.IGNORECASE)
 
 

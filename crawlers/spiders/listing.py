@@ -48,9 +48,15 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
 async def _photo(url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher) -> Photo:
     phash, width, height = await hasher.perceptual_hash(body, capture.body_sha256)
     return Photo(
-        url=url, sha256=capture.body_sha256, phash=phash, width=width, height=height,
-        content_type=content_type[:200] if content_type else None, warc_file=str(capture.warc_file),
-        warc_offset=capture.offset, warc_record_id=capture.record_id,
+        url=url,
+        sha256=capture.body_sha256,
+        phash=phash,
+        width=width,
+        height=height,
+        content_type=content_type[:200] if content_type else None,
+        warc_file=str(capture.warc_file),
+        warc_offset=capture.offset,
+        warc_record_id=capture.record_id,
     )
 
 
@@ -142,7 +148,9 @@ class ListingSpider(scrapy.Spider):
                 PageMethod("evaluate", CLICK_JS, [actions.click_selector, actions.click_times, actions.scroll_wait_ms])
             )
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_index, errback=self.on_error,
+            canonical_url(url),
+            callback=self.parse_index,
+            errback=self.on_error,
             meta={**self._meta(methods), GENERATION_META: self.session.generation if self.session else 0},
         )
 
@@ -154,7 +162,9 @@ class ListingSpider(scrapy.Spider):
         if actions.screenshot:
             methods.append(PageMethod(full_page_png))
         return scrapy.Request(
-            canonical_url(url), callback=self.parse_listing, errback=self.on_error,
+            canonical_url(url),
+            callback=self.parse_listing,
+            errback=self.on_error,
             meta={**self._meta(methods, True), GENERATION_META: self.session.generation if self.session else 0},
         )
 
@@ -228,9 +238,13 @@ class ListingSpider(scrapy.Spider):
         evidence = Evidence()
         if capture is not None:
             evidence = Evidence(
-                warc_file=str(capture.warc_file), warc_offset=capture.offset, warc_record_id=capture.record_id,
-                body_sha256=capture.body_sha256, captured_at=capture.captured_at,
-                rendered_record_id=capture.rendered_record_id, rendered_sha256=capture.rendered_sha256,
+                warc_file=str(capture.warc_file),
+                warc_offset=capture.offset,
+                warc_record_id=capture.record_id,
+                body_sha256=capture.body_sha256,
+                captured_at=capture.captured_at,
+                rendered_record_id=capture.rendered_record_id,
+                rendered_sha256=capture.rendered_sha256,
                 screenshot_record_id=capture.screenshot_record_id,
             )
         for method in response.meta.get("playwright_page_methods", []):
@@ -264,7 +278,8 @@ class ListingSpider(scrapy.Spider):
                 language=fields.language,
                 extraction=(
                     {**fields.methods, "price": "not_on_page"}
-                    if self.source.fields.price and fields.price is None else fields.methods
+                    if self.source.fields.price and fields.price is None
+                    else fields.methods
                 ),
                 evidence=evidence,
             )
@@ -300,7 +315,9 @@ class ListingSpider(scrapy.Spider):
             self.crawler.stats.inc_value("listingwatch/photos_from_page")
             return await _photo(url, exchange.body, content_type, capture, self._hasher)
         request = scrapy.Request(
-            url, dont_filter=True, priority=10,
+            url,
+            dont_filter=True,
+            priority=10,
             meta={PHOTO_META: True, "download_maxsize": max_bytes, "download_warnsize": 0},
         )
         try:
@@ -332,4 +349,3 @@ class ListingSpider(scrapy.Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"listingwatch/skipped/{reason}")
         self.logger.warning("skipped %s: %s%s", url, reason, f" ({detail})" if detail else "")
-

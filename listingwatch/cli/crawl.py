@@ -28,16 +28,25 @@ def crawl(
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, max=256, help="Local worker processes sharing the Redis frontier "
-                     "(needs crawl.frontier: redis; default: crawl.workers)."),
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            max=256,
+            help="Local worker processes sharing the Redis frontier "
+            "(needs crawl.frontier: redis; default: crawl.workers).",
+        ),
     ] = None,
     run_id: Annotated[
         str | None,
         typer.Option("--run-id", help="Join or resume this distributed run (default: a new one, named by UTC time)."),
     ] = None,
-    wacz: Annotated[bool, typer.Option(
-        "--wacz", help="Also package this run's WARC files as OUTPUT.wacz (opens in ReplayWeb.page / pywb)."
-    )] = False,
+    wacz: Annotated[
+        bool,
+        typer.Option(
+            "--wacz", help="Also package this run's WARC files as OUTPUT.wacz (opens in ReplayWeb.page / pywb)."
+        ),
+    ] = False,
 ) -> None:
     """Crawl one source: listings to JSONL, raw pages to WARC, screenshots for browser sources.
 
@@ -69,11 +78,16 @@ def crawl(
     if dry_run:
         plan = Table(title=f"crawl plan: {config.name}", show_header=False)
         for key, value in [
-            ("platform", config.platform), ("render", config.render), ("start_urls", "\n".join(config.start_urls)),
+            ("platform", config.platform),
+            ("render", config.render),
+            ("start_urls", "\n".join(config.start_urls)),
             ("robots.txt", "obeyed" if config.politeness.obey_robots_txt else "ignored"),
             ("max pages", str(max_pages or config.limits.max_pages or "unbounded")),
-            ("time bound", f"{timeout:.0f}s"), ("output", str(output)),
-            ("warc", str(dirs["warc"])), ("screenshots", str(dirs["screenshots"])), ("jobdir", str(jobdir)),
+            ("time bound", f"{timeout:.0f}s"),
+            ("output", str(output)),
+            ("warc", str(dirs["warc"])),
+            ("screenshots", str(dirs["screenshots"])),
+            ("jobdir", str(jobdir)),
             ("proxy", config.proxy or "none"),
             ("login", f"{config.login.url} ({config.login.credentials})" if config.login else "none"),
             ("feed", "every post on a page is a listing" if config.feed else "no"),
@@ -84,8 +98,16 @@ def crawl(
     if workers or settings.crawl.frontier == "redis":
         from listingwatch.cli.crawl_workers import crawl_with_workers
 
-        crawl_with_workers(config, settings, console, workers=workers, run_id=run_id, output=output,
-                           max_pages=max_pages, timeout=timeout)
+        crawl_with_workers(
+            config,
+            settings,
+            console,
+            workers=workers,
+            run_id=run_id,
+            output=output,
+            max_pages=max_pages,
+            timeout=timeout,
+        )
         return
     process = start_crawl(config, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout)
     interrupted = False
@@ -114,8 +136,12 @@ def crawl(
     if wacz and report.warc_files:
         from crawlers.wacz import package_wacz
 
-        packaged = package_wacz(report.warc_files, report.output.with_suffix(".wacz"),
-                                listings_jsonl=report.output, title=f"listingwatch crawl {config.name}")
+        packaged = package_wacz(
+            report.warc_files,
+            report.output.with_suffix(".wacz"),
+            listings_jsonl=report.output,
+            title=f"listingwatch crawl {config.name}",
+        )
         paths.append(("wacz", packaged))
     for label, path in paths:
         out.print(f"{label}: {escape(str(path))}", soft_wrap=True, highlight=False)
@@ -175,10 +201,13 @@ def sources_check(
 def sources_new(
     name: Annotated[str, typer.Argument(help="Source name: lowercase letters, digits, - and _ (the file name).")],
     from_url: Annotated[str, typer.Option("--from", help="The page that lists the listings (an index page).")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Where to write the YAML (default: crawl.sources_dir/NAME.yaml).")] = None,
-    proxy: Annotated[str | None, typer.Option(
-        help="Fetch through this proxy, e.g. socks5h://127.0.0.1:9050 for an onion site.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the YAML (default: crawl.sources_dir/NAME.yaml)."),
+    ] = None,
+    proxy: Annotated[
+        str | None, typer.Option(help="Fetch through this proxy, e.g. socks5h://127.0.0.1:9050 for an onion site.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Draft a source YAML from a site: fetches the page (and the first listing it links to) and
@@ -209,8 +238,9 @@ def sources_new(
     target.write_text(text, encoding="utf-8")
     console = Console()
     console.print(escape(text), soft_wrap=True, highlight=False)
-    console.print(f"Draft written to {escape(str(target))}; edit it, then `listingwatch sources check`.",
-                  soft_wrap=True)
+    console.print(
+        f"Draft written to {escape(str(target))}; edit it, then `listingwatch sources check`.", soft_wrap=True
+    )
 
 
 def _fetch_page(url: str, user_agent: str, proxy: str | None) -> tuple[str, str]:
@@ -221,8 +251,12 @@ def _fetch_page(url: str, user_agent: str, proxy: str | None) -> tuple[str, str]
 
     limit = 5 * 1024 * 1024
     try:
-        with httpx.Client(proxy=proxy, follow_redirects=True, max_redirects=5, timeout=20,
-                          headers={"User-Agent": user_agent}) as client, client.stream("GET", url) as response:
+        with (
+            httpx.Client(
+                proxy=proxy, follow_redirects=True, max_redirects=5, timeout=20, headers={"User-Agent": user_agent}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():

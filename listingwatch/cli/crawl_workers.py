@@ -39,8 +39,13 @@ def crawl_with_workers(
     run_id = run_id or f"{utcnow():%Y%m%dT%H%M%SZ}"
     timeout = crawl_timeout_s(source, settings, timeout)
     processes = start_workers(
-        source, settings, run_id=run_id, workers=count, output_dir=output.parent / f"{output.stem}.workers",
-        max_pages=max_pages, timeout_s=timeout,
+        source,
+        settings,
+        run_id=run_id,
+        workers=count,
+        output_dir=output.parent / f"{output.stem}.workers",
+        max_pages=max_pages,
+        timeout_s=timeout,
     )
     with console.status(f"crawling {source.name} with {count} workers…") as status:
         started = time.monotonic()
@@ -52,12 +57,22 @@ def crawl_with_workers(
             )
             time.sleep(0.5)
     report = wait_workers(source, run_id, processes, output, timeout)
-    table = Table("worker", "finish", "pages", "listings", "warc files", "log",
-                  title=f"crawl {source.name}, run {run_id}: {report.listings} listings in {report.output}")
+    table = Table(
+        "worker",
+        "finish",
+        "pages",
+        "listings",
+        "warc files",
+        "log",
+        title=f"crawl {source.name}, run {run_id}: {report.listings} listings in {report.output}",
+    )
     for worker in report.workers:
         table.add_row(
-            escape(worker.worker or "?"), worker.finish_reason or "did not finish", str(worker.pages_fetched),
-            str(worker.listings_written), "\n".join(escape(str(p)) for p in worker.warc_files),
+            escape(worker.worker or "?"),
+            worker.finish_reason or "did not finish",
+            str(worker.pages_fetched),
+            str(worker.listings_written),
+            "\n".join(escape(str(p)) for p in worker.warc_files),
             escape(str(worker.log_file)),
         )
     console.print(table)

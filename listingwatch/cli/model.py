@@ -91,8 +91,16 @@ def train(
             bar.update(task, description=stage, completed=done, total=total or None)
 
         path = train_and_release(
-            settings, quick=quick, seed=seed, layers=layers, real=real, use_real=not no_real, triage=triage,
-            export=export, promote=promote, progress=report,
+            settings,
+            quick=quick,
+            seed=seed,
+            layers=layers,
+            real=real,
+            use_real=not no_real,
+            triage=triage,
+            export=export,
+            promote=promote,
+            progress=report,
         )
     if promoted_version(settings) == path.name:
         typer.echo(f"promoted {path.name}")

@@ -30,8 +30,9 @@ By = Annotated[
 ]
 At = Annotated[
     datetime | None,
-    typer.Option("--at", help="When it happened, UTC (ISO 8601); default now.", formats=["%Y-%m-%dT%H:%M:%S",
-                                                                                          "%Y-%m-%dT%H:%M"]),
+    typer.Option(
+        "--at", help="When it happened, UTC (ISO 8601); default now.", formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+    ),
 ]
 EXIT_TAMPERED = 1
 
@@ -88,8 +89,18 @@ def platforms(
         table.add_column(column, overflow="fold")
     for p in registry.platforms:
         channels = "\n".join(f"{c.kind}: {c.address or c.url}" for c in p.channels)
-        table.add_row(*(escape(v) for v in (p.key, p.name + (" (catch-all)" if p.catch_all else ""), channels,
-                                             str(p.response_hours or "-"), ", ".join(p.required_fields))))
+        table.add_row(
+            *(
+                escape(v)
+                for v in (
+                    p.key,
+                    p.name + (" (catch-all)" if p.catch_all else ""),
+                    channels,
+                    str(p.response_hours or "-"),
+                    ", ".join(p.required_fields),
+                )
+            )
+        )
     Console().print(table)
 
 
@@ -134,8 +145,15 @@ def list_items(
         for column in ("item", "status", "platform", "listing", "url", "reported", "removed"):
             table.add_column(column, overflow="fold")
         for i in items:
-            table.add_row(str(i.id), i.status, i.platform, i.listing_id, escape(i.url), utc_iso(i.reported_at),
-                          utc_iso(i.removed_at))
+            table.add_row(
+                str(i.id),
+                i.status,
+                i.platform,
+                i.listing_id,
+                escape(i.url),
+                utc_iso(i.reported_at),
+                utc_iso(i.removed_at),
+            )
     Console().print(table)
 
 
@@ -197,8 +215,9 @@ def assign(
 @takedown_app.command("export")
 def export(
     platform: Annotated[str, typer.Option("--platform", help="Registry key or name, as the sources name it.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the ZIPs (default takedown.packets_dir).")]
-    = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the ZIPs (default takedown.packets_dir).")
+    ] = None,
     by: By = None,
     at: At = None,
 ) -> None:
@@ -211,8 +230,9 @@ def export(
     settings, client, registry = _context()
     try:
         with session_scope(settings) as session:
-            packets, warnings = run_export(session, client, settings, registry, platform, out,
-                                           _actor(session, by), _utc(at))
+            packets, warnings = run_export(
+                session, client, settings, registry, platform, out, _actor(session, by), _utc(at)
+            )
     except TransportError:
         raise _node_down(settings) from None
     for warning in warnings:
@@ -261,8 +281,7 @@ def packets(platform: Annotated[str | None, typer.Option("--platform")] = None) 
 @takedown_app.command("verify")
 def verify(
     packet: Annotated[Path, typer.Argument(help="A packet ZIP.")],
-    tsa_ca: Annotated[Path | None, typer.Option("--tsa-ca", help="CA certificate(s) the token must chain to.")]
-    = None,
+    tsa_ca: Annotated[Path | None, typer.Option("--tsa-ca", help="CA certificate(s) the token must chain to.")] = None,
 ) -> None:
     """Recompute every hash against the manifest and check the timestamp token; exit 1 naming what changed."""
     from listingwatch.settings import get_settings

@@ -79,7 +79,6 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
             f"`{asset.name}` and in the `publish_summary` log. See docs/engineers.md."
         ),
     ) as dag:
-
         crawl_timeout = timedelta(seconds=crawl_timeout_s(source, settings)) + CRAWL_GRACE
         if settings.crawl.frontier == "redis":
             # N mapped workers share the run's Redis frontier; `crawl` merges what they wrote. It runs
@@ -137,7 +136,6 @@ def recheck_dag(settings: Settings | None = None) -> DAG:
         default_args=default_args(settings),
         doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
     ) as dag:
-
         # The run stops itself at its own bound and writes what it has; this is the backstop.
         @task(execution_timeout=timedelta(minutes=settings.airflow.recheck_timeout_minutes) + CRAWL_GRACE)
         def recheck() -> dict[str, Any]:

@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def crawl_worker_step(
-    source: SourceConfig, settings: Settings, paths: RunPaths, index: int
-) -> "CrawlReport | None":
+def crawl_worker_step(source: SourceConfig, settings: Settings, paths: RunPaths, index: int) -> "CrawlReport | None":
     """Run worker `index` of this run; None when the run's crawl is already final (a cleared run)."""
     if paths.crawl_report.exists():
         log.info("Run %s of %s already has a final crawl; worker %d has nothing to do.", paths.key, source.name, index)
@@ -52,9 +50,7 @@ def merge_worker_crawls(source: SourceConfig, paths: RunPaths) -> CrawlStepRepor
 
     started = time.monotonic()
     workers = paths.root / "workers"
-    reports = [
-        CrawlReport.model_validate_json(p.read_text(encoding="utf-8")) for p in sorted(workers.glob("*.json"))
-    ]
+    reports = [CrawlReport.model_validate_json(p.read_text(encoding="utf-8")) for p in sorted(workers.glob("*.json"))]
     listings = merge_outputs(sorted(workers.glob("*.jsonl")), paths.crawled)
     pages = sum(r.pages_fetched for r in reports)
     errors = [f"{r.worker}: {e}" for r in reports for e in r.errors]

@@ -62,8 +62,9 @@ def upgrade() -> None:
     op.create_index("ix_takedown_packets_platform", "takedown_packets", ["platform"])
     op.create_table(
         "takedown_packet_items",
-        sa.Column("packet_id", sa.String(128), sa.ForeignKey("takedown_packets.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "packet_id", sa.String(128), sa.ForeignKey("takedown_packets.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("item_id", sa.Integer(), sa.ForeignKey("takedown_items.id", ondelete="CASCADE"), primary_key=True),
     )
     op.create_table(
