@@ -9,7 +9,9 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 lint: setup
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
