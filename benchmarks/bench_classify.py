@@ -34,7 +34,7 @@ import numpy as np
 def listings_for(n: int, seed: int) -> list:
     """n distinct listing-shaped records from the corpus generator (all splits; throughput only)."""
     from classifiers.corpus import build_corpus
-    from listingwatch.schema import Listing, Seller
+    from core.schema import Listing, Seller
 
     per_family = 40
     while True:
@@ -83,7 +83,7 @@ def main() -> None:
     from classifiers.evaluate import split_examples
     from classifiers.inference import Classifier
     from classifiers.registry import active_model_dir
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", type=Path, default=None)

@@ -31,10 +31,10 @@ from scrapy.linkextractors import LinkExtractor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings, load_settings  # noqa: E402
 from crawlers.run import run_crawl  # noqa: E402
 from crawlers.sources import EvidenceOptions, Photos, SourceConfig, load_source  # noqa: E402
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites  # noqa: E402
-from listingwatch.settings import Settings, load_settings  # noqa: E402
 
 
 class BareSpider(scrapy.Spider):

@@ -19,13 +19,13 @@ from typing import TypeVar
 
 from elasticsearch import Elasticsearch, helpers
 
+from core.schema import Listing
+from core.settings import Settings, load_settings
 from index_config.client import get_client
 from index_config.documents import observation_id
 from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices, listings_alias, observations_alias
 from index_config.node import ensure_node
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings, load_settings
 
 WORDS = (
     "fentanyl",

@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings, load_settings  # noqa: E402
 from crawlers.distributed import run_workers  # noqa: E402
 from crawlers.run import run_crawl  # noqa: E402
 from crawlers.sources import SourceConfig, load_source  # noqa: E402
 from listingwatch.demo.marketplaces.sites import start_sites  # noqa: E402
-from listingwatch.settings import Settings, load_settings  # noqa: E402
 from tests.plugins.redis import start_redis  # noqa: E402
 
 Run = tuple[int, float, float]  # pages, wall-clock seconds, Scrapy's crawl seconds (slowest worker)

@@ -35,14 +35,14 @@ from typing import Any
 import httpx
 from elasticsearch import ApiError, Elasticsearch
 
+from core.settings import Settings, get_settings
+from core.store import session_scope
+from core.store.users import add_user, create_token
+from core.urls import listing_id
 from index_config.client import get_client
 from index_config.manage import delete_indices, init_indices, listings_alias
 from index_config.node import ensure_node
 from index_config.search import FILTER_PATH, SearchParams, first_page_searches, parse_params
-from listingwatch.settings import Settings, get_settings
-from listingwatch.store import session_scope
-from listingwatch.store.users import add_user, create_token
-from listingwatch.urls import listing_id
 
 DRUG_WORDS = [
     "fentanyl",

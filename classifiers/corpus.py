@@ -24,11 +24,14 @@ from typing import TYPE_CHECKING, Literal
 
 import yaml
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
+from core.labels import SUBSTANCES, checked_substances
+from core.lexicon import DATA_DIR as LEXICON_DIR
+from core.lexicon import load_lexicon
 
-from .labels import SUBSTANCES, checked_substances
-from .lexicon import DATA_DIR, load_lexicon
 from .text import CURRENT_FORMAT, InputFormat, ListingInput, model_text
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 if TYPE_CHECKING:
     from .modeldir import CorpusSpec
@@ -91,7 +94,7 @@ def load_templates() -> dict:
 
 def _surface_terms() -> dict[str, list[str]]:
     """Lexicon terms per substance, as the generator writes them (the raw YAML spelling)."""
-    raw = yaml.safe_load((DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((LEXICON_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
     return {name: [str(t) for t in raw["categories"][name]["terms"]] for name in SUBSTANCES}
 
 

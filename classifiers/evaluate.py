@@ -15,14 +15,14 @@ from typing import Literal
 
 import numpy as np
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings, get_settings
+from core.errors import ListingwatchError
+from core.labels import SUBSTANCES, checked_substances, scope_of
+from core.lexicon import load_lexicon, match_fields
+from core.settings import Settings, get_settings
 
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
 from .inference import Classifier
-from .labels import SUBSTANCES, checked_substances, scope_of
-from .lexicon import load_lexicon, match_fields
 from .modeldir import ModelDir
 from .text import ListingInput
 

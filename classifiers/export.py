@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
 
 from .backends import ONNX_FILE, ONNX_FP32_FILE, OnnxBackend, TorchBackend
 from .modeldir import VERIFICATION, ModelDir, write_json

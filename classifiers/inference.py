@@ -33,9 +33,11 @@ from pydantic import (
 )
 from pydantic_core import to_json
 
-from listingwatch import jsonl
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import (
+from core import jsonl
+from core.errors import ListingwatchError
+from core.labels import OUTPUTS, SUBSTANCES, scope_of
+from core.lexicon import Lexicon, features, load_lexicon, match_fields
+from core.schema import (
     MAX_TEXT,
     MAX_TITLE,
     Classification,
@@ -45,12 +47,10 @@ from listingwatch.schema import (
     Seller,
     TokenAttribution,
 )
-from listingwatch.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 from .backends import Backend, OnnxBackend, TorchBackend, run_batched
 from .encoding import encode, text_sha256
-from .labels import OUTPUTS, SUBSTANCES, scope_of
-from .lexicon import Lexicon, features, load_lexicon, match_fields
 from .modeldir import ModelDir
 from .registry import active_model_dir, is_complete
 from .text import ListingInput, model_text

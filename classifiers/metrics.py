@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .labels import SUBSTANCES
+from core.labels import SUBSTANCES
 
 HEADLINE = "sale_pr_auc"
 

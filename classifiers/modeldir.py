@@ -12,10 +12,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
+from core.labels import OUTPUTS
 
 from .backends import ONNX_FILE
-from .labels import OUTPUTS
 from .stacker import Stacker
 from .text import InputFormat
 

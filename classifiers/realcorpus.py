@@ -31,11 +31,11 @@ from pathlib import Path
 
 import yaml
 
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
+from core.labels import SUBSTANCES
+from core.lexicon import load_lexicon, match_text
 
-from .labels import SUBSTANCES
-from .lexicon import DATA_DIR, load_lexicon, match_text
-
+DATA_DIR = Path(__file__).resolve().parent / "data"
 SOURCES_FILE = DATA_DIR / "real_sources.yaml"
 SNAPSHOT_FILE = DATA_DIR / "real_corpus.jsonl.gz"  # the built corpus as shipped (data card)
 SPLIT_NAMES = ("train", "validation", "test")

@@ -16,9 +16,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from listingwatch import jsonl
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
+from core import jsonl
+from core.errors import ListingwatchError
+from core.settings import Settings
 
 PROMOTED = "PROMOTED"
 _VERSION = re.compile(r"^clf-\d{8}-\d{6}(?:-[a-z0-9]+)*$")

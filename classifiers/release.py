@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from listingwatch.settings import Settings
+from core.settings import Settings
 
 Progress = Callable[[str, int, int], None]
 EXPORT_STAGE = "exporting int8 ONNX"

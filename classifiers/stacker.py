@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import OUTPUTS, SALE, SUBSTANCES
+from core.labels import OUTPUTS, SALE, SUBSTANCES
 
 
 @dataclass(frozen=True)

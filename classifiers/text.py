@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
-from listingwatch.schema import Listing, SourceKind
+from core.schema import Listing, SourceKind
 
 FIELDS = ("title", "description", "seller")
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
+from core.errors import ListingwatchError
+from core.labels import OUTPUTS, SALE, SUBSTANCES
+from core.lexicon import features, load_lexicon, match_fields
+from core.settings import Settings
 
 from . import metrics as M
 from .backends import ONNX_FILE, TorchBackend, run_batched
 from .corpus import Example, build_corpus, corpus_for, triage_examples
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
-from .labels import OUTPUTS, SALE, SUBSTANCES
-from .lexicon import features, load_lexicon, match_fields
 from .modelcard import write_model_card
 from .modeldir import CorpusSpec, Meta, ModelDir, Thresholds, write_json
 from .realcorpus import file_sha256

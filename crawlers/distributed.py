@@ -12,12 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from core.errors import ConfigError, ServiceUnavailable
+from core.settings import Settings
+from core.urls import listing_id
 from crawlers.frontier import FrontierKeys, WorkerSlot, connect, new_worker_name
 from crawlers.run import CrawlProcess, CrawlReport, crawl_timeout_s, start_crawl
 from crawlers.sources import SourceConfig
-from listingwatch.errors import ConfigError, ServiceUnavailable
-from listingwatch.settings import Settings
-from listingwatch.urls import listing_id
 
 
 class DistributedReport(BaseModel):

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from core.urls import listing_id
 from crawlers.login import scrub
-from listingwatch.urls import listing_id
 
 if TYPE_CHECKING:
     from crawlers.netcapture import Exchange

@@ -5,7 +5,7 @@ import hashlib
 
 from scrapy import Request
 
-from listingwatch.urls import canonical_url
+from core.urls import canonical_url
 
 
 class CanonicalFingerprinter:

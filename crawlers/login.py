@@ -19,7 +19,7 @@ from form2request import form2request
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
 
 REDACTED = b"<redacted>"
 

@@ -11,8 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from core.settings import Settings
 from crawlers.sources import SourceConfig
-from listingwatch.settings import Settings
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 

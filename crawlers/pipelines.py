@@ -6,9 +6,9 @@ from typing import IO, Self
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from core.schema import MAX_LIST, Contacts, CryptoAddress, Listing, Shipping
 from crawlers.extract.crypto import find_addresses
 from crawlers.extract.entities import extract_entities, find_price
-from listingwatch.schema import MAX_LIST, Contacts, CryptoAddress, Listing, Shipping
 
 
 def enrich(listing: Listing) -> Listing:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 
+from core.settings import Settings
 from crawlers.run import CrawlJob
 from crawlers.scrapy_settings import evidence_dirs, scrapy_settings
 from crawlers.spiders.listing import ListingSpider
-from listingwatch.settings import Settings
 
 
 def quiet_browser_debug_logs(level: str) -> None:

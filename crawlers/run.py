@@ -25,12 +25,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from core.errors import ServiceUnavailable
+from core.schema import utcnow
+from core.settings import Settings
 from crawlers.frontier import WorkerSlot
 from crawlers.scrapy_settings import evidence_dirs
 from crawlers.sources import SourceConfig
-from listingwatch.errors import ServiceUnavailable
-from listingwatch.schema import utcnow
-from listingwatch.settings import Settings
 
 STOP_GRACE_S = 30.0
 POLL_S = 0.5

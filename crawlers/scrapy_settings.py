@@ -8,12 +8,12 @@ bounded by REDIRECT_MAX_TIMES, JOBDIR for resumable crawls, HttpCache only when 
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from crawlers.frontier import WorkerSlot, frontier_settings
 from crawlers.origins import denied_origins
 from crawlers.pagepool import browser_page_limit
 from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
-from listingwatch.settings import Settings
 
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 

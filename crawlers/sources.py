@@ -20,9 +20,9 @@ from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from listingwatch.errors import ConfigError
-from listingwatch.jsonl import validation_problems
-from listingwatch.schema import SourceKind
+from core.errors import ConfigError
+from core.jsonl import validation_problems
+from core.schema import SourceKind
 
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multiply ("billion laughs")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wacz.main import main as wacz_main
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
 
 
 def _pages(listings_jsonl: Path, out: Path) -> Path:

@@ -5,11 +5,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from core.settings import Settings
 from index_config.client import get_client
 from index_config.manage import listings_alias
 from index_config.saved_searches import refresh_saved_searches
 from index_config.sellers import recompute_sellers
-from listingwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import urllib3
 from elasticsearch import Elasticsearch
 
+from core.settings import IndexSizing, Settings
 from index_config.node_paths import ca_file, is_local, password_file
-from listingwatch.settings import IndexSizing, Settings
 
 
 @dataclass(frozen=True)

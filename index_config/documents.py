@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
-from listingwatch.schema import Evidence, Listing, PageKind, RenderMode, Takedown
+from core.schema import Evidence, Listing, PageKind, RenderMode, Takedown
 
 # A new listing's takedown state; an update never sends one, so the analysts' state survives re-crawls.
 NEW_TAKEDOWN = Takedown().model_dump_json(exclude_none=True)

@@ -35,14 +35,14 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from pydantic import ValidationError
 
+from core import jsonl
+from core.errors import ListingwatchError, ServiceUnavailable
+from core.schema import Listing
+from core.settings import Settings
 from index_config import spool
 from index_config.client import get_client
 from index_config.documents import listing_bodies, observation_body, observation_id
 from index_config.manage import init_indices, listings_alias, observations_alias
-from listingwatch import jsonl
-from listingwatch.errors import ListingwatchError, ServiceUnavailable
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 
 MAX_LINE_BYTES = jsonl.MAX_LINE_BYTES
 MAX_CHUNK_BYTES = 20 * 1024 * 1024

@@ -13,11 +13,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from core.errors import ListingwatchError
+from core.settings import Settings
 from index_config import templates
 from index_config.client import index_sizing
 from index_config.queries import count_flagged
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
 
 COPY_PAGE = 1_000
 PIT_KEEP_ALIVE = "2m"

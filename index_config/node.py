@@ -23,6 +23,8 @@ from typing import Any
 
 import urllib3
 
+from core.errors import ConfigError, ServiceUnavailable
+from core.settings import Settings
 from index_config.client import resolve_connection
 from index_config.node_paths import (
     distribution_dir,
@@ -32,8 +34,6 @@ from index_config.node_paths import (
     password_file,
     pid_file,
 )
-from listingwatch.errors import ConfigError, ServiceUnavailable
-from listingwatch.settings import Settings
 
 AUTH_GRACE_S = 10.0
 # elasticsearch.yml lines for TLS on HTTP and transport with the CA and node certificate under config/certs/.

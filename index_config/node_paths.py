@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from listingwatch.settings import Settings
+from core.settings import Settings
 
 
 def _reachable(path: Path) -> Path:

@@ -4,9 +4,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from core.settings import Settings
 from index_config.manage import listings_alias
 from index_config.sellers import sellers_alias
-from listingwatch.settings import Settings
 
 FLAGGED = {"term": {"classification.flagged": True}}
 

@@ -6,10 +6,10 @@ from urllib.parse import parse_qs
 
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.saved import all_searches, record_check
 from index_config.search import SearchError, SearchParams, count, parse_params
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.saved import all_searches, record_check
 
 LIST_FIELDS = {
     name for name, f in SearchParams.model_fields.items() if getattr(f.annotation, "__origin__", None) is list

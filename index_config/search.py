@@ -37,9 +37,9 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import ListingwatchError
+from core.settings import Settings
 from index_config.manage import listings_alias
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
 
 MAX_QUERY_CHARS = 1_000
 MAX_TERMS = 40
@@ -247,7 +247,7 @@ def _substance_words() -> dict[str, str]:
     Only names that start like the category do (not slang such as "blues" or "ice"): slang is
     ambiguous enough that matching every listing the classifier tagged would swamp the results.
     """
-    from classifiers.lexicon import load_lexicon
+    from core.lexicon import load_lexicon
 
     lexicon = load_lexicon()
     words = {c.name: c.name for c in lexicon.categories if c.kind == "substance"}
@@ -258,7 +258,7 @@ def _substance_words() -> dict[str, str]:
 
 
 def _folded(word: str) -> str:
-    from classifiers.lexicon import fold
+    from core.lexicon import fold
 
     return fold(word)[0]
 

@@ -23,8 +23,8 @@ from typing import Any
 from datasketch import MinHash, MinHashLSH
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from core.settings import Settings
 from index_config.manage import alias_name, listings_alias
-from listingwatch.settings import Settings
 
 CONTACT_KINDS = ("phone", "email", "telegram", "wickr", "whatsapp", "signal", "snapchat")
 SOURCE_FIELDS = [

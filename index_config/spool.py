@@ -1,7 +1,7 @@
 """A durable on-disk queue for listings that could not reach Elasticsearch.
 
 Each spool write is one segment file of JSON lines (`Listing` records), written through
-`listingwatch.jsonl` (temporary name, fsync, rename, directory fsync): a crash leaves either
+`core.jsonl` (temporary name, fsync, rename, directory fsync): a crash leaves either
 a whole segment or none. Segments are named by creation time so replay keeps the order
 records arrived in (last_seen then ends on the newest fetch). Replay holds an exclusive lock
 so two loaders never drain the same segment twice.
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from listingwatch import jsonl
-from listingwatch.settings import Settings
+from core import jsonl
+from core.settings import Settings
 
 SUFFIX = ".jsonl"
 QUARANTINE = "quarantine"

@@ -10,9 +10,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from core.settings import Settings
+from core.store.triage import Decision
 from index_config.manage import listings_alias
-from listingwatch.settings import Settings
-from listingwatch.store.triage import Decision
 
 
 def write_triage(client: Elasticsearch, settings: Settings, decision: Decision, refresh: bool = False) -> bool:

@@ -20,6 +20,10 @@ command -v tor >/dev/null || apt_missing+=(tor)
 [ -d /usr/share/fonts/opentype/noto ] || apt_missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || apt_missing+=(fonts-noto-core)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_missing+=(fonts-dejavu-core)
+# Tesseract reads text in listing photos (menus, price lists), in English and Spanish.
+command -v tesseract >/dev/null || apt_missing+=(tesseract-ocr)
+[ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || apt_missing+=(tesseract-ocr-eng)
+[ -f /usr/share/tesseract-ocr/5/tessdata/spa.traineddata ] || apt_missing+=(tesseract-ocr-spa)
 # pdftoppm renders takedown report PDFs to PNG for checks.
 command -v pdftoppm >/dev/null || apt_missing+=(poppler-utils)
 if [ ${#apt_missing[@]} -gt 0 ]; then

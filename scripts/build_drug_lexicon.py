@@ -1,9 +1,9 @@
-"""Write classifiers/data/drug_names.yaml from the drug-named-entity-recognition dictionary.
+"""Write core/data/drug_names.yaml from the drug-named-entity-recognition dictionary.
 
 Usage: python scripts/build_drug_lexicon.py [--out FILE]
 
 The mapping from the dictionary's drugs to the project's classes is data
-(classifiers/data/drug_classes.yaml); this script expands it to every variant the dictionary
+(core/data/drug_classes.yaml); this script expands it to every variant the dictionary
 knows (brands, INN and foreign names, salts), adds common spelling variants, and writes the
 result sorted, so a dictionary upgrade shows up as a reviewable diff.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "classifiers" / "data"
+DATA = ROOT / "core" / "data"
 
 
 def dictionary() -> dict[str, list[str]]:

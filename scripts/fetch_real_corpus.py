@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from classifiers.realcorpus import SNAPSHOT_FILE, load_sources, prepare, write_snapshot
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
 
 
 def main() -> int:

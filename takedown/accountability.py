@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from takedown.models import AuditEntry, TakedownItem
+from core.store.takedowns import AuditEntry, TakedownItem
 from takedown.platforms import Registry
 
 

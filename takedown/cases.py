@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listingwatch.errors import ListingwatchError
-from takedown.models import STATUSES, AuditEntry, TakedownItem, TakedownPacket
+from core.errors import ListingwatchError
+from core.store.takedowns import STATUSES, AuditEntry, TakedownItem, TakedownPacket
 from takedown.platforms import Registry
 
 MAX_NOTE = 4_000

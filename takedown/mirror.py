@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from core.settings import Settings
+from core.store.takedowns import TakedownItem
 from index_config.manage import listings_alias
-from listingwatch.settings import Settings
 from takedown.cases import history_doc
-from takedown.models import TakedownItem
 
 
 def sync(client: Elasticsearch, settings: Settings, items: Iterable[TakedownItem], refresh: bool = False) -> list[str]:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("platforms.yaml")
 

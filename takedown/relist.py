@@ -18,11 +18,11 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import Settings
+from core.store.takedowns import TakedownItem
 from index_config.manage import listings_alias
 from index_config.triage import fetch_listings
-from listingwatch.settings import Settings
 from takedown import cases, mirror
-from takedown.models import TakedownItem
 from takedown.platforms import Registry
 
 NUM_PERM = 128

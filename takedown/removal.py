@@ -25,15 +25,16 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import ListingwatchError
+from core.schema import Listing
+from core.settings import Settings
+from core.store.takedowns import RemovalCheck, TakedownItem
 from crawlers.evidence import WarcWriter
+from crawlers.recheck import judge as recheck_judge
 from crawlers.sources import SourceConfig, find_source
 from index_config.manage import observations_alias
 from index_config.triage import fetch_listings
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 from takedown import cases, mirror
-from takedown.models import RemovalCheck, TakedownItem
 from takedown.platforms import Platform, Registry
 
 Verdict = Literal["removed", "live", "unknown"]
@@ -140,8 +141,6 @@ def judge(
     doc: dict[str, Any], source: SourceConfig | None, platform: Platform, fetched: Fetched
 ) -> tuple[Verdict, str]:
     """Removed, live or unknown, with the reason a platform can be shown."""
-    from listingwatch.jobs.recheck import judge as recheck_judge
-
     if fetched.status is None:
         return "unknown", f"no answer ({fetched.error})"
     status, url = fetched.status, doc["url"]
@@ -277,8 +276,8 @@ def scheduled_run(settings: Settings, now: datetime | None = None) -> dict[str, 
     """What the hourly `takedown_checks` DAG runs: due checks, then relisting detection; returns counts."""
     from collections import Counter
 
+    from core.store import session_scope
     from index_config.client import get_client
-    from listingwatch.store import session_scope
     from takedown.platforms import load_registry
     from takedown.relist import detect
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from listingwatch.errors import ServiceUnavailable
+from core.errors import ServiceUnavailable
 
 STYLE = (
     "body{font-family:DejaVu Sans,Noto Sans,sans-serif;font-size:11px;margin:24px;color:#111}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from listingwatch.schema import Listing
+from core.schema import Listing
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from listingwatch.errors import ListingwatchError, ServiceUnavailable
+from core.errors import ListingwatchError, ServiceUnavailable
 
 MAX_REPLY_BYTES = 1024 * 1024
 

@@ -13,13 +13,13 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import ListingwatchError
+from core.schema import Listing
+from core.settings import Settings
+from core.store.takedowns import TakedownItem, TakedownPacket
+from core.store.triage import confirmed_listing_ids, current_decisions
 from index_config.triage import fetch_listings
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
-from listingwatch.store.triage import confirmed_listing_ids, current_decisions
 from takedown import cases, mirror
-from takedown.models import TakedownItem, TakedownPacket
 from takedown.packet import Packet, PacketOptions, build_packet
 from takedown.platforms import Registry, load_registry
 from takedown.rows import PacketListing

@@ -3,9 +3,9 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.schema import Listing
 from listingwatch.demo.marketplaces.generator import GeneratedListing
 from listingwatch.demo.marketplaces.sites import Truth
-from listingwatch.schema import Listing
 
 
 def _contacts(listing: Listing) -> dict[str, list[str]]:

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.schema import Listing
+from core.settings import Settings
 from index_config.client import get_client
 from index_config.manage import delete_indices, init_indices
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ from airflow.sdk import DAG, task
 from crawlers.sources import find_source
 from listingwatch.runs.crawl_fanout import crawl_worker_step, merge_worker_crawls
 from listingwatch.runs.paths import run_paths
-from listingwatch.settings import get_settings
+from core.settings import get_settings
 
 with DAG("{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["listingwatch"]):
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.inference import MAX_SNIPPET, Classifier, classify_file
-from listingwatch.schema import Listing
+from core.schema import Listing
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +144,7 @@ def test_a_line_needs_only_text_and_keeps_the_callers_fields(model_settings, tmp
 def test_one_record_that_cannot_be_scored_is_reported_and_the_rest_go_on() -> None:
     from classifiers.inference import _classify_each
     from classifiers.text import ListingInput
-    from listingwatch.schema import Classification
+    from core.schema import Classification
 
     class Picky:
         """Scores everything except a title of "boom", the way a record that breaks a model would."""

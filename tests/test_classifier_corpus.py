@@ -13,9 +13,9 @@ from classifiers.corpus import (
     obfuscate,
     with_vendor_descriptions,
 )
-from classifiers.labels import SUBSTANCES, scope_of
-from classifiers.lexicon import load_lexicon, match_text
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
+from core.labels import SUBSTANCES, scope_of
+from core.lexicon import load_lexicon, match_text
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from classifiers.backends import TorchBackend, run_batched
 from classifiers.corpus import build_corpus
 from classifiers.encoding import encode
-from classifiers.labels import OUTPUTS
 from classifiers.train import TrainConfig, distil, shallow_copy
+from core.labels import OUTPUTS
 from tests.plugins.model import TrainedModel
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from classifiers.evaluate import evaluate_model
-from classifiers.labels import SUBSTANCES
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
+from core.labels import SUBSTANCES
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_unknown_split_is_a_clear_error(trained_model) -> None:
 @pytest.fixture
 def model_env(trained_model, monkeypatch):
     """The CLI's process-wide settings pointed at the session's trained model."""
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("LISTINGWATCH_MODEL__MODELS_DIR", str(trained_model.model_dir.parent))
     get_settings.cache_clear()

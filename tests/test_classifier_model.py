@@ -8,10 +8,10 @@ import pytest
 from classifiers.backends import ONNX_FILE, TorchBackend
 from classifiers.export import MAX_F1_DROP
 from classifiers.inference import Classifier
-from classifiers.labels import OUTPUTS
 from classifiers.registry import active_model_dir, latest_model, promote, promoted_version
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Listing
+from core.errors import ListingwatchError
+from core.labels import OUTPUTS
+from core.schema import Listing
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ def test_identical_texts_in_one_call_get_identical_results(trained_model) -> Non
 
 
 def test_promote_and_missing_models_are_clear_errors(trained_model, tmp_path) -> None:
-    from listingwatch.settings import load_settings
+    from core.settings import load_settings
 
     empty = load_settings(home=tmp_path, model={"models_dir": tmp_path / "none"})
     with pytest.raises(ListingwatchError, match="listingwatch model train"):
@@ -121,7 +121,7 @@ def test_recalibration_writes_a_new_version_and_leaves_the_old_one_as_it_was(tra
     import shutil
 
     from classifiers.train import calibrate_model
-    from listingwatch.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings(home=tmp_path, model={"models_dir": tmp_path / "models"})
     old = settings.model.models_dir / trained_model.version

@@ -15,12 +15,12 @@ import pytest
 
 from classifiers.corpus import Example
 from classifiers.evaluate import read_labelled, scope, scope_report
-from classifiers.lexicon import load_lexicon, match_text
 from classifiers.modeldir import ModelDir
 from classifiers.realcorpus import prepare, rule_label
 from classifiers.text import ListingInput, context_line, model_text
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Listing, Seller
+from core.errors import ListingwatchError
+from core.lexicon import load_lexicon, match_text
+from core.schema import Listing, Seller
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "files" / "real_sample.jsonl"
@@ -87,7 +87,7 @@ def test_drug_names_file_is_what_the_script_generates(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    assert out.read_text(encoding="utf-8") == (ROOT / "classifiers/data/drug_names.yaml").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == (ROOT / "core/data/drug_names.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

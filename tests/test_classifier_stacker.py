@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from classifiers.labels import OUTPUTS, SUBSTANCES
 from classifiers.stacker import Stacker, fit_stacker
+from core.labels import OUTPUTS, SUBSTANCES
 
 CATEGORIES = (*SUBSTANCES, "sale", "news_policy")
 NITAZENE = OUTPUTS.index("nitazene")

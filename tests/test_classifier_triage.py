@@ -9,11 +9,11 @@ import pytest
 from classifiers.corpus import corpus_for, triage_examples
 from classifiers.modeldir import CorpusSpec, Meta
 from classifiers.realcorpus import file_sha256
-from listingwatch.errors import ConfigError
-from listingwatch.settings import Settings, load_settings
-from listingwatch.store import session_scope
-from listingwatch.store.triage import record_decision
-from listingwatch.store.users import add_user
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
+from core.store import session_scope
+from core.store.triage import record_decision
+from core.store.users import add_user
 
 DOCS = {
     "L1": {

@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 import pytest
 
+from core.schema import Listing
+from core.urls import listing_id
 from listingwatch.demo.marketplaces.channel import CHANNEL, COUNT, POSTS
 from listingwatch.demo.marketplaces.sites import SitesServer
-from listingwatch.schema import Listing
-from listingwatch.urls import listing_id
 from tests.plugins.sites import CrawlResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

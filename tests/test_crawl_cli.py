@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import get_settings
 from listingwatch.cli import app
 from listingwatch.demo.marketplaces.sites import SitesServer
-from listingwatch.settings import get_settings
 
 pytestmark = [pytest.mark.integration]
 

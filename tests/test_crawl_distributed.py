@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from core.settings import Settings, load_settings
 from crawlers.distributed import frontier_state, merge_outputs, run_workers, start_workers, wait_workers
 from crawlers.frontier import FrontierKeys
 from crawlers.run import CrawlProcess
 from crawlers.sources import SourceConfig
 from listingwatch.demo.marketplaces.sites import start_sites
-from listingwatch.settings import Settings, load_settings
 from tests.plugins.sites import demo_source, read_listings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

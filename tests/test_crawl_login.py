@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from crawlers.login import Credentials, LoginError, load_credentials
 from crawlers.run import CrawlReport, run_crawl
 from listingwatch.demo.marketplaces.members import COUNT, PASSWORD, USERNAME
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
-from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 
 SECRETS = Credentials(USERNAME, PASSWORD).secrets()

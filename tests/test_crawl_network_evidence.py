@@ -18,13 +18,13 @@ from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
+from core.schema import Listing
+from core.settings import Settings
 from crawlers.run import CrawlReport, run_crawl
 from crawlers.sources import LinkRule, Links, Photos
 from crawlers.wacz import package_wacz
 from listingwatch.demo.marketplaces.photos import product_png
 from listingwatch.demo.marketplaces.sites import _LISTINGS, SitesServer, classifieds_item
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from core.settings import Settings
 from crawlers.run import run_crawl
 from crawlers.sources import LinkRule, Links, SourceConfig
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
-from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 from tests.socks_proxy import SocksProxy
 

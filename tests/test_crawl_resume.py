@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ServiceUnavailable
+from core.settings import Settings
 from crawlers.run import run_crawl, start_crawl
 from listingwatch.demo.marketplaces.sites import start_sites
-from listingwatch.errors import ServiceUnavailable
-from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

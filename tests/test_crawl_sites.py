@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from crawlers.run import run_crawl
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
-from listingwatch.settings import Settings
 from tests.crawl_truth import score, table
 from tests.plugins.sites import CrawlResult, demo_source
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import get_settings, load_settings
 from listingwatch.orchestration.dag_files import expected_shims, shim_dir, sync_dag_files
-from listingwatch.settings import get_settings, load_settings
 
 VALID_SOURCE = {
     "name": "alpha",

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from core.settings import IndexSizing, load_settings
 from index_config.client import get_client, index_sizing, resolve_connection
 from index_config.node_paths import ca_file, is_local, password_file
-from listingwatch.settings import IndexSizing, load_settings
 
 
 def _with_local_secrets(var_dir: Path, **es: object):

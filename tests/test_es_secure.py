@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import urllib3
 
+from core.settings import Settings, load_settings
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import init_indices, listings_alias
 from index_config.node import CredentialsRefused, ensure_node, node_status, start_node, stop_node
 from index_config.node_paths import ca_file, password_file
-from listingwatch.settings import Settings, load_settings
 from tests.index_data import listing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -110,8 +110,8 @@ def test_a_price_never_takes_the_trailing_comma() -> None:
 
 
 def test_no_price_from_the_text_when_the_page_shows_none() -> None:
+    from core.schema import Listing
     from crawlers.pipelines import enrich
-    from listingwatch.schema import Listing
 
     text = "Selling for $120, pickup only"
     base = {"url": "http://x.test/1", "source": "s", "platform": "p", "description": text}

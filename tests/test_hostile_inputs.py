@@ -26,13 +26,13 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
+from core.schema import Listing
+from core.settings import Settings
 from crawlers.failures import failure_reason
 from index_config.loader import MAX_LINE_BYTES, DocumentError, LoadReport
 from index_config.manage import listings_alias
 from listingwatch.demo.run import flagged_table
 from listingwatch.runs.summary import RunSummary, describe
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 from listingwatch.terminal import plain
 from tests.index_data import fresh_prefix
 

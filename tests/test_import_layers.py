@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
+    "core",
     "listingwatch",
     "crawlers",
     "classifiers",
@@ -22,9 +23,6 @@ PACKAGES = (
     "benchmarks",
     "tests",
 )
-STAGES = ("crawlers", "classifiers", "index_config")
-# What composes the stages; a stage importing any of these would make the data flow circular.
-COMPOSERS = tuple(f"listingwatch.{name}" for name in ("runs", "orchestration", "jobs", "demo", "cli", "pipeline"))
 
 
 @cache
@@ -99,20 +97,48 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-# Sanctioned crossings, each with its reason. Analysts' search folds query words with the lexicon's
-# folding (the same folding the classifier reads) and expands substance names from its vocabulary:
-# the lexicon is the shared drug-vocabulary contract, kept as data beside the classifier.
-ALLOWED = {("index_config.search", "classifiers.lexicon")}
+# The house, floor by floor. A package may import its own floor's shared ground (`core`) and the
+# floors named for it here, never a floor above it and never a sibling stage: data flows one way
+# (fetch -> extract -> classify -> index -> search/triage -> packet), between stages as JSON lines
+# of `Listing` or through the index. `takedown` (the packet stage, last in the flow) builds on the
+# crawler (re-fetching a listing, WARC evidence) and the index (reading confirmed listings). The
+# shells run the stages: `listingwatch` (CLI, runs, Airflow glue, jobs, demo) may import any
+# floor; `webapp` any floor but the command shell; `dags` only the Airflow glue.
+CORE = ("core",)
+STAGES = ("crawlers", "classifiers", "index_config")
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    "core": (),
+    "crawlers": CORE,
+    "classifiers": CORE,
+    "index_config": CORE,
+    "takedown": (*CORE, "crawlers", "index_config"),
+    "webapp": (*CORE, *STAGES, "takedown"),
+    "listingwatch": (*CORE, *STAGES, "takedown", "webapp", "listingwatch"),
+    "dags": ("listingwatch.orchestration",),
+}
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_stage_imports_no_other_stage_and_nothing_that_composes_them(stage: str) -> None:
-    forbidden = tuple(s for s in STAGES if s != stage) + COMPOSERS
-    crossings = sorted(
+def crossings_of(package: str) -> list[str]:
+    allowed = (package, *MAY_IMPORT[package])
+    return sorted(
         f"{name} -> {target}"
         for name in modules()
-        if name == stage or name.startswith(stage + ".")
+        if name == package or name.startswith(package + ".")
         for target in imports_of(name)
-        if any(target == f or target.startswith(f + ".") for f in forbidden) and (name, target) not in ALLOWED
+        if not any(target == a or target.startswith(a + ".") for a in allowed)
     )
-    assert crossings == []
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_imports_only_the_floors_below_it(package: str) -> None:
+    assert crossings_of(package) == []
+
+
+def test_every_first_party_package_has_a_floor() -> None:
+    shipped = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()} - {"tests", "benchmarks"}
+    assert shipped <= set(MAY_IMPORT), f"give {sorted(shipped - set(MAY_IMPORT))} a row in MAY_IMPORT"
+
+
+def test_the_layer_check_finds_a_breach(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(MAY_IMPORT, "takedown", CORE)
+    assert any(c.startswith("takedown.") and "-> index_config" in c for c in crossings_of("takedown"))

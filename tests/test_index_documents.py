@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from core.schema import Listing, Takedown
 from index_config.documents import Observation, StoredListing, listing_bodies, observation_body
 from index_config.templates import render
-from listingwatch.schema import Listing, Takedown
 from tests.index_data import T0, listing
 
 FAMILIES = [("listings", StoredListing), ("observations", Observation)]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings
 from index_config.loader import MAX_LINE_BYTES, load_jsonl, load_listings
 from index_config.manage import listings_alias, observations_alias
-from listingwatch.settings import Settings
 from tests.index_data import T0, as_line, fresh_prefix, listing, write_jsonl
 
 pytestmark = pytest.mark.integration

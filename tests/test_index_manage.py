@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings
 from index_config import templates
 from index_config.loader import load_listings
 from index_config.manage import index_stats, init_indices, listings_alias, migrate_indices, write_index
-from listingwatch.settings import Settings
 from tests.index_data import fresh_prefix, listing
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings
 from index_config.loader import load_listings
 from index_config.manage import listings_alias, observations_alias
-from listingwatch.settings import Settings
 from tests.index_data import T0, fresh_prefix, listing
 
 pytestmark = pytest.mark.integration

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.schema import Listing
+from core.settings import Settings
 from index_config import spool
 from index_config.client import get_client
 from index_config.loader import load_jsonl, load_listings, replay_spool
 from index_config.manage import listings_alias, observations_alias
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 from tests.index_data import T0, as_line, fresh_prefix, listing, write_jsonl
 from tests.plugins.es import NodeHandle
 

@@ -1,4 +1,4 @@
-"""`listingwatch.jsonl`: one bad-line policy for every reader, atomic writes that survive a full or read-only disk."""
+"""`core.jsonl`: one bad-line policy for every reader, atomic writes that survive a full or read-only disk."""
 
 import json
 import os
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from listingwatch import jsonl
-from listingwatch.schema import Listing
+from core import jsonl
+from core.schema import Listing
 
 GOOD = Listing(url="https://m.example/1", source="s", platform="p", title="M30 blues").model_dump_json()
 
@@ -81,7 +81,7 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temp_file(tmp_path
 
 _FULL_DISK = """
 import resource, signal, sys
-from listingwatch import jsonl
+from core import jsonl
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 try:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from classifiers.lexicon import compile_lexicon, fold, load_lexicon, match_fields, match_text
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
+from core.lexicon import compile_lexicon, fold, load_lexicon, match_fields, match_text
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.errors import ListingwatchError
+from core.settings import Settings, get_settings
 from crawlers.sources import find_source
-from listingwatch.errors import ListingwatchError
 from listingwatch.orchestration.dag_factory import source_dag
 from listingwatch.orchestration.dag_files import sync_dag_files
 from listingwatch.runs.listings_io import read_listings
 from listingwatch.runs.paths import run_key, run_paths
 from listingwatch.runs.steps import crawl_step
 from listingwatch.runs.summary import RunSummary
-from listingwatch.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

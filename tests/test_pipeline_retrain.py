@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from classifiers.registry import promote, promoted_version
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
+from core.settings import Settings, load_settings
 from listingwatch.jobs.retrain import decide_promotion, promote_candidate
-from listingwatch.settings import Settings, load_settings
 from tests.plugins.model import TrainedModel
 
 pytestmark = pytest.mark.slow

@@ -3,11 +3,11 @@
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from core.schema import Classification, Listing
+from core.settings import load_settings
 from listingwatch.runs.changes import diff_listings, fingerprint
 from listingwatch.runs.listings_io import read_listings, write_listings
 from listingwatch.runs.paths import previous_run, run_key, run_paths
-from listingwatch.schema import Classification, Listing
-from listingwatch.settings import load_settings
 
 
 def _listing(path: str, **fields) -> Listing:

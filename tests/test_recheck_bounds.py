@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.errors import ConfigError
+from core.schema import Listing
+from core.settings import Settings, load_settings
 from crawlers.sources import SourceConfig, source_by_name
 from index_config.loader import load_listings
-from listingwatch.errors import ConfigError
 from listingwatch.jobs.recheck import recheck_dir, recheck_flagged, recheck_listing
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings, load_settings
 from tests.index_data import fresh_prefix, listing
 
 PAGE = b"<html><body><h1>M30 blues</h1><p>pressed pills</p></body></html>"

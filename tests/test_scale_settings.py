@@ -2,9 +2,9 @@
 
 import pytest
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import load_settings
 from listingwatch.orchestration.airflow_home import airflow_environment
-from listingwatch.settings import load_settings
 
 
 def test_redis_frontier_without_a_url_is_a_config_error() -> None:

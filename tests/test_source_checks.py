@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import ConfigError
+from core.settings import load_settings
 from crawlers.origins import OriginPolicy
 from crawlers.sources import SourceConfig, load_source
 from listingwatch.cli import app
-from listingwatch.errors import ConfigError
-from listingwatch.settings import load_settings
 
 GOOD = """
 name: {name}

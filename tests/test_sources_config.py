@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import ConfigError
 from crawlers.sources import find_source, load_source, load_sources
 from listingwatch.cli import app
-from listingwatch.errors import ConfigError
 
 SOURCES = Path(__file__).resolve().parents[1] / "crawlers" / "sources"
 

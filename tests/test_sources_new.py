@@ -6,12 +6,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from core.errors import ConfigError, ServiceUnavailable
+from core.settings import Settings
 from crawlers.run import run_crawl
 from crawlers.sources import load_source
 from listingwatch.cli import app
 from listingwatch.demo.marketplaces.sites import SitesServer
-from listingwatch.errors import ConfigError, ServiceUnavailable
-from listingwatch.settings import Settings
 from tests.plugins.sites import demo_source, read_listings
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings
 from index_config import spool
 from index_config.loader import load_jsonl, replay_spool
 from index_config.manage import listings_alias
 from listingwatch.runs.listings_io import write_listings
 from listingwatch.runs.paths import RunPaths
 from listingwatch.runs.steps import IndexStepReport, index_step
-from listingwatch.settings import Settings
 from tests.index_data import as_line, fresh_prefix, listing, write_jsonl
 
 pytestmark = pytest.mark.integration

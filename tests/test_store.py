@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
-from listingwatch.cli import app
-from listingwatch.settings import Settings, load_settings
-from listingwatch.store import get_engine, session_scope
-from listingwatch.store.triage import (
+from core.settings import Settings, load_settings
+from core.store import get_engine, session_scope
+from core.store.triage import (
     TriageError,
     confirmed_listing_ids,
     current_decisions,
@@ -18,7 +17,8 @@ from listingwatch.store.triage import (
     labelled_examples,
     record_decision,
 )
-from listingwatch.store.users import UserError, add_user, authenticate, create_token, user_for_token
+from core.store.users import UserError, add_user, authenticate, create_token, user_for_token
+from listingwatch.cli import app
 from tests.plugins.web import free_port
 
 
@@ -99,7 +99,7 @@ def test_labelled_examples_skip_unlabelled_and_missing(settings: Settings) -> No
 
 def test_cli_users_add_and_token(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(settings.var_dir))
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     pw = tmp_path / "pw"
@@ -123,7 +123,7 @@ def test_migrations_match_the_models(settings: Settings) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from listingwatch.store import Base
+    from core.store import Base
 
     with get_engine(settings).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

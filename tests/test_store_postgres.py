@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from listingwatch.settings import Settings, load_settings
-from listingwatch.store import get_engine, session_scope
-from listingwatch.store.triage import current_decisions, history, record_decision
-from listingwatch.store.users import add_user, authenticate, create_token, user_for_token
+from core.settings import Settings, load_settings
+from core.store import get_engine, session_scope
+from core.store.triage import current_decisions, history, record_decision
+from core.store.users import add_user, authenticate, create_token, user_for_token
 from tests.plugins.web import free_port
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from listingwatch.errors import ConfigError
-from listingwatch.settings import load_settings
-from listingwatch.store import session_scope
+from core.errors import ConfigError
+from core.settings import load_settings
+from core.store import session_scope
+from core.store.takedowns import AuditEntry
 from takedown import cases
 from takedown.accountability import ItemFacts, compute, nearest_rank
-from takedown.models import AuditEntry
 from takedown.platforms import DEFAULT_FILE, load_registry
 from takedown.relist import match
 from takedown.removal import Fetched, judge

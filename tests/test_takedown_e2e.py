@@ -19,6 +19,12 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
+from core.schema import Classification, Listing
+from core.settings import Settings
+from core.store import session_scope
+from core.store.takedowns import RemovalCheck, TakedownItem
+from core.store.triage import record_decision
+from core.store.users import add_user
 from crawlers.run import run_crawl
 from crawlers.sources import Limits
 from index_config.loader import load_listings
@@ -26,13 +32,7 @@ from index_config.manage import listings_alias, observations_alias
 from index_config.triage import write_triage
 from listingwatch.cli import app
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
-from listingwatch.schema import Classification, Listing
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.triage import record_decision
-from listingwatch.store.users import add_user
 from takedown import accountability, cases
-from takedown.models import RemovalCheck, TakedownItem
 from takedown.platforms import load_registry
 from takedown.relist import detect
 from takedown.removal import run_checks
@@ -272,7 +272,7 @@ def _item(settings: Settings, listing_id: str) -> TakedownItem:
 
 
 def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     s = world.settings
     monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(s.var_dir))

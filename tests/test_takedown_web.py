@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.triage import record_decision
+from core.store.users import add_user
 from index_config.loader import load_listings
 from index_config.triage import write_triage
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.triage import record_decision
-from listingwatch.store.users import add_user
 from takedown.manifest import verify_packet
 from tests.index_data import fresh_prefix, listing
 from webapp.app import create_app

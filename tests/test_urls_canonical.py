@@ -2,7 +2,7 @@
 
 import pytest
 
-from listingwatch.urls import canonical_url, listing_id
+from core.urls import canonical_url, listing_id
 
 
 @pytest.mark.parametrize(

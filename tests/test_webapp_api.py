@@ -346,8 +346,8 @@ def test_cli_triage_confirm_and_export(web_env: WebEnv, tmp_path, monkeypatch: p
 
     from typer.testing import CliRunner
 
+    from core.settings import get_settings
     from listingwatch.cli import app
-    from listingwatch.settings import get_settings
 
     settings = web_env.settings
     monkeypatch.setenv("LISTINGWATCH_ES__PORT", str(settings.es.port))

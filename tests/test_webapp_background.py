@@ -6,10 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.settings import Settings, load_settings
+from core.store import session_scope
+from core.store.users import authenticate
 from listingwatch.demo.webapp import ensure_app, ensure_demo_login, stop_app
-from listingwatch.settings import Settings, load_settings
-from listingwatch.store import session_scope
-from listingwatch.store.users import authenticate
 from tests.plugins.web import free_port
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from listingwatch.settings import BROWSER_ARGS
+from core.settings import BROWSER_ARGS
 from tests.plugins.web import PASSWORD, WebEnv
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

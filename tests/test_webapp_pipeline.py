@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.saved import save_search
+from core.store.users import add_user
 from index_config.client import get_client
 from index_config.sellers import list_sellers
 from listingwatch.runs.paths import run_paths
 from listingwatch.runs.steps import index_step
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.saved import save_search
-from listingwatch.store.users import add_user
 from tests.index_data import T0, fresh_prefix, listing
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from core.schema import Listing
 from crawlers.evidence import WarcWriter
-from listingwatch.schema import Listing
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SITES = ["alpha.example", "bravo.example", "charlie.example"]

@@ -12,10 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from core.settings import Settings
+from core.store import get_engine
 from index_config.client import get_client
 from index_config.search import SearchError
-from listingwatch.settings import Settings
-from listingwatch.store import get_engine
 from webapp import markup
 from webapp.security import LoginRequired, LoginThrottle, SecurityHeaders, TokenCache, csrf_token, principal
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from listingwatch.settings import Settings
+from core.settings import Settings
 
 MAX_RECORD_BYTES = 200 * 1024 * 1024
 

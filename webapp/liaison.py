@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.store import session_scope
+from core.errors import ListingwatchError
+from core.store import session_scope
+from core.store.takedowns import TakedownItem, TakedownPacket
 from takedown import accountability
-from takedown.models import TakedownItem, TakedownPacket
 from takedown.workflow import export, mark_sent, registry_for
 from webapp.security import Principal, api_role, check_csrf, page_role, principal
 

@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from core.errors import ListingwatchError
+from core.store import ROLES, TRIAGE_DECISIONS, User, session_scope
+from core.store.saved import delete_search, save_search, searches_of
+from core.store.triage import recent_decisions, record_decision
+from core.store.users import add_user, authenticate, list_users
 from index_config.overview import overview
 from index_config.saved_searches import LIST_FIELDS, params_from_query_string
 from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, count, parse_params, search
 from index_config.sellers import get_seller, list_sellers
 from index_config.triage import write_triage
-from listingwatch.errors import ListingwatchError
-from listingwatch.store import ROLES, TRIAGE_DECISIONS, User, session_scope
-from listingwatch.store.saved import delete_search, save_search, searches_of
-from listingwatch.store.triage import recent_decisions, record_decision
-from listingwatch.store.users import add_user, authenticate, list_users
 from webapp import graph
 from webapp.evidence import evidence_path, read_record
 from webapp.security import Principal, check_csrf, page_role, principal

@@ -28,8 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from listingwatch.store import User, session_scope
-from listingwatch.store.users import user_for_token
+from core.store import User, session_scope
+from core.store.users import user_for_token
 
 RANK = {"analyst": 1, "liaison": 2, "admin": 3}
 Role = Literal["analyst", "liaison", "admin"]

@@ -4,11 +4,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.triage import history
 from index_config.manage import listings_alias, observations_alias
 from index_config.sellers import CONTACT_KINDS, seller_of_listing
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.triage import history
 from webapp.evidence import evidence_path, file_sha256, read_record
 from webapp.markup import Span, mark_spans
 

@@ -6,7 +6,7 @@ but they are worth counting: a source that starts answering with challenges need
 
 import re
 
-from listingwatch.schema import PageKind
+from core.schema import PageKind
 
 _CHALLENGE = re.compile(
     r"cf-challenge|challenge-platform|cf_chl_|just a moment\.\.\.|checking your browser|"

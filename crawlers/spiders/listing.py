@@ -18,6 +18,8 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
+from core.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
+from core.urls import canonical_url
 from crawlers.browser import CLICK_JS, SCROLL_JS, full_page_png
 from crawlers.evidence import Capture, save_screenshot
 from crawlers.extract.fields import PageFields, extract_fields, select_text
@@ -30,8 +32,6 @@ from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_ex
 from crawlers.pagepool import PagePool
 from crawlers.photos import PhotoHasher
 from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
-from listingwatch.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
-from listingwatch.urls import canonical_url
 
 FEED_TITLE_CHARS = 120
 PHOTO_MEMO = 20_000  # photo URLs remembered per crawl (bounded memory; beyond it a reused photo is refetched)

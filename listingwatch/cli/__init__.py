@@ -11,8 +11,8 @@ import sys
 
 import typer
 
+from core.errors import ListingwatchError
 from listingwatch.cli import crawl, es, index, model, pipeline, store, takedown, web
-from listingwatch.errors import ListingwatchError
 
 app = typer.Typer(
     name="listingwatch",

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from listingwatch.errors import ConfigError
+from core.errors import ConfigError
 
 sources_app = typer.Typer(help="Validate and list the source configs (crawlers/sources/*.yaml).", no_args_is_help=True)
 sites_app = typer.Typer(help="The local marketplace sites used by tests and the demo.", no_args_is_help=True)
@@ -60,12 +60,12 @@ def crawl(
     from rich.console import Console
     from rich.table import Table
 
+    from core.jsonl import count_lines
+    from core.schema import utcnow
+    from core.settings import get_settings
     from crawlers.run import crawl_timeout_s, start_crawl
     from crawlers.scrapy_settings import evidence_dirs
     from crawlers.sources import find_source
-    from listingwatch.jsonl import count_lines
-    from listingwatch.schema import utcnow
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape, plain
 
     settings = get_settings()
@@ -169,8 +169,8 @@ def sources_check(
     """
     from rich.console import Console
 
+    from core.settings import get_settings
     from crawlers.sources import load_source, source_files
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape
 
     locations = [*(paths or []), *([directory] if directory else [])] or [get_settings().crawl.sources_dir]
@@ -219,8 +219,8 @@ def sources_new(
     from rich.console import Console
     from rich.markup import escape
 
+    from core.settings import get_settings
     from crawlers.draft import draft_source, listing_links
-    from listingwatch.settings import get_settings
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", name):
         raise ConfigError(f"Source name {name!r} must be lowercase letters, digits, - and _; pick another.")
@@ -247,7 +247,7 @@ def _fetch_page(url: str, user_agent: str, proxy: str | None) -> tuple[str, str]
     """(HTML, final URL) of one page: 5 redirects, 20 s, 5 MB at most; failures are one plain sentence."""
     import httpx
 
-    from listingwatch.errors import ServiceUnavailable
+    from core.errors import ServiceUnavailable
 
     limit = 5 * 1024 * 1024
     try:
@@ -279,8 +279,8 @@ def sources_list(
     from rich.console import Console
     from rich.table import Table
 
+    from core.settings import get_settings
     from crawlers.sources import SourceConfig, load_sources
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import plain
 
     table = Table("name", "platform", "render", "schedule", "enabled", "start urls")

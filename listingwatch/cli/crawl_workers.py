@@ -7,13 +7,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import ConfigError
+from core.jsonl import count_lines
+from core.schema import utcnow
+from core.settings import Settings
 from crawlers.distributed import start_workers, wait_workers
 from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig
-from listingwatch.errors import ConfigError
-from listingwatch.jsonl import count_lines
-from listingwatch.schema import utcnow
-from listingwatch.settings import Settings
 from listingwatch.terminal import escape
 
 

@@ -24,8 +24,8 @@ es_app = typer.Typer(
 @es_app.command("fetch")
 def fetch() -> None:
     """Download and unpack the pinned distribution into the cache (does nothing when it is already there)."""
+    from core.settings import get_settings
     from index_config.node import fetch_distribution
-    from listingwatch.settings import get_settings
 
     typer.echo(f"Elasticsearch distribution: {fetch_distribution(get_settings())}")
 
@@ -35,8 +35,8 @@ def start() -> None:
     """Start the local node on 127.0.0.1 and wait for green/yellow health."""
     from rich.console import Console
 
+    from core.settings import get_settings
     from index_config.node import start_node
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape
 
     settings = get_settings()
@@ -50,8 +50,8 @@ def start() -> None:
 @es_app.command("stop")
 def stop() -> None:
     """Stop the local node this project started on the configured port."""
+    from core.settings import get_settings
     from index_config.node import stop_node
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     if stop_node(settings):
@@ -66,8 +66,8 @@ def status() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from core.settings import get_settings
     from index_config.node import node_status
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import plain
 
     info = node_status(get_settings())
@@ -84,8 +84,8 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="How many of the last lines to show.")] = 50,
 ) -> None:
     """Print the end of the local node's console log (startup failures are explained there)."""
+    from core.settings import get_settings
     from index_config.node import tail_log
-    from listingwatch.settings import get_settings
 
     for line in tail_log(get_settings(), lines):
         typer.echo(line)

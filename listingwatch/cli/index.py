@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from listingwatch.errors import EXIT_BAD_INPUT, EXIT_SPOOLED
+from core.errors import EXIT_BAD_INPUT, EXIT_SPOOLED
 
 index_app = typer.Typer(
     help=(
@@ -24,9 +24,9 @@ index_app = typer.Typer(
 
 
 def _client() -> Any:
+    from core.settings import get_settings
     from index_config.client import get_client
     from index_config.node import ensure_node
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     ensure_node(settings)
@@ -51,8 +51,8 @@ def _print_families(title: str, report: dict[str, dict[str, Any]]) -> None:
 @index_app.command("init")
 def init() -> None:
     """Install the templates and create the v1 indices behind the aliases (idempotent)."""
+    from core.settings import get_settings
     from index_config.manage import init_indices
-    from listingwatch.settings import get_settings
 
     _print_families("indices", init_indices(_client(), get_settings()))
 
@@ -62,8 +62,8 @@ def migrate() -> None:
     """Move each alias to a new versioned index when its template changed; copies every document."""
     from rich.progress import Progress
 
+    from core.settings import get_settings
     from index_config.manage import migrate_indices
-    from listingwatch.settings import get_settings
 
     with Progress(transient=True) as bar:
         task = bar.add_task("copying documents", total=None)
@@ -74,9 +74,9 @@ def migrate() -> None:
 @index_app.command("stats")
 def stats() -> None:
     """Documents, size and flagged count per index, and whether a migration is pending."""
+    from core.settings import get_settings
     from index_config import spool
     from index_config.manage import index_stats
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     _print_families("indices", index_stats(_client(), settings))
@@ -101,8 +101,8 @@ def _report(report: Any, what: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from core.settings import get_settings
     from index_config import spool
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape
 
     console = Console(stderr=True)
@@ -147,10 +147,10 @@ def load(
     """
     from rich.progress import Progress
 
+    from core.errors import ListingwatchError
+    from core.settings import get_settings
     from index_config.client import get_client
     from index_config.loader import load_jsonl
-    from listingwatch.errors import ListingwatchError
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape
 
     settings = get_settings()
@@ -170,10 +170,10 @@ def load(
 @index_app.command("replay")
 def replay() -> None:
     """Send the records spooled while Elasticsearch was unreachable; what still fails stays spooled."""
+    from core.settings import get_settings
     from index_config import spool
     from index_config.client import get_client
     from index_config.loader import replay_spool
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     waiting = spool.pending(settings)
@@ -197,9 +197,9 @@ def drop(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this deletes every listing and observation.")] = False,
 ) -> None:
     """Delete this prefix's indices and templates (for throwaway test or demo data)."""
+    from core.errors import ListingwatchError
+    from core.settings import get_settings
     from index_config.manage import delete_indices
-    from listingwatch.errors import ListingwatchError
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     if not yes:

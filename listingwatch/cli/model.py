@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
 
 model_app = typer.Typer(help="Train, evaluate, export and inspect the listing classifier.", no_args_is_help=True)
 
 
 def _model_dir(version: str | None) -> Path:
     from classifiers.registry import active_model_dir, is_complete
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     if version:
@@ -75,7 +75,7 @@ def train(
     from classifiers.modeldir import ModelDir
     from classifiers.registry import promoted_version
     from classifiers.release import train_and_release
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     if real is not None and not real.is_file():
@@ -130,7 +130,7 @@ def evaluate(
 ) -> None:
     """Write the evaluation report (scopes, per source, plots, worst errors) for a model version."""
     from classifiers.evaluate import evaluate_model, scope_table
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     if backend not in ("auto", "onnx", "pytorch"):
         raise ListingwatchError(f"Unknown backend {backend!r}; use auto, onnx or pytorch.")
@@ -166,7 +166,7 @@ def export_cmd(
 def promote(version: Annotated[str, typer.Argument(help="Model version to put in service.")]) -> None:
     """Put a model version in service for `classify` and the pipeline."""
     from classifiers.registry import promote as do_promote
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     do_promote(get_settings(), version)
     typer.echo(f"promoted {version}")
@@ -177,7 +177,7 @@ def info() -> None:
     """List model versions, which one is in service, and their thresholds and headline metric."""
     from classifiers.modeldir import ModelDir
     from classifiers.registry import active_model_dir, list_models
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     models = list_models(settings)
@@ -214,8 +214,8 @@ def classify(
     from rich.progress import Progress
 
     from classifiers.inference import Classifier, classify_file
-    from listingwatch.errors import EXIT_BAD_INPUT
-    from listingwatch.settings import get_settings
+    from core.errors import EXIT_BAD_INPUT
+    from core.settings import get_settings
 
     if not in_path.is_file():
         raise ListingwatchError(f"Input file {in_path} does not exist; pass a JSONL file of listings.")

@@ -26,8 +26,8 @@ def demo(
     """The main job: start Elasticsearch and the local sites, ensure a model, run every source DAG, show results."""
     from rich.console import Console
 
+    from core.settings import get_settings
     from listingwatch.demo.run import run_demo, stop_demo
-    from listingwatch.settings import get_settings
 
     console = Console()
     if stop:
@@ -47,9 +47,9 @@ def run(
     """Run one source's pipeline (crawl -> classify -> index -> summary) here, without Airflow."""
     from rich.console import Console
 
+    from core.settings import get_settings
     from listingwatch.runs.source_run import STEPS, run_source
     from listingwatch.runs.summary import describe
-    from listingwatch.settings import get_settings
     from listingwatch.terminal import escape, plain
 
     console = Console()
@@ -68,8 +68,8 @@ def run(
 @airflow_app.command("env")
 def airflow_env() -> None:
     """Print `export` lines so the plain `airflow` CLI uses the project's home: eval "$(listingwatch airflow env)"."""
+    from core.settings import get_settings
     from listingwatch.orchestration.airflow_home import airflow_environment
-    from listingwatch.settings import get_settings
 
     for key, value in airflow_environment(get_settings()).items():
         typer.echo(f"export {key}={value}")
@@ -78,8 +78,8 @@ def airflow_env() -> None:
 @airflow_app.command("init")
 def airflow_init() -> None:
     """Create the per-source DAG files, the metadata database and the browser pool (idempotent)."""
+    from core.settings import get_settings
     from listingwatch.orchestration.airflow_home import bootstrap_airflow
-    from listingwatch.settings import get_settings
 
     settings = get_settings()
     bootstrap_airflow(settings)
@@ -90,8 +90,8 @@ def airflow_init() -> None:
 @airflow_app.command("sync-dags")
 def airflow_sync_dags() -> None:
     """Write a DAG file for each source YAML and delete those whose YAML is gone."""
+    from core.settings import get_settings
     from listingwatch.orchestration.dag_files import sync_dag_files
-    from listingwatch.settings import get_settings
 
     report = sync_dag_files(get_settings())
     typer.echo(
@@ -108,8 +108,8 @@ def airflow_test_dag(
     ] = None,
 ) -> None:
     """Run one DAG once, in this terminal, through Airflow (`airflow dags test`)."""
+    from core.settings import get_settings
     from listingwatch.orchestration.airflow_home import bootstrap_airflow
-    from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())
     args = [sys.executable, "-m", "airflow", "dags", "test", dag_id, *([logical_date] if logical_date else [])]
@@ -119,8 +119,8 @@ def airflow_test_dag(
 @airflow_app.command("standalone")
 def airflow_standalone() -> None:
     """Start Airflow (scheduler, API server and UI on :8080) with the project's DAGs; Ctrl-C stops it."""
+    from core.settings import get_settings
     from listingwatch.orchestration.airflow_home import bootstrap_airflow
-    from listingwatch.settings import get_settings
 
     bootstrap_airflow(get_settings())
     port = os.environ.get("AIRFLOW__API__PORT", "8080")
@@ -148,9 +148,9 @@ def airflow_serve(
     (LISTINGWATCH_AIRFLOW__EXECUTOR=CeleryExecutor, ...DATABASE_URL, ...BROKER_URL); see docs/deploy.md.
     Run `listingwatch airflow init` once first.
     """
-    from listingwatch.errors import ConfigError
+    from core.errors import ConfigError
+    from core.settings import get_settings
     from listingwatch.orchestration.airflow_home import configure_airflow
-    from listingwatch.settings import get_settings
 
     if component not in SERVE_COMMANDS:
         raise ConfigError(f"Unknown Airflow component {component!r}; use one of {', '.join(SERVE_COMMANDS)}.")

@@ -37,8 +37,8 @@ By = Annotated[
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the store's tables to the newest revision (also done on first use)."""
-    from listingwatch.settings import get_settings
-    from listingwatch.store import database_url, get_engine
+    from core.settings import get_settings
+    from core.store import database_url, get_engine
 
     settings = get_settings()
     get_engine(settings)
@@ -46,7 +46,7 @@ def db_upgrade() -> None:
 
 
 def _read_password(password_file: Path | None) -> str:
-    from listingwatch.errors import ConfigError
+    from core.errors import ConfigError
 
     if password_file is not None:
         try:
@@ -65,9 +65,9 @@ def users_add(
     ] = None,
 ) -> None:
     """Create an account for the web app."""
-    from listingwatch.settings import get_settings
-    from listingwatch.store import session_scope
-    from listingwatch.store.users import add_user
+    from core.settings import get_settings
+    from core.store import session_scope
+    from core.store.users import add_user
 
     password = _read_password(password_file)
     with session_scope(get_settings()) as session:
@@ -81,9 +81,9 @@ def users_token(
     label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
 ) -> None:
     """Print a new API token (shown once; only its hash is stored). Send it as `Authorization: Bearer TOKEN`."""
-    from listingwatch.settings import get_settings
-    from listingwatch.store import session_scope
-    from listingwatch.store.users import create_token, require_user
+    from core.settings import get_settings
+    from core.store import session_scope
+    from core.store.users import create_token, require_user
 
     with session_scope(get_settings()) as session:
         token = create_token(session, require_user(session, name), label)
@@ -93,9 +93,9 @@ def users_token(
 @users_app.command("list")
 def users_list() -> None:
     """Every account with its role."""
-    from listingwatch.settings import get_settings
-    from listingwatch.store import session_scope
-    from listingwatch.store.users import list_users
+    from core.settings import get_settings
+    from core.store import session_scope
+    from core.store.users import list_users
 
     with session_scope(get_settings()) as session:
         for user in list_users(session):
@@ -106,13 +106,13 @@ def users_list() -> None:
 def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> None:
     from elasticsearch import TransportError
 
+    from core.errors import ConfigError
+    from core.settings import get_settings
+    from core.store import session_scope
+    from core.store.triage import record_decision
+    from core.store.users import require_user
     from index_config.client import get_client
     from index_config.triage import write_triage
-    from listingwatch.errors import ConfigError
-    from listingwatch.settings import get_settings
-    from listingwatch.store import session_scope
-    from listingwatch.store.triage import record_decision
-    from listingwatch.store.users import require_user
 
     by = by or os.environ.get("LISTINGWATCH_USER")
     if not by:
@@ -152,8 +152,8 @@ def triage_review(ids: Ids, note: Note = None, by: By = None) -> None:
 @triage_app.command("export")
 def triage_export(out: Annotated[Path, typer.Argument(help="JSONL file to write (replaced atomically).")]) -> None:
     """Write current confirmed / false-positive decisions as labelled examples (corpus hand-written format)."""
+    from core.settings import get_settings
     from listingwatch.jobs.retrain import gather_triage_labels
-    from listingwatch.settings import get_settings
 
     labels = gather_triage_labels(get_settings(), out)
     typer.echo(

@@ -38,8 +38,8 @@ EXIT_TAMPERED = 1
 
 
 def _actor(session: Any, by: str | None) -> str:
-    from listingwatch.errors import ConfigError
-    from listingwatch.store.users import require_user
+    from core.errors import ConfigError
+    from core.store.users import require_user
 
     by = by or os.environ.get("LISTINGWATCH_USER")
     if not by:
@@ -55,8 +55,8 @@ def _utc(at: datetime | None) -> datetime | None:
 
 
 def _context() -> tuple[Any, Any, Any]:
+    from core.settings import get_settings
     from index_config.client import get_client
-    from listingwatch.settings import get_settings
     from takedown.workflow import registry_for
 
     settings = get_settings()
@@ -64,7 +64,7 @@ def _context() -> tuple[Any, Any, Any]:
 
 
 def _node_down(settings: Any) -> Exception:
-    from listingwatch.errors import ServiceUnavailable
+    from core.errors import ServiceUnavailable
 
     return ServiceUnavailable(
         f"Elasticsearch at {settings.es.endpoint} is not answering; start it with `listingwatch es start`."
@@ -80,7 +80,7 @@ def platforms(
     from rich.markup import escape
     from rich.table import Table
 
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
     from takedown.platforms import load_registry
 
     registry = load_registry(file or get_settings().takedown.platforms_file)
@@ -109,7 +109,7 @@ def intake(at: At = None) -> None:
     """Open a takedown item (status new) for every confirmed listing without one. `export` does this too."""
     from elasticsearch import TransportError
 
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.workflow import intake as run_intake
 
     settings, client, registry = _context()
@@ -131,7 +131,7 @@ def list_items(
     from rich.markup import escape
     from rich.table import Table
 
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.cases import items_for
     from takedown.rows import utc_iso
     from takedown.workflow import registry_for
@@ -162,7 +162,7 @@ def history(item: Annotated[str, typer.Argument(help="Item number or listing id.
     """The item's audit log: every change with who, when, from, to and note."""
     from rich.markup import escape
 
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.cases import get_item
     from takedown.rows import utc_iso
 
@@ -183,7 +183,7 @@ def set_status(
     at: At = None,
 ) -> None:
     """Record a status change by hand (e.g. the platform rejected the report); allowed moves are checked."""
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown import cases, mirror
 
     settings, client, _ = _context()
@@ -202,7 +202,7 @@ def assign(
     by: By = None,
 ) -> None:
     """Give an item (e.g. one under the catch-all "unassigned") to a platform before export."""
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown import cases, mirror
 
     settings, client, registry = _context()
@@ -224,7 +224,7 @@ def export(
     """Write one packet ZIP per batch of the platform's new items and queue them (mark sent with `sent`)."""
     from elasticsearch import TransportError
 
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.workflow import export as run_export
 
     settings, client, registry = _context()
@@ -250,7 +250,7 @@ def sent(
     at: At = None,
 ) -> None:
     """Record that a packet went to its platform: its items become reported at that time."""
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.workflow import mark_sent
 
     settings, client, _ = _context()
@@ -264,8 +264,8 @@ def packets(platform: Annotated[str | None, typer.Option("--platform")] = None) 
     """Packets written so far: when, how many listings, sent or not."""
     from sqlalchemy import select
 
-    from listingwatch.store import session_scope
-    from takedown.models import TakedownPacket
+    from core.store import session_scope
+    from core.store.takedowns import TakedownPacket
     from takedown.rows import utc_iso
 
     settings, _, registry = _context()
@@ -284,7 +284,7 @@ def verify(
     tsa_ca: Annotated[Path | None, typer.Option("--tsa-ca", help="CA certificate(s) the token must chain to.")] = None,
 ) -> None:
     """Recompute every hash against the manifest and check the timestamp token; exit 1 naming what changed."""
-    from listingwatch.settings import get_settings
+    from core.settings import get_settings
     from takedown.manifest import verify_packet
 
     result = verify_packet(packet, tsa_ca or get_settings().takedown.tsa_ca_file)
@@ -306,7 +306,7 @@ def check(
     """Re-fetch reported listings that are due (hourly on day one, then daily), record removals, find relistings."""
     from elasticsearch import TransportError
 
-    from listingwatch.store import session_scope
+    from core.store import session_scope
     from takedown.relist import detect
     from takedown.removal import run_checks
 
@@ -335,8 +335,8 @@ def report(
     import json
     import sys
 
-    from listingwatch.errors import ConfigError
-    from listingwatch.store import session_scope
+    from core.errors import ConfigError
+    from core.store import session_scope
     from takedown.accountability import COLUMNS, cell
     from takedown.accountability import report as build
 

@@ -27,8 +27,8 @@ def serve(
     """Run the web app in the foreground until Ctrl-C."""
     import uvicorn
 
+    from core.settings import get_settings
     from index_config.node import ensure_node
-    from listingwatch.settings import get_settings
     from webapp.app import create_app
 
     settings = get_settings()
@@ -41,8 +41,8 @@ def serve(
 @app_app.command("refresh")
 def refresh() -> None:
     """Rebuild seller clusters and count saved searches' new matches now."""
+    from core.settings import get_settings
     from index_config.analyst_views import refresh_analyst_views
-    from listingwatch.settings import get_settings
 
     report = refresh_analyst_views(get_settings())
     typer.echo(f"seller clusters: {report['sellers']['clusters']} from {report['sellers']['listings']} listings")

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.errors import ListingwatchError
+from core.settings import Settings
 from listingwatch.demo.services import ensure_sites, stop_sites
-from listingwatch.errors import ListingwatchError
 from listingwatch.orchestration.airflow_home import bootstrap_airflow, configure_airflow
 from listingwatch.runs.paths import latest_summary
 from listingwatch.runs.summary import RunSummary
-from listingwatch.settings import Settings
 from listingwatch.terminal import escape, plain
 
 # What a first start should expect: the full model is about ten times the quick one's training work.

@@ -15,8 +15,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from listingwatch.errors import ServiceUnavailable
-from listingwatch.settings import Settings
+from core.errors import ServiceUnavailable
+from core.settings import Settings
 
 SITES_HOST = "127.0.0.1"
 SITES_PORT = 8700

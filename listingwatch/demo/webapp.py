@@ -9,10 +9,10 @@ import os
 import secrets
 import sys
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.users import add_user, get_user, set_password
 from listingwatch.demo.services import is_up, start_detached, stop_detached
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.users import add_user, get_user, set_password
 
 DEMO_USER = "demo"
 

@@ -27,22 +27,21 @@ import urllib.request
 from collections import Counter
 from email.message import Message
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from pydantic import BaseModel, Field
 
+from core.errors import ListingwatchError
+from core.schema import Listing
+from core.settings import Settings
 from crawlers.origins import OriginPolicy
+from crawlers.recheck import Status, judge
 from crawlers.sources import SourceConfig, source_by_name
-from listingwatch.errors import ListingwatchError
 from listingwatch.runs.listings_io import write_json_atomic
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GONE_STATUSES = frozenset({404, 410, 451})
 MAX_LISTED = 50
-Status = Literal["live", "changed", "gone", "blocked", "unreachable", "unknown_source", "not_checked"]
 READ_CHUNK = 64 * 1024
 
 
@@ -83,35 +82,6 @@ def flagged_listings(settings: Settings, limit: int) -> list[Listing]:
         get_client(settings), listings_alias(settings), sort=queries.LEAST_RECENTLY_FETCHED_FIRST, size=limit
     )
     return [Listing.model_validate(doc) for doc in docs]
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return " ".join((a or "").split()) == " ".join((b or "").split())
-
-
-def judge(listing: Listing, source: SourceConfig, status: int, url: str, html: str) -> tuple[Status, str | None]:
-    """Classify one re-fetch against the indexed listing, using the crawler's own extraction."""
-    from crawlers.extract.fields import extract_fields
-    from crawlers.extract.pagekind import detect_page_kind
-
-    if status in GONE_STATUSES:
-        return "gone", f"HTTP {status}"
-    if 300 <= status < 400:
-        return "unreachable", f"HTTP {status} (too many redirects)"
-    kind, reason = detect_page_kind(status, url, html)
-    if kind in {"bot_challenge", "login_wall"}:
-        return "blocked", reason
-    if kind != "listing":
-        return "unreachable", reason
-    if source.uses_browser:
-        return "live", "browser-rendered: status and page kind only"
-    fields = extract_fields(html, url, source.fields)
-    if not (fields.title or fields.description):
-        return "gone", "page no longer shows a listing"
-    price = fields.price.amount if fields.price else None
-    if _same(fields.title, listing.title) and _same(fields.description, listing.description) and price == listing.price:
-        return "live", None
-    return "changed", None
 
 
 class RefusedOrigin(ValueError):

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.settings import Settings
+from core.errors import ListingwatchError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ def gather_triage_labels(settings: Settings, out: Path | None = None, fetch: Fet
     The store says who decided what; the listings index gives each listing's text (`fetch`,
     by default a multi-get on it). `listingwatch triage export` and the retrain job both use this.
     """
-    from listingwatch.jsonl import write_lines
-    from listingwatch.store import session_scope
-    from listingwatch.store.triage import current_decisions, labelled_examples
+    from core.jsonl import write_lines
+    from core.store import session_scope
+    from core.store.triage import current_decisions, labelled_examples
 
     out = out or triage_labels_path(settings)
     with session_scope(settings) as session:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from listingwatch.errors import ConfigError, ServiceUnavailable
-from listingwatch.settings import Settings
+from core.errors import ConfigError, ServiceUnavailable
+from core.settings import Settings
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
+from core.settings import Settings, get_settings
 from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.jobs.recheck import recheck_flagged
@@ -20,7 +21,6 @@ from listingwatch.runs.crawl_fanout import crawl_worker_step, merge_worker_crawl
 from listingwatch.runs.paths import RunPaths, run_key, run_paths
 from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
 from listingwatch.runs.summary import describe
-from listingwatch.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from listingwatch.schema import Listing
+from core.schema import Listing
 
 _CONTENT_FIELDS = {
     "title",

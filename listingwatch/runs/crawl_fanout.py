@@ -11,11 +11,11 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from core.settings import Settings
 from crawlers.sources import SourceConfig
 from listingwatch.runs.listings_io import write_json_atomic
 from listingwatch.runs.paths import RunPaths
 from listingwatch.runs.steps import MAX_ERROR_SAMPLES, CrawlStepReport, SourceUnreachable
-from listingwatch.settings import Settings
 
 if TYPE_CHECKING:
     from crawlers.run import CrawlReport

@@ -1,4 +1,4 @@
-"""JSON lines of `Listing`, the format every stage hands to the next (reading and writing via `listingwatch.jsonl`).
+"""JSON lines of `Listing`, the format every stage hands to the next (reading and writing via `core.jsonl`).
 
 A run's own files are read with the "raise" policy: a damaged line there means the run's
 capture is not what was written, so the step stops and names the file and line. Writes
@@ -9,9 +9,9 @@ file (or none), never a torn one that a retry or a downstream task would half-re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from listingwatch import jsonl
-from listingwatch.errors import ListingwatchError
-from listingwatch.schema import Listing
+from core import jsonl
+from core.errors import ListingwatchError
+from core.schema import Listing
 
 
 def iter_listings(path: Path) -> Iterator[Listing]:

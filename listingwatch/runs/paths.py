@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from listingwatch.settings import Settings
+from core.settings import Settings
 
 KEY_FORMAT = "%Y%m%dT%H%M%S%fZ"
 

@@ -7,11 +7,11 @@ locally and a later Airflow run still measures new/changed/gone against it.
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from core.settings import Settings
 from crawlers.sources import find_source
 from listingwatch.runs.paths import run_key, run_paths
 from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
 from listingwatch.runs.summary import RunSummary
-from listingwatch.settings import Settings
 
 STEPS = ("crawl", "classify", "index", "summary")
 

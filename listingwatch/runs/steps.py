@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+from core.errors import ListingwatchError, ServiceUnavailable
+from core.schema import Listing
+from core.settings import Settings
 from crawlers.sources import SourceConfig
-from listingwatch.errors import ListingwatchError, ServiceUnavailable
 from listingwatch.runs.changes import dedupe, diff_listings
 from listingwatch.runs.listings_io import iter_listings, read_listings, write_json_atomic, write_listings
 from listingwatch.runs.paths import RunPaths, previous_run
 from listingwatch.runs.summary import RunSummary
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 

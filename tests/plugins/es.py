@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.settings import Settings, load_settings
 from index_config.client import get_client
 from index_config.manage import delete_indices, init_indices
 from index_config.node import node_status, start_node, stop_node
-from listingwatch.settings import Settings, load_settings
 
 TEST_PORT = int(os.environ.get("LISTINGWATCH_TEST_ES_PORT", "9210"))
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import urllib3
 
+from core.settings import Settings, load_settings
 from index_config.node import CONFIG_FILES, SECURITY_CONFIG, _privileges, _unzip, fetch_distribution, java_home
-from listingwatch.settings import Settings, load_settings
 
 HEAP = "320m"
 FIRST_PORT = 9240

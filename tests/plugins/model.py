@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from listingwatch.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from index_config.node import _privileges
-from listingwatch.settings import load_settings
 from tests.plugins.redis import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

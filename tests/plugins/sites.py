@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import Listing
+from core.settings import Settings, load_settings
 from crawlers.run import CrawlReport, run_crawl
 from crawlers.sources import SourceConfig, load_source
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
-from listingwatch.schema import Listing
-from listingwatch.settings import Settings, load_settings
 
 SOURCES_DIR = Path(__file__).resolve().parents[2] / "crawlers" / "sources"
 

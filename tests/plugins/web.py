@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from core.settings import Settings
+from core.store import session_scope
+from core.store.saved import save_search
+from core.store.users import add_user, create_token
 from index_config.analyst_views import refresh_analyst_views
 from index_config.client import get_client
 from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices
-from listingwatch.settings import Settings
-from listingwatch.store import session_scope
-from listingwatch.store.saved import save_search
-from listingwatch.store.users import add_user, create_token
 from tests import web_data
 from webapp.app import create_app
 

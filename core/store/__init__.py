@@ -1,4 +1,4 @@
-"""The relational store: users, API tokens, triage decisions and saved searches.
+"""The relational store: users, API tokens, triage decisions, saved searches and takedown cases.
 
 Elasticsearch holds what was crawled; this holds what people decided about it, which must
 never be lost to an index migration or re-crawl. SQLite under `var/` by default, any
@@ -7,11 +7,11 @@ Alembic migrations shipped inside this package (`listingwatch db upgrade`, or au
 the first time a process opens the store).
 """
 
-# The takedown tables (takedown/models.py) share this Base; loading them here keeps
-# `Base.metadata` complete wherever the store is used, which Alembic's comparisons rely on.
-import takedown.models  # noqa: F401
-from listingwatch.store.db import database_url, get_engine, session_scope, upgrade
-from listingwatch.store.models import ROLES, TRIAGE_DECISIONS, ApiToken, Base, SavedSearch, TriageDecision, User
+# The takedown case tables share this Base; loading them here keeps `Base.metadata` complete
+# wherever the store is used, which Alembic's comparisons rely on.
+import core.store.takedowns  # noqa: F401
+from core.store.db import database_url, get_engine, session_scope, upgrade
+from core.store.models import ROLES, TRIAGE_DECISIONS, ApiToken, Base, SavedSearch, TriageDecision, User
 
 __all__ = [
     "ROLES",

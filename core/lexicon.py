@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from listingwatch.errors import ConfigError
-from listingwatch.schema import LexiconHit
+from core.errors import ConfigError
+from core.schema import LexiconHit
 
 from .labels import SUBSTANCES
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
+from core.settings import Settings, get_settings
 from listingwatch.orchestration.dag_factory import default_args
-from listingwatch.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

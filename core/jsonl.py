@@ -25,7 +25,7 @@ from typing import IO, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
-from listingwatch.errors import ListingwatchError
+from core.errors import ListingwatchError
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from listingwatch.errors import ServiceUnavailable
-from listingwatch.settings import Settings
+from core.errors import ServiceUnavailable
+from core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -21,8 +21,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from listingwatch.errors import ConfigError
-from listingwatch.jsonl import describe_validation_error
+from core.errors import ConfigError
+from core.jsonl import describe_validation_error
 
 
 def _default_home() -> Path:

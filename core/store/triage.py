@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.store.models import TRIAGE_DECISIONS, TriageDecision, User
+from core.errors import ListingwatchError
+from core.store.models import TRIAGE_DECISIONS, TriageDecision, User
 
 MAX_NOTE = 4_000
 

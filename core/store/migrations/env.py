@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection `listingwatch.store.db.upgrade` hands over.
+"""Alembic environment: runs on the connection `core.store.db.upgrade` hands over.
 
 Run by hand with `alembic -x url=sqlite:///var/listingwatch.db ...` from this directory's
 parent when writing a new revision (`alembic revision --autogenerate -m "..."`).
@@ -7,7 +7,7 @@ parent when writing a new revision (`alembic revision --autogenerate -m "..."`).
 from alembic import context
 from sqlalchemy import create_engine
 
-from listingwatch.store.models import Base
+from core.store import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,7 +8,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-from listingwatch.store.models import UTCDateTime
+from core.store.models import UTCDateTime
 
 revision = "0001"
 down_revision = None

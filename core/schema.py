@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from listingwatch.urls import canonical_url, id_of_canonical
+from core.urls import canonical_url, id_of_canonical
 
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000

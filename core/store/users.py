@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.store.models import ROLES, ApiToken, User
+from core.errors import ListingwatchError
+from core.store.models import ROLES, ApiToken, User
 
 TOKEN_PREFIX = "lw_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
 MIN_PASSWORD = 10

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from listingwatch.store.models import Base, UTCDateTime, utcnow
+from core.store.models import Base, UTCDateTime, utcnow
 
 STATUSES = ("new", "queued", "reported", "removed", "still_live", "reinstated", "rejected")
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listingwatch.errors import ListingwatchError
-from listingwatch.store.models import SavedSearch, User
+from core.errors import ListingwatchError
+from core.store.models import SavedSearch, User
 
 MAX_QUERY = 4_000
 
