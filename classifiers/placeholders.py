@@ -33,14 +33,23 @@ _MESSENGERS = {
 }
 
 _PGP = re.compile(r"-----BEGIN PGP [A-Z ]+-----.*?(?:-----END PGP [A-Z ]+-----|$)", re.DOTALL)
-_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
+_URL = re.compile(r"(?i)\b(?:https?://|www\.|t\.me/|telegram\.me/|wa\.me/)[^\s<>\"']+")
 _ONION = re.compile(r"(?i)\b[a-z2-7]{16,56}\.onion\b\S*")
 _EMAIL = re.compile(r"(?i)[\w+-]+(?:\.[\w+-]+)*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}")
-# "wickr: name", "Telegram - @name", "wickr me ... name", "whatsapp id = name": a messenger, a separator, the account
-_SEPARATOR = r"(?::+|;|=|\.{2,}|-+|\u2013|>|@|\*+|\()"
+# "wickr: name", "Telegram - @name", "wickr me ... name", "WICKR ID>>>> name": a messenger, a separator, the account.
+# Scraped descriptions run words together ("ThanksWickr ID: name"), so names no ordinary word contains match
+# inside a word; the others ("signal", "session", "ig") only on their own.
+_GLUED = ("wickr", "wikr", "telegram", "whatsapp", "threema", "jabber", "xmpp", "icq", "kik")
+_SEPARATOR = r"(?::+|;|=|\.{2,}|-+|\u2013|>{2,}|/|@|\*+|\()"
+
+
+def _names(names) -> str:
+    return "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+
+
 _LABELLED = re.compile(
-    r"(?i)\b(" + "|".join(sorted(map(re.escape, _MESSENGERS), key=len, reverse=True)) + r")"
-    r"(\s*(?:(?:me|id|handle|username)\b\s*)?(?:" + _SEPARATOR + r"\s*)+)@?([\w][\w.\-]{2,40})"
+    r"(?i)((?<!<)(?:" + _names(_GLUED) + r")|(?<![<A-Za-z_])(?:" + _names(set(_MESSENGERS) - set(_GLUED)) + r"))"
+    r"(\s*(?:(?:me|id|handle|username|name)\b\s*)?(?:" + _SEPARATOR + r"\s*)+)@?([\w][\w.\-]{2,40})"
 )
 _HANDLE = re.compile(r"(?<![\w.@<])@([A-Za-z_][A-Za-z0-9_.]{2,31})")
 _BTC = re.compile(r"\b(?:bc1[ac-hj-np-z02-9]{11,71}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})\b")
@@ -105,12 +114,12 @@ def scrub_contacts(text: str) -> str:
     text = _URL.sub(_url, text)
     text = _ONION.sub("<onion>", text)
     text = _EMAIL.sub("<email>", text)
-    text = _LABELLED.sub(_labelled, text)
-    text = _HANDLE.sub("<handle>", text)
     text = _XMR.sub("<xmr_address>", text)
     text = _ETH.sub("<eth_address>", text)
     text = _BTC.sub(_btc, text)
-    return _PHONE.sub(_phone, text)
+    text = _PHONE.sub(_phone, text)  # before the messenger labels: "+15551234567Wickr: name" has two
+    text = _LABELLED.sub(_labelled, text)
+    return _HANDLE.sub("<handle>", text)
 
 
 def placeholder_counts(text: str) -> dict[str, int]:
