@@ -19,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from classifiers.realcorpus import SNAPSHOT_FILE, load_sources, prepare, write_snapshot
+from classifiers.corpus_build.build import prepare, write_snapshot
+from classifiers.corpus_build.mirror import load_sources
+from classifiers.realcorpus import SNAPSHOT_FILE
 from core.errors import ListingwatchError
 
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from classifiers.corpus import Example
+from classifiers.corpus_build.build import prepare
+from classifiers.corpus_build.labelling import rule_label
 from classifiers.evaluate import read_labelled, scope, scope_report
 from classifiers.modeldir import ModelDir
-from classifiers.realcorpus import prepare, rule_label
 from classifiers.text import ListingInput, context_line, model_text
 from core.errors import ListingwatchError
 from core.lexicon import load_lexicon, match_text
@@ -283,7 +284,8 @@ def _mirror_of(tmp_path: Path, files: dict[str, str]) -> tuple[Path, str]:
 
 
 def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
-    from classifiers.realcorpus import Mirror, mirror_dir, parse_table
+    from classifiers.corpus_build.mirror import Mirror, mirror_dir
+    from classifiers.corpus_build.parsers import parse_table
 
     mirrors, commit = _mirror_of(
         tmp_path,
@@ -320,7 +322,8 @@ def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
 
 
 def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
-    from classifiers.realcorpus import Mirror, mirror_dir, parse_ts_records
+    from classifiers.corpus_build.mirror import Mirror, mirror_dir
+    from classifiers.corpus_build.parsers import parse_ts_records
 
     module = (
         'export const data = {\n  products: [\n    {\n      code: "1",\n      product: "CRYSTAL VIOLET",\n'
@@ -345,7 +348,8 @@ def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
 def test_round_robin_cap_fills_from_larger_categories() -> None:
     import random
 
-    from classifiers.realcorpus import RealRow, _cap
+    from classifiers.corpus_build.build import _cap
+    from classifiers.corpus_build.rows import RealRow
 
     def row(i: int, cat: str) -> RealRow:
         return RealRow(f"{cat}{i}", "s", "shop", f"t{cat}{i}", "", "", False, 0, [], f"g{i}", cat)
@@ -357,7 +361,8 @@ def test_round_robin_cap_fills_from_larger_categories() -> None:
 
 
 def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) -> None:
-    from classifiers.realcorpus import Mirror, mirror_dir, parse_market_table
+    from classifiers.corpus_build.mirror import Mirror, mirror_dir
+    from classifiers.corpus_build.parsers import parse_market_table
 
     mirrors, commit = _mirror_of(
         tmp_path,
