@@ -1,7 +1,8 @@
-"""Serving the capture behind a listing: its screenshot and its WARC response record.
+"""Reading a capture back: a confined screenshot or WARC path, a file's SHA-256, one WARC response record.
 
 Paths come from the listing document, so they are only followed inside the settings' var
-directory (where the crawler writes them); anything else is refused rather than read.
+directory (where the crawler writes them); anything else is refused rather than read. The web app,
+the listing view and takedown packets all read evidence through here.
 """
 
 import hashlib
