@@ -33,7 +33,7 @@ def observations(client: Elasticsearch, settings: Settings, listing_id: str) -> 
         source_includes=["fetched_at", "http_status", "content_sha256", "score", "model_version", "page_kind"],
     ).body["hits"]["hits"]
     rows = [h["_source"] for h in hits]
-    for row, older in zip(rows, [*rows[1:], None], strict=True):
+    for row, older in zip(rows, [*rows[1:], None][: len(rows)], strict=True):  # none fetched: no rows
         row["changed"] = None if older is None else row.get("content_sha256") != older.get("content_sha256")
     return rows
 

@@ -163,7 +163,6 @@ def history_doc(item: TakedownItem) -> dict[str, Any]:
         "reference": item.packets[-1].id if item.packets else None,
         "relist_of": item.relist_of.listing_id if item.relist_of else None,
         "history": [
-            {"at": e.at.isoformat(), "by": e.actor, "from": e.from_status, "to": e.to_status}
-            for e in item.audit
+            {"at": e.at.isoformat(), "by": e.actor, "from": e.from_status, "to": e.to_status} for e in item.audit
         ],
     }
