@@ -155,7 +155,8 @@ def test_services_have_healthchecks_and_secrets_come_from_the_environment() -> N
         has_image_check = name == "webapp"  # its HEALTHCHECK is in Dockerfile.webapp
         assert "healthcheck" in service or has_image_check, f"{name} has no healthcheck"
     text = COMPOSE.read_text(encoding="utf-8")
-    for secret in ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET"):
+    secrets = ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET", *WEB_SECRETS)
+    for secret in (*secrets, "PIPELINE_ES_API_KEY", "PIPELINE_DB_PASSWORD"):
         assert f"${{{secret}:?" in text, f"{secret} must be required from the environment or docker/.env"
         assert f"{secret}=" in (DOCKER / ".env.example").read_text(encoding="utf-8")
 
@@ -285,3 +286,20 @@ def test_image_command_starts_from_only_the_copied_paths(dockerfile: Path, tmp_p
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     assert "Usage: listingwatch" in done.stdout, done.stdout[-2000:]
+
+
+WEB_SECRETS = ("WEB_ES_API_KEY", "WEB_DB_PASSWORD", "WEB_SECRET_KEY")
+PIPELINE_ONLY = ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW", "PIPELINE_")
+
+
+def test_web_app_gets_its_own_least_privileged_environment() -> None:
+    web = _compose()["services"]["webapp"]
+    env = yaml.safe_dump(web["environment"])
+    assert not [s for s in PIPELINE_ONLY if s in env], "the web app must not see pipeline, Airflow or Redis secrets"
+    assert all(s in env for s in WEB_SECRETS)
+    assert web["environment"]["LISTINGWATCH_WEB__SECURE_COOKIES"] == "true"
+    assert "LISTINGWATCH_WEB__TRUSTED_PROXIES" in web["environment"]
+    assert "var:/srv/listingwatch/var:ro" in web["volumes"], "the web app only reads crawl evidence"
+    pipeline_env = yaml.safe_dump(_compose()["services"]["airflow-worker"]["environment"])
+    assert not [s for s in WEB_SECRETS if s in pipeline_env], "crawler and pipeline containers never see web secrets"
+    assert "ELASTIC_PASSWORD" not in pipeline_env, "the pipeline uses its own API key, not the superuser"

@@ -261,3 +261,16 @@ def test_cli_credential_lifecycle(web_env: WebEnv, tmp_path: Path, monkeypatch: 
     with session_scope(web_env.settings) as db:
         assert user_for_token(db, token) is None
         assert require_user(db, "cli-ana").role == "liaison"
+
+
+def test_store_and_session_secret_are_private_files(tmp_path: Path) -> None:
+    from core.settings import load_settings
+    from core.store import get_engine
+    from webapp.app import secret_key
+
+    settings = load_settings(var_dir=tmp_path / "var")
+    get_engine(settings)
+    secret_key(settings)
+    assert (settings.var_dir.stat().st_mode & 0o777) == 0o700
+    for name in ("listingwatch.db", "web-secret"):
+        assert ((settings.var_dir / name).stat().st_mode & 0o777) == 0o600, name
