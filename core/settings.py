@@ -193,9 +193,28 @@ class WebSettings(BaseModel):
     secret_key: str | None = Field(
         default=None, description="Signs session cookies; unset = a random key kept in var/web-secret."
     )
-    secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS (set behind TLS).")
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Send cookies only over HTTPS, named __Host-; unset = on unless web.host is a loopback address.",
+    )
     session_hours: int = Field(default=12, ge=1)
-    login_attempts_per_minute: int = Field(default=5, ge=1)
+    login_attempts_per_minute: int = Field(default=5, ge=1, description="Failed logins per (user, address) a minute.")
+    login_attempts_per_hour: int = Field(default=20, ge=1, description="Failed logins per (user, address) an hour.")
+    throttle_storage: str = Field(
+        default="memory://",
+        description="Where login attempts are counted: memory:// for one process, redis://... shared by several.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the TLS proxies whose X-Forwarded-For/-Proto are believed (empty = none).",
+    )
+    hsts_seconds: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age over HTTPS.")
+
+    def cookies_secure(self) -> bool:
+        """`secure_cookies`, or on unless the app listens on loopback only (a local analyst's laptop)."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.host not in ("127.0.0.1", "localhost", "::1")
 
 
 class DbSettings(BaseModel):

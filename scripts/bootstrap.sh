@@ -43,7 +43,8 @@ stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut
 if [ ! -f "$stamp" ]; then
   echo "==> installing Python packages into .venv (first run downloads torch; later runs use the cache)"
   [ -x .venv/bin/python ] || python3 -m uv venv -q .venv --python python3
-  python3 -m uv pip sync -q --python .venv/bin/python requirements.lock
+  # Every wheel is checked against the SHA-256 the lock file records (uv pip compile --generate-hashes).
+  python3 -m uv pip sync -q --require-hashes --python .venv/bin/python requirements.lock
   python3 -m uv pip install -q --python .venv/bin/python --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"

@@ -148,7 +148,11 @@ def mark_sent(session: Session, packet_id: str, actor: str, at: datetime | None 
 
 
 def history_doc(item: TakedownItem) -> dict[str, Any]:
-    """The `takedown` object mirrored onto the listing document."""
+    """The `takedown` object mirrored onto the listing document.
+
+    Every analyst reads listing documents, so the liaison's audit notes stay in the store (the
+    liaison page and packets show them); the mirror keeps who moved the status, when, and where to.
+    """
     return {
         "status": item.status,
         "platform": item.platform,
@@ -159,7 +163,6 @@ def history_doc(item: TakedownItem) -> dict[str, Any]:
         "reference": item.packets[-1].id if item.packets else None,
         "relist_of": item.relist_of.listing_id if item.relist_of else None,
         "history": [
-            {"at": e.at.isoformat(), "by": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
-            for e in item.audit
+            {"at": e.at.isoformat(), "by": e.actor, "from": e.from_status, "to": e.to_status} for e in item.audit
         ],
     }

@@ -16,12 +16,14 @@ the report and in the export's warnings: one bad record never stops a packet.
 import csv
 import io
 import json
+import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawlers.evidence_files import confined_path
 from takedown.manifest import MANIFEST, TIMESTAMP_FILE, build_manifest, sha256
 from takedown.platforms import Platform
 from takedown.report_html import print_pdf, render_report
@@ -39,6 +41,7 @@ class PacketOptions:
     browser_args: list[str]
     tsa_url: str | None = None
     tsa_timeout: float = 20.0
+    evidence_root: Path | None = None  # screenshots are read only from inside it (the crawler's var/)
 
 
 @dataclass
@@ -58,7 +61,7 @@ def packet_id_for(platform: Platform, listing_ids: list[str], now: datetime) -> 
     return f"{platform.key}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest}"
 
 
-def _evidence(entries: list[PacketListing], warnings: list[str]) -> dict[str, bytes]:
+def _evidence(entries: list[PacketListing], warnings: list[str], root: Path | None = None) -> dict[str, bytes]:
     """Evidence files by packet path; records each entry's file list and WARC check on the entry."""
     files: dict[str, bytes] = {}
     by_warc: dict[str, dict[str, PacketListing]] = {}
@@ -93,8 +96,12 @@ def _evidence(entries: list[PacketListing], warnings: list[str]) -> dict[str, by
         shot = entry.listing.evidence.screenshot_path
         if not shot:
             continue
+        confined = confined_path(root, shot, (".png",)) if root is not None else Path(shot)
+        if confined is None:
+            warnings.append(f"{entry.listing.url}: screenshot {shot} is not a PNG file under {root}; left out")
+            continue
         try:
-            data = Path(shot).read_bytes()[: MAX_SCREENSHOT_BYTES + 1]
+            data = confined.read_bytes()[: MAX_SCREENSHOT_BYTES + 1]
         except OSError as err:
             warnings.append(f"{entry.listing.url}: screenshot {shot} unreadable ({err.strerror})")
             continue
@@ -125,7 +132,7 @@ def build_packet(
     listing_ids = [e.listing.id for e in entries]
     packet_id = packet_id_for(platform, listing_ids, now)
     warnings: list[str] = []
-    files = _evidence(entries, warnings)
+    files = _evidence(entries, warnings, options.evidence_root)
 
     fields = platform.required_fields
     rows = [platform_row(e, platform.name, fields) for e in entries]
@@ -174,11 +181,15 @@ def build_packet(
     manifest = build_manifest(meta, files)
     token = request_token(manifest, options.tsa_url, options.tsa_timeout) if options.tsa_url else None
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = out_dir / f"{packet_id}.zip"
     partial = path.with_suffix(".zip.partial")
     stamp = now.astimezone(UTC).timetuple()[:6]
-    with zipfile.ZipFile(partial, "w") as archive:
+    # Evidence of named sellers: readable by the service account only (0600), whatever the umask.
+    with (
+        os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw,
+        zipfile.ZipFile(raw, "w") as archive,
+    ):
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED

@@ -106,6 +106,7 @@ def packet_options(settings: Settings) -> PacketOptions:
         browser_args=list(settings.crawl.browser_args),
         tsa_url=settings.takedown.tsa_url,
         tsa_timeout=settings.takedown.tsa_timeout,
+        evidence_root=settings.var_dir,
     )
 
 

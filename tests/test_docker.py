@@ -155,6 +155,151 @@ def test_services_have_healthchecks_and_secrets_come_from_the_environment() -> N
         has_image_check = name == "webapp"  # its HEALTHCHECK is in Dockerfile.webapp
         assert "healthcheck" in service or has_image_check, f"{name} has no healthcheck"
     text = COMPOSE.read_text(encoding="utf-8")
-    for secret in ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET"):
+    secrets = ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET", *WEB_SECRETS)
+    for secret in (*secrets, "PIPELINE_ES_API_KEY", "PIPELINE_DB_PASSWORD"):
         assert f"${{{secret}:?" in text, f"{secret} must be required from the environment or docker/.env"
         assert f"{secret}=" in (DOCKER / ".env.example").read_text(encoding="utf-8")
+
+
+# --- Images that start: what each image's command imports is copied, and it runs from only those paths.
+
+PIPELINE = DOCKER / "Dockerfile.pipeline"
+FIRST_PARTY = ("core", "crawlers", "classifiers", "index_config", "takedown", "webapp", "listingwatch", "dags")
+START_SCRIPT = r"""
+import importlib, sys
+from pathlib import Path
+root, site = Path(sys.argv[1]).resolve(), sys.argv[2]
+sys.path[:0] = [str(root)]
+sys.path.append(site)
+skipped = ("migrations", "__main__")  # Alembic loads migrations itself; __main__ runs the CLI
+for path in sorted(root.rglob("*.py")):
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if any(p in skipped for p in parts):
+        continue
+    if parts[-1] == "__init__":
+        parts.pop()
+    module = importlib.import_module(".".join(parts))
+    assert Path(module.__file__).resolve().is_relative_to(root), f"{module.__name__} came from outside the image"
+import typer.main
+from listingwatch.cli import app
+typer.main.get_command(app).main(args=sys.argv[3:] + ["--help"], prog_name="listingwatch", standalone_mode=False)
+"""
+
+
+def _base(dockerfile: Path) -> Path | None:
+    """The Dockerfile this one builds FROM, when it is one of ours (the pipeline image); None for a public image."""
+    frm = next(args for name, args in _instructions(dockerfile) if name == "FROM")
+    return PIPELINE if "PIPELINE_IMAGE" in frm else None
+
+
+def _copies(dockerfile: Path) -> list[str]:
+    """Every path the image holds from the repository, its base image's included."""
+    base = _base(dockerfile)
+    own = [
+        w.rstrip("/")
+        for name, args in _instructions(dockerfile)
+        if name == "COPY"
+        for w in [w for w in _argv(args) if not w.startswith("--")][:-1]
+    ]
+    return (_copies(base) if base else []) + own
+
+
+def _reachable_packages(argv: list[str]) -> set[str]:
+    """First-party packages the command can import: the `listingwatch` CLI's import closure (lazy imports too),
+    plus the DAG files Airflow's processes load when the command is an Airflow one."""
+    from tests.test_import_layers import imports_of, modules
+
+    roots = ["listingwatch.__main__"]
+    if "airflow" in argv:
+        roots += [m for m in modules() if m.startswith("dags.")]
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in modules():
+            continue
+        seen.add(name)
+        todo.extend(imports_of(name))
+        parent = name.rpartition(".")[0]
+        if parent in modules():
+            todo.append(parent)  # importing a module runs its packages' __init__ first
+    return {name.split(".")[0] for name in seen}
+
+
+def _cmd(dockerfile: Path) -> list[str]:
+    return _argv([args for name, args in _instructions(dockerfile) if name == "CMD"][-1])
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_image_copies_every_package_its_command_imports(dockerfile: Path) -> None:
+    copied = {c.split("/")[0] for c in _copies(dockerfile)}
+    reachable = _reachable_packages(_cmd(dockerfile))
+    assert {"core", "listingwatch"} <= reachable  # the walk found the CLI at all
+    assert reachable - copied == set(), (
+        f"{dockerfile.name} runs code from {sorted(reachable - copied)} but never copies it"
+    )
+
+
+def test_the_copy_check_notices_a_forgotten_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = _instructions
+
+    def without_takedown(path: Path) -> list[tuple[str, str]]:
+        return [(n, a) for n, a in original(path) if not (path == PIPELINE and a == "takedown/ takedown/")]
+
+    monkeypatch.setattr("tests.test_docker._instructions", without_takedown)
+    copied = {c.split("/")[0] for c in _copies(PIPELINE)}
+    assert "takedown" in _reachable_packages(_cmd(PIPELINE)) - copied
+
+
+def test_web_image_can_print_pdfs() -> None:
+    installs = " ".join(args for name, args in _instructions(DOCKER / "Dockerfile.webapp") if name == "RUN")
+    assert "chromium" in installs.split(), "report.pdf is printed by Chromium; the web image must install it"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_image_command_starts_from_only_the_copied_paths(dockerfile: Path, tmp_path: Path) -> None:
+    """Like `docker run IMAGE`, without a daemon: a tree of only the COPYed paths, the lock file's virtualenv."""
+    import shutil
+    import sys
+    import sysconfig
+
+    root = tmp_path / "srv"
+    root.mkdir()
+    for source in _copies(dockerfile):
+        target = root / source
+        if (REPO / source).is_dir():
+            shutil.copytree(REPO / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / source, target)
+    argv = _cmd(dockerfile)
+    words = argv[1 : argv.index("--")] if "--" in argv else argv[1:]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LISTINGWATCH_HOME": str(root),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", START_SCRIPT, str(root), sysconfig.get_paths()["purelib"], *words],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "Usage: listingwatch" in done.stdout, done.stdout[-2000:]
+
+
+WEB_SECRETS = ("WEB_ES_API_KEY", "WEB_DB_PASSWORD", "WEB_SECRET_KEY")
+PIPELINE_ONLY = ("ELASTIC_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW", "PIPELINE_")
+
+
+def test_web_app_gets_its_own_least_privileged_environment() -> None:
+    web = _compose()["services"]["webapp"]
+    env = yaml.safe_dump(web["environment"])
+    assert not [s for s in PIPELINE_ONLY if s in env], "the web app must not see pipeline, Airflow or Redis secrets"
+    assert all(s in env for s in WEB_SECRETS)
+    assert web["environment"]["LISTINGWATCH_WEB__SECURE_COOKIES"] == "true"
+    assert "LISTINGWATCH_WEB__TRUSTED_PROXIES" in web["environment"]
+    assert "var:/srv/listingwatch/var:ro" in web["volumes"], "the web app only reads crawl evidence"
+    pipeline_env = yaml.safe_dump(_compose()["services"]["airflow-worker"]["environment"])
+    assert not [s for s in WEB_SECRETS if s in pipeline_env], "crawler and pipeline containers never see web secrets"
+    assert "ELASTIC_PASSWORD" not in pipeline_env, "the pipeline uses its own API key, not the superuser"

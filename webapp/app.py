@@ -5,22 +5,33 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from core.settings import Settings
 from core.store import get_engine
+from core.store.users import stamp_path
 from index_config.client import get_client
 from index_config.search import SearchError
 from webapp import markup
-from webapp.security import LoginRequired, LoginThrottle, SecurityHeaders, TokenCache, csrf_token, principal
+from webapp.security import (
+    SECURE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    LoginRequired,
+    LoginThrottle,
+    SecurityHeaders,
+    TokenCache,
+    api_role,
+    csrf_token,
+    principal,
+)
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "listingwatch_session"
 
 
 def secret_key(settings: Settings) -> str:
@@ -29,7 +40,7 @@ def secret_key(settings: Settings) -> str:
         return settings.web.secret_key
     path = settings.var_dir / "web-secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
@@ -58,27 +69,37 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served below, behind login
     )
+    web = settings.web
+    secure = web.cookies_secure()
     app.state.settings = settings
     app.state.es = get_client(settings)
     app.state.templates = templates()
-    app.state.throttle = LoginThrottle(settings.web.login_attempts_per_minute)
-    app.state.token_cache = TokenCache()
-    app.add_middleware(SecurityHeaders)
+    app.state.throttle = LoginThrottle(web.login_attempts_per_minute, web.login_attempts_per_hour, web.throttle_storage)
+    app.state.token_cache = TokenCache(stamp=stamp_path(settings))
+    app.add_middleware(SecurityHeaders, hsts_seconds=web.hsts_seconds)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key(settings),
-        session_cookie=SESSION_COOKIE,
-        max_age=settings.web.session_hours * 3600,
+        session_cookie=SECURE_SESSION_COOKIE if secure else SESSION_COOKIE,
+        max_age=web.session_hours * 3600,
         same_site="strict",
-        https_only=settings.web.secure_cookies,
+        https_only=secure,
     )
+    if web.trusted_proxies:
+        # Outermost: the client address and scheme every layer below sees come from the proxy's headers.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=web.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(liaison.router)
     app.include_router(liaison.api_router)
+
+    @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(api_role("analyst"))])
+    def openapi_schema() -> dict[str, Any]:
+        """The OpenAPI document, for logged-in users and token holders only: the API surface is not advertised."""
+        return app.openapi()
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -4,27 +4,41 @@ import secrets
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.errors import ListingwatchError
-from core.store import ROLES, TRIAGE_DECISIONS, User, session_scope
+from core.store import ROLES, TRIAGE_DECISIONS, User
 from core.store.saved import delete_search, save_search, searches_of
-from core.store.triage import recent_decisions, record_decision
-from core.store.users import add_user, authenticate, list_users
+from core.store.triage import TriageError, recent_decisions
+from core.store.users import (
+    UserError,
+    add_user,
+    authenticate,
+    credentials_changed,
+    end_sessions,
+    list_users,
+    recent_auth_events,
+    record_auth_event,
+    require_user,
+    revoke_token,
+    set_disabled,
+    set_role,
+    tokens_of,
+)
+from crawlers.evidence_files import evidence_path, read_record
+from index_config.listing_reads import get_listing
 from index_config.overview import overview
 from index_config.saved_searches import LIST_FIELDS, params_from_query_string
 from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, count, parse_params, search
 from index_config.sellers import get_seller, list_sellers
-from index_config.triage import write_triage
+from index_config.triage import ListingNotIndexed, decide
 from webapp import graph
-from webapp.evidence import evidence_path, read_record
-from webapp.security import Principal, check_csrf, page_role, principal
-from webapp.views import get_listing, highlighted_fields, listing_view
+from webapp.deps import Admin, Analyst, DbSession, EsDep, SettingsDep, ThrottleDep, TokenCacheDep
+from webapp.security import Principal, check_csrf, client_address, principal
+from webapp.views import highlighted_fields, listing_view
 
 router = APIRouter(include_in_schema=False)
-Analyst = Annotated[Principal, Depends(page_role("analyst"))]
-Admin = Annotated[Principal, Depends(page_role("admin"))]
 FACET_LABELS = {
     "site": "Site",
     "platform": "Platform",
@@ -65,66 +79,79 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(
     request: Request,
+    db: DbSession,
+    throttle: ThrottleDep,
     username: Annotated[str, Form(max_length=128)],
     password: Annotated[str, Form(max_length=1024)],
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_csrf(request, csrf)
-    throttle = request.app.state.throttle
-    client = request.client.host if request.client else "?"
-    if not throttle.allowed(client, username):
-        return _render(
+    client = client_address(request)
+    wait = throttle.attempt(client, username)  # counted before the password is checked, refunded on success
+    if wait is not None:
+        record_auth_event(db, username, client, "throttled")
+        reply = _render(
             request,
             "login.html",
             status_code=429,
             next=safe_next(next),
-            error="Too many failed logins; wait a minute and try again.",
+            error=f"Too many failed logins; try again in {wait:.0f} seconds.",
         )
-    with session_scope(request.app.state.settings) as db:
-        user = authenticate(db, username, password)
-        found = (user.id, user.role) if user else None
-    if found is None:
-        throttle.failed(client, username)
+        reply.headers["Retry-After"] = f"{wait:.0f}"
+        return reply
+    user = authenticate(db, username, password)
+    if user is None:
+        record_auth_event(db, username, client, "failed")
         return _render(
             request, "login.html", status_code=401, next=safe_next(next), error="Wrong user name or password."
         )
+    throttle.succeeded(client, username)
+    record_auth_event(db, user.name, client, "login")
     request.session.clear()  # a new session (and CSRF token) on login: no session fixation
-    request.session.update({"uid": found[0], "at": int(time.time()), "csrf": secrets.token_urlsafe(32)})
+    request.session.update(
+        {"uid": user.id, "gen": user.session_generation, "at": int(time.time()), "csrf": secrets.token_urlsafe(32)}
+    )
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(
+    request: Request, db: DbSession, csrf: Annotated[str, Form()] = "", everywhere: Annotated[str, Form()] = ""
+) -> Response:
+    """Log out; with `everywhere`, every session of this user ends (a copied cookie dies with it)."""
     check_csrf(request, csrf)
+    user = principal(request)
+    if user is not None:
+        if everywhere:
+            end_sessions(db.get_one(User, user.id))
+        record_auth_event(db, user.name, client_address(request), "logout_everywhere" if everywhere else "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/")
-def home(request: Request, user: Analyst) -> Response:
-    settings = request.app.state.settings
-    with session_scope(settings) as db:
-        me = db.get_one(User, user.id)
-        saved = [
-            {
-                "id": s.id,
-                "name": s.name,
-                "query": s.query,
-                "new": s.new_matches,
-                "total": s.total,
-                "checked_at": s.checked_at,
-            }
-            for s in searches_of(db, me)
-        ]
-        recent = recent_decisions(db, me)
+def home(request: Request, user: Analyst, db: DbSession, es: EsDep, settings: SettingsDep) -> Response:
+    me = db.get_one(User, user.id)
+    saved = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "query": s.query,
+            "new": s.new_matches,
+            "total": s.total,
+            "checked_at": s.checked_at,
+        }
+        for s in searches_of(db, me)
+    ]
+    recent = recent_decisions(db, me)
     waiting = parse_params({"flagged": True, "triage": ["untriaged"]})
     return _render(
         request,
         "home.html",
         saved=saved,
         recent=recent,
-        waiting=count(request.app.state.es, settings, waiting),
+        waiting=count(es, settings, waiting),
         waiting_url="/search?" + waiting.query_string(),
     )
 
@@ -151,9 +178,9 @@ def _facet_links(params: SearchParams, facets: dict[str, list[dict]]) -> dict[st
 
 
 @router.get("/search")
-def search_page(request: Request, user: Analyst) -> Response:
+def search_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
     params = params_from_request(request)
-    result = search(request.app.state.es, request.app.state.settings, params)
+    result = search(es, settings, params)
     return _render(
         request,
         "search.html",
@@ -170,8 +197,8 @@ def search_page(request: Request, user: Analyst) -> Response:
 
 
 @router.get("/listings/{listing_id}")
-def listing_page(request: Request, listing_id: str, user: Analyst) -> Response:
-    view = listing_view(request.app.state.es, request.app.state.settings, listing_id)
+def listing_page(request: Request, listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    view = listing_view(es, settings, listing_id, takedown_notes=user.may("liaison"))
     if view is None:
         raise HTTPException(status_code=404, detail="No listing with this id in the index.")
     return _render(
@@ -186,9 +213,8 @@ def listing_page(request: Request, listing_id: str, user: Analyst) -> Response:
 
 
 @router.get("/listings/{listing_id}/screenshot")
-def screenshot(request: Request, listing_id: str, user: Analyst) -> Response:
-    settings = request.app.state.settings
-    doc = get_listing(request.app.state.es, settings, listing_id)
+def screenshot(listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    doc = get_listing(es, settings, listing_id)
     path = evidence_path(
         settings, ((doc or {}).get("evidence") or {}).get("screenshot_path"), (".png", ".jpg", ".jpeg")
     )
@@ -198,9 +224,8 @@ def screenshot(request: Request, listing_id: str, user: Analyst) -> Response:
 
 
 @router.get("/listings/{listing_id}/warc")
-def warc_record(request: Request, listing_id: str, user: Analyst) -> Response:
-    settings = request.app.state.settings
-    doc = get_listing(request.app.state.es, settings, listing_id)
+def warc_record(listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    doc = get_listing(es, settings, listing_id)
     ev = (doc or {}).get("evidence") or {}
     path = evidence_path(settings, ev.get("warc_file"), (".warc", ".warc.gz"))
     record = read_record(path, ev["warc_offset"]) if path and isinstance(ev.get("warc_offset"), int) else None
@@ -214,17 +239,16 @@ def warc_record(request: Request, listing_id: str, user: Analyst) -> Response:
     )
 
 
-def apply_decision(request: Request, user: Principal, listing_id: str, decision: str, note: str | None) -> None:
-    """Store the decision (history kept) and copy it onto the listing document, visible to the next search."""
-    settings, es = request.app.state.settings, request.app.state.es
-    if get_listing(es, settings, listing_id) is None:
-        raise HTTPException(status_code=404, detail="No listing with this id in the index.")
-    with session_scope(settings) as db:
-        try:
-            made = record_decision(db, listing_id, decision, db.get_one(User, user.id), note)
-        except ListingwatchError as err:
-            raise HTTPException(status_code=400, detail=str(err)) from None
-    write_triage(es, settings, made, refresh=True)
+def apply_decision(
+    es: EsDep, settings: SettingsDep, user: Principal, listing_id: str, decision: str, note: str | None
+) -> None:
+    """`index_config.triage.decide` for one listing, its errors as HTTP answers (the page and the API share it)."""
+    try:
+        decide(es, settings, user.name, [listing_id], decision, note, refresh=True)
+    except ListingNotIndexed:
+        raise HTTPException(status_code=404, detail="No listing with this id in the index.") from None
+    except TriageError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
 
 
 @router.post("/listings/{listing_id}/triage")
@@ -232,88 +256,138 @@ def triage(
     request: Request,
     listing_id: str,
     user: Analyst,
+    es: EsDep,
+    settings: SettingsDep,
     decision: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf, user)
-    apply_decision(request, user, listing_id, decision, note.strip() or None)
+    apply_decision(es, settings, user, listing_id, decision, note.strip() or None)
     return RedirectResponse(safe_next(next, f"/listings/{listing_id}"), status_code=303)
 
 
 @router.get("/sellers")
-def sellers_page(request: Request, user: Analyst, q: str = "") -> Response:
-    total, clusters = list_sellers(request.app.state.es, request.app.state.settings, q[:500])
+def sellers_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDep, q: str = "") -> Response:
+    total, clusters = list_sellers(es, settings, q[:500])
     return _render(request, "sellers.html", total=total, clusters=clusters, q=q)
 
 
 @router.get("/sellers/{cluster_id}")
-def seller_page(request: Request, cluster_id: str, user: Analyst) -> Response:
-    cluster = get_seller(request.app.state.es, request.app.state.settings, cluster_id)
+def seller_page(request: Request, cluster_id: str, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    cluster = get_seller(es, settings, cluster_id)
     if cluster is None:
         raise HTTPException(status_code=404, detail="No seller cluster with this id (clusters are rebuilt each run).")
     return _render(request, "seller.html", c=cluster, svg=graph.layout(cluster.get("graph") or {}))
 
 
 @router.get("/overview")
-def overview_page(request: Request, user: Analyst) -> Response:
-    return _render(request, "overview.html", data=overview(request.app.state.es, request.app.state.settings))
+def overview_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    return _render(request, "overview.html", data=overview(es, settings))
 
 
 @router.post("/saved")
 def save(
     request: Request,
     user: Analyst,
+    db: DbSession,
     name: Annotated[str, Form(max_length=200)],
     query: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf, user)
-
     canonical = params_from_query_string(query).query_string()  # only what the search understands is kept
-    with session_scope(request.app.state.settings) as db:
-        try:
-            save_search(db, db.get_one(User, user.id), name, canonical)
-        except ListingwatchError as err:
-            raise HTTPException(status_code=400, detail=str(err)) from None
+    try:
+        save_search(db, db.get_one(User, user.id), name, canonical)
+    except ListingwatchError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/saved/{search_id}/delete")
-def delete_saved(request: Request, search_id: int, user: Analyst, csrf: Annotated[str, Form()] = "") -> Response:
+def delete_saved(
+    request: Request, search_id: int, user: Analyst, db: DbSession, csrf: Annotated[str, Form()] = ""
+) -> Response:
     check_csrf(request, csrf, user)
-
-    with session_scope(request.app.state.settings) as db:
-        if not delete_search(db, db.get_one(User, user.id), search_id):
-            raise HTTPException(status_code=404, detail="No saved search of yours with this id.")
+    if not delete_search(db, db.get_one(User, user.id), search_id):
+        raise HTTPException(status_code=404, detail="No saved search of yours with this id.")
     return RedirectResponse("/", status_code=303)
 
 
 @router.get("/admin/users")
-def users_page(request: Request, user: Admin) -> Response:
-    with session_scope(request.app.state.settings) as db:
-        rows = [
-            {"name": u.name, "role": u.role, "created_at": u.created_at, "disabled": u.disabled} for u in list_users(db)
-        ]
-    return _render(request, "users.html", users=rows, roles=ROLES, error=None)
+def users_page(request: Request, user: Admin, db: DbSession) -> Response:
+    rows = [
+        {
+            "name": u.name,
+            "role": u.role,
+            "created_at": u.created_at,
+            "disabled": u.disabled,
+            "tokens": tokens_of(db, u),
+        }
+        for u in list_users(db)
+    ]
+    return _render(request, "users.html", users=rows, roles=ROLES, events=recent_auth_events(db, 50), error=None)
 
 
 @router.post("/admin/users")
 def add_user_page(
     request: Request,
     user: Admin,
+    db: DbSession,
     name: Annotated[str, Form(max_length=128)],
     role: Annotated[str, Form()],
     password: Annotated[str, Form(max_length=1024)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf, user)
-    with session_scope(request.app.state.settings) as db:
-        try:
-            add_user(db, name, role, password)
-        except ListingwatchError as err:
-            raise HTTPException(status_code=400, detail=str(err)) from None
+    try:
+        add_user(db, name, role, password)
+    except ListingwatchError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
+    record_auth_event(db, name, client_address(request), "user_added", f"by {user.name}")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+USER_ACTIONS = ("disable", "enable", "role", "logout", "revoke")
+
+
+@router.post("/admin/users/{name}")
+def change_user_page(
+    request: Request,
+    name: str,
+    user: Admin,
+    db: DbSession,
+    settings: SettingsDep,
+    cache: TokenCacheDep,
+    action: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+    token_id: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Disable, enable, change the role of, log out everywhere, or revoke a token of one account."""
+    check_csrf(request, csrf, user)
+    if action not in USER_ACTIONS:
+        raise HTTPException(status_code=400, detail=f"The action must be one of {', '.join(USER_ACTIONS)}.")
+    try:
+        target = require_user(db, name)
+        if action == "revoke":
+            if not token_id.isdigit() or all(t.id != int(token_id) for t in tokens_of(db, target)):
+                raise UserError(f"{name} has no API token with id {token_id!r}.")
+            revoke_token(db, token_id)
+        elif action == "role":
+            set_role(target, role)
+        elif action == "logout":
+            end_sessions(target)
+        else:
+            set_disabled(target, action == "disable")
+    except UserError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
+    detail = f"by {user.name}" + (f": {role}" if action == "role" else f": token {token_id}" if token_id else "")
+    record_auth_event(db, name, client_address(request), f"admin_{action}", detail)
+    db.flush()
+    cache.clear()
+    credentials_changed(settings)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -325,11 +399,11 @@ def api_docs(request: Request, user: Analyst) -> Response:
 
 
 @router.get("/admin/sources")
-def sources_page(request: Request, user: Admin) -> Response:
+def sources_page(request: Request, user: Admin, settings: SettingsDep) -> Response:
     """The configured sources and any that fail validation (edit the YAML files; `listingwatch sources check`)."""
     from crawlers.sources import SourceConfig, load_sources
 
-    directory = request.app.state.settings.crawl.sources_dir
+    directory = settings.crawl.sources_dir
     rows = []
     for name, result in load_sources(directory).items():
         if isinstance(result, SourceConfig):

@@ -6,30 +6,41 @@
   an admin everything. Every route declares the least role it needs through `page_role`/`api_role`.
 * Forms carry a per-session CSRF token (compared in constant time); cookie-authenticated API
   writes send it as `X-CSRF-Token`. Bearer requests carry no ambient credential, so need none.
-* Failed logins are throttled per client address and per user name with `limits`' moving window.
+* Logins are throttled per (user name, client address) with `limits`' moving window: an attempt
+  is counted before the password is checked (so concurrent guesses cannot all slip through) and
+  refunded when it succeeds; a minute and an hour window give a back-off instead of a lockout,
+  and since the key holds the address, a stranger's guesses never lock the real user out.
+  The client address is the TCP peer unless that peer is a configured `web.trusted_proxies`
+  entry (then X-Forwarded-For, through uvicorn's proxy-headers middleware in `webapp.app`).
+* Session cookies carry the user's `session_generation`; logging out everywhere, a new
+  password, a role change or disabling the account bumps it, ending every copy of the cookie.
 * A valid API token's user is remembered for `TOKEN_CACHE_S` seconds (per process), so scripts
-  calling the API in a loop cost one store lookup per token every few seconds, not one per call;
-  a changed role or disabled account therefore takes effect on API tokens within that time.
+  calling the API in a loop cost one store lookup per token every few seconds, not one per call.
+  Credential changes stamp `var/credentials-changed` (`core.store.users.credentials_changed`);
+  the cache drops everything when the stamp moves, so a revoked token stops at once wherever
+  the web app shares that var/ directory, and within `TOKEN_CACHE_S` anywhere else.
 """
 
 import hashlib
+import math
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from fastapi import HTTPException, Request
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.store import User, session_scope
-from core.store.users import user_for_token
+from core.store.users import auth_log, user_for_token
 
 RANK = {"analyst": 1, "liaison": 2, "admin": 3}
 Role = Literal["analyst", "liaison", "admin"]
@@ -46,6 +57,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+SESSION_COOKIE = "listingwatch_session"
+SECURE_SESSION_COOKIE = "__Host-listingwatch_session"  # Secure, Path=/, no Domain: no subdomain can set it
 
 
 @dataclass(frozen=True)
@@ -67,17 +80,20 @@ class SecurityHeaders:
     """Adds the security headers (and `Cache-Control: no-store` outside /static/) to every HTTP response.
 
     A plain ASGI middleware rather than `BaseHTTPMiddleware`, which runs every request in an extra
-    task with in-memory streams for the body.
+    task with in-memory streams for the body. Over HTTPS (directly, or as the trusted proxy's
+    X-Forwarded-Proto says) it adds Strict-Transport-Security.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts_seconds: int = 0) -> None:
         self.app = app
+        self.hsts = f"max-age={hsts_seconds}" if hsts_seconds else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
+        hsts = self.hsts if scope.get("scheme") == "https" else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -86,6 +102,8 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if not static:
                     headers.setdefault("Cache-Control", "no-store")  # pages hold listing data and tokens
+                if hsts:
+                    headers.setdefault("Strict-Transport-Security", hsts)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -98,16 +116,34 @@ TOKEN_CACHE_MAX = 1_000
 class TokenCache:
     """API token (by SHA-256) -> its user's Principal, for `TOKEN_CACHE_S` seconds; only valid tokens are kept."""
 
-    def __init__(self, ttl: float = TOKEN_CACHE_S, max_entries: int = TOKEN_CACHE_MAX) -> None:
-        self.ttl, self.max_entries = ttl, max_entries
+    def __init__(
+        self, ttl: float = TOKEN_CACHE_S, max_entries: int = TOKEN_CACHE_MAX, stamp: Path | None = None
+    ) -> None:
+        self.ttl, self.max_entries, self.stamp = ttl, max_entries, stamp
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._seen = self._stamp()
+
+    def _stamp(self) -> int:
+        try:
+            return self.stamp.stat().st_mtime_ns if self.stamp is not None else 0
+        except OSError:
+            return 0
+
+    def _check_stamp(self) -> None:
+        """Drop everything when a credential changed (in any process sharing var/) since the last look."""
+        now = self._stamp()
+        if now != self._seen:
+            with self._lock:
+                self._seen = now
+                self._entries.clear()
 
     @staticmethod
     def key(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
     def get(self, token: str) -> Principal | None:
+        self._check_stamp()
         entry = self._entries.get(self.key(token))
         if entry is None or entry[0] < time.monotonic():
             return None
@@ -140,6 +176,11 @@ def _token_cache(request: Request) -> TokenCache | None:
     return getattr(request.app.state, "token_cache", None)
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy forwarded (see `webapp.app`)."""
+    return request.client.host if request.client else "?"
+
+
 def _lookup(request: Request) -> Principal | None:
     settings = request.app.state.settings
     token = _bearer(request)
@@ -152,16 +193,18 @@ def _lookup(request: Request) -> Principal | None:
         with session_scope(settings) as db:
             user = user_for_token(db, token)
             found = Principal(user.id, user.name, user.role, "token") if user else None
-        if found is not None and cache is not None:
+        if found is None:
+            auth_log.info("auth user=? address=%s outcome=token_refused", client_address(request))
+        elif cache is not None:
             cache.put(token, found)
         return found
-    uid = request.session.get("uid")
+    uid, generation = request.session.get("uid"), request.session.get("gen")
     issued = request.session.get("at", 0)
     if not isinstance(uid, int) or time.time() - issued > settings.web.session_hours * 3600:
         return None
     with session_scope(settings) as db:
         user = db.get(User, uid)
-        if user is None or user.disabled:
+        if user is None or user.disabled or generation != user.session_generation:
             return None
         return Principal(user.id, user.name, user.role, "session")
 
@@ -243,18 +286,30 @@ def check_api_csrf(request: Request, user: Principal) -> None:
 
 
 class LoginThrottle:
-    """At most `per_minute` failed logins per client address and per user name in any 60 s window."""
+    """Login attempts per (user name, client address) in a minute and an hour window (`limits`, moving window).
 
-    def __init__(self, per_minute: int) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.item = RateLimitItemPerMinute(per_minute)
+    `attempt` counts before the password is checked and says how long to wait when over a
+    limit; `succeeded` refunds the (user, address) key. `storage` is a `limits` storage URI:
+    ``memory://`` in one process, ``redis://...`` to share the count between app processes.
+    """
 
-    def _keys(self, client: str, name: str) -> list[str]:
-        return [f"ip:{client}", f"user:{name.lower()[:128]}"]
+    def __init__(self, per_minute: int, per_hour: int | None = None, storage: str = "memory://") -> None:
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self.items = [RateLimitItemPerMinute(per_minute), RateLimitItemPerHour(per_hour or per_minute * 4)]
 
-    def allowed(self, client: str, name: str) -> bool:
-        return all(self.limiter.test(self.item, key) for key in self._keys(client, name))
+    @staticmethod
+    def _key(client: str, name: str) -> str:
+        return f"login:{name.lower()[:128]}:{client}"
 
-    def failed(self, client: str, name: str) -> None:
-        for key in self._keys(client, name):
-            self.limiter.hit(self.item, key)
+    def attempt(self, client: str, name: str) -> float | None:
+        """Count one attempt; None when it may go ahead, else the seconds until one may."""
+        key = self._key(client, name)
+        refused = [item for item in self.items if not self.limiter.hit(item, key)]
+        if not refused:
+            return None
+        reset = max(self.limiter.get_window_stats(item, key).reset_time for item in refused)
+        return max(1.0, math.ceil(reset - time.time()))
+
+    def succeeded(self, client: str, name: str) -> None:
+        for item in self.items:
+            self.limiter.clear(item, self._key(client, name))

@@ -5,6 +5,7 @@ opens a database, so a fresh checkout, the demo and the tests need no separate s
 `listingwatch db upgrade` does the same explicitly (for production deploys that migrate first).
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,9 +45,17 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def private_file(path: Path) -> None:
+    """Create `path` (and missing parents) readable by this user only: 0600 in 0700 directories."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
+
+
 def _create(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # Password hashes and token digests live here: nobody but the service account reads it.
+        private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -55,6 +55,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(default=False)
+    session_generation: Mapped[int] = mapped_column(
+        Integer, default=0, doc="in every session cookie; bumped to end all of the user's sessions at once"
+    )
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -70,8 +73,22 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="null only for tokens made before expiry")
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class AuthEvent(Base):
+    """One authentication attempt or credential change: who, from where, what happened; never a secret."""
+
+    __tablename__ = "auth_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_name: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(200))
 
 
 class TriageDecision(Base):

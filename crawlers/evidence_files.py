@@ -1,7 +1,8 @@
-"""Serving the capture behind a listing: its screenshot and its WARC response record.
+"""Reading a capture back: a confined screenshot or WARC path, a file's SHA-256, one WARC response record.
 
 Paths come from the listing document, so they are only followed inside the settings' var
-directory (where the crawler writes them); anything else is refused rather than read.
+directory (where the crawler writes them); anything else is refused rather than read. The web app,
+the listing view and takedown packets all read evidence through here.
 """
 
 import hashlib
@@ -17,17 +18,21 @@ MAX_RECORD_BYTES = 200 * 1024 * 1024
 
 def evidence_path(settings: Settings, stored: object, suffixes: tuple[str, ...]) -> Path | None:
     """The stored path if it names an existing file under var/ with an expected suffix, else None."""
+    return confined_path(settings.var_dir, stored, suffixes)
+
+
+def confined_path(root: Path, stored: object, suffixes: tuple[str, ...]) -> Path | None:
+    """`stored` (relative to `root`, or absolute) if it resolves, links followed, to a file inside `root`."""
     if not isinstance(stored, str) or not stored:
         return None
     path = Path(stored)
     if not path.is_absolute():
-        path = settings.var_dir / path
+        path = root / path
     try:
         path = path.resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    root = settings.var_dir.resolve()
-    if not path.is_relative_to(root) or not path.is_file() or not path.name.endswith(suffixes):
+    if not path.is_relative_to(root.resolve()) or not path.is_file() or not path.name.endswith(suffixes):
         return None
     return path
 
