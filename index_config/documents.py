@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import to_json
 
 from core.lexicon import fold_text
@@ -47,7 +47,13 @@ class StoredListing(Listing):
     first_seen: datetime
     last_seen: datetime
     takedown: Takedown = Field(default_factory=Takedown)
-    folded: FoldedText = Field(default_factory=FoldedText)
+    folded: FoldedText | None = Field(default=None, description="Made from the text when not given.")
+
+    @model_validator(mode="after")
+    def _fold(self) -> "StoredListing":
+        if self.folded is None:
+            self.folded = folded_text(self.title, self.description, self.seller.name)
+        return self
 
 
 class Observation(BaseModel):

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from listingwatch.terminal import FormatOption, OutputFormat, emit
+
 db_app = typer.Typer(
     help="The relational store (users, triage, saved searches): SQLite under var/ or db.url.", no_args_is_help=True
 )
@@ -91,16 +93,15 @@ def users_token(
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(fmt: FormatOption = OutputFormat.tsv) -> None:
     """Every account with its role."""
     from core.settings import get_settings
     from core.store import session_scope
     from core.store.users import list_users
 
     with session_scope(get_settings()) as session:
-        for user in list_users(session):
-            state = "\tdisabled" if user.disabled else ""
-            typer.echo(f"{user.name}\t{user.role}{state}")
+        rows = [{"name": u.name, "role": u.role, "disabled": u.disabled} for u in list_users(session)]
+    emit(rows, fmt, title=f"{len(rows)} users")
 
 
 def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> None:
@@ -112,16 +113,27 @@ def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> 
     from core.store.triage import record_decision
     from core.store.users import require_user
     from index_config.client import get_client
+    from index_config.manage import listings_alias
     from index_config.triage import write_triage
 
     by = by or os.environ.get("LISTINGWATCH_USER")
     if not by:
         raise ConfigError("Say who decides: pass --by NAME or set LISTINGWATCH_USER.")
     settings = get_settings()
+    client = get_client(settings)
+    try:
+        found = client.mget(index=listings_alias(settings), ids=ids, source=False)["docs"]
+        unknown = [d["_id"] for d in found if not d.get("found")]
+    except TransportError:
+        unknown = []  # the node is down: store the decision; the search catches up when it is written
+    if unknown:
+        raise ConfigError(
+            f"No listing with id {', '.join(unknown)} in the index; nothing was recorded. Copy ids from the "
+            "search page or `/api/search`."
+        )
     with session_scope(settings) as session:
         user = require_user(session, by)
         decisions = [record_decision(session, i, decision, user, note) for i in ids]
-    client = get_client(settings)
     for d in decisions:
         try:
             indexed = write_triage(client, settings, d)
