@@ -6,7 +6,6 @@
 current decisions as labelled training examples.
 """
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -116,7 +115,7 @@ def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> 
     from index_config.manage import listings_alias
     from index_config.triage import write_triage
 
-    by = by or os.environ.get("LISTINGWATCH_USER")
+    by = by or get_settings().user
     if not by:
         raise ConfigError("Say who decides: pass --by NAME or set LISTINGWATCH_USER.")
     settings = get_settings()

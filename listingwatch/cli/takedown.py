@@ -7,7 +7,6 @@ prints how each platform is doing. `takedown verify PACKET.zip` is for anyone wh
 packet. Every status change is kept in an append-only audit log (`takedown history ITEM`).
 """
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,9 +43,10 @@ EXIT_TAMPERED = 1
 
 def _actor(session: Any, by: str | None) -> str:
     from core.errors import ConfigError
+    from core.settings import get_settings
     from core.store.users import require_user
 
-    by = by or os.environ.get("LISTINGWATCH_USER")
+    by = by or get_settings().user
     if not by:
         raise ConfigError("Say who acts: pass --by NAME or set LISTINGWATCH_USER.")
     user = require_user(session, by)
