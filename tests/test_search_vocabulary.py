@@ -1,7 +1,9 @@
 """The search vocabulary and folding against the real test node: what docs/webapp.md promises."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -15,6 +17,7 @@ from index_config.manage import listings_alias
 from index_config.search import SearchError, SearchParams, search
 from tests.index_data import T0, fresh_prefix, listing
 
+ROOT = Path(__file__).resolve().parent.parent
 ROWS = {
     "accent": {"title": "Entrega rápida garantizada", "description": "Envío discreto."},
     "leet": {"title": "pr3ss3d p1lls 100ct", "description": "m3th shards too"},
@@ -29,6 +32,20 @@ ROWS = {
         ],
     },
     "local": {"url": "http://127.0.0.1:8700/classifieds/item/9", "title": "Local demo row", "platform": "Facebook"},
+    # The row docs/webapp.md's examples are written against (market.example, vendor3, @plug3...).
+    "docs": {
+        "title": "Blues M30 x100",
+        "description": "escrow accepted, tranq dope too",
+        "seller": "vendor3",
+        "contacts": {"telegram": ["@plug3"]},
+        "language": "en",
+        "substances": ["xylazine"],
+        "scope": "synthetic",
+        "score": 0.95,
+        "source": "shop",
+        "currency": "EUR",
+        "price": 150.0,
+    },
 }
 
 
@@ -41,13 +58,18 @@ def _rows() -> list:
             "contacts": fields.get("contacts", {}),
             "crypto": fields.get("crypto", []),
             "platform": fields.get("platform", "Example Market"),
-            "seller": {"name": f"seller-{name}"},
+            "seller": {"name": fields.get("seller", f"seller-{name}")},
+            "language": fields.get("language"),
+            **{k: fields[k] for k in ("source", "currency", "price") if k in fields},
             "fetched_at": T0 + timedelta(minutes=i),
             "classification": {
-                "score": 0.5 + i / 100,
+                "score": fields.get("score", 0.5 + i / 100),
                 "flagged": True,
                 "threshold": 0.5,
-                "substances": ["methamphetamine"] if name in ("leet", "plain") else ["fentanyl"],
+                "scope": fields.get("scope", "none"),
+                "substances": fields.get(
+                    "substances", ["methamphetamine"] if name in ("leet", "plain") else ["fentanyl"]
+                ),
                 "model_version": "test-1",
             },
         }
@@ -65,7 +87,11 @@ def indexed(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         assert (report.created, report.errors) == (len(rows), []), report
         ids = {name: row.id for name, row in zip(ROWS, rows, strict=True)}
         client = get_client(settings)
-        client.update(index=listings_alias(settings), id=ids["plain"], doc={"triage": {"status": "false_positive"}})
+        alias = listings_alias(settings)
+        client.update(index=alias, id=ids["plain"], doc={"triage": {"status": "false_positive"}})
+        client.update(index=alias, id=ids["docs"], doc={"triage": {"status": "confirmed"}})
+        client.update(index=alias, id=ids["accent"], doc={"triage": {"status": "needs_review"}})
+        client.update(index=alias, id=ids["docs"], doc={"takedown": {"status": "reported"}})
         client.indices.refresh(index=listings_alias(settings))
         yield settings, ids
 
@@ -141,7 +167,8 @@ def test_meth_and_m3th_find_the_same_listings(indexed, es_client) -> None:
         ("substance:fent", {"accent", "zw", "contacts", "local"}),
         ("triage:false-positive", {"plain"}),
         ("triage:false_positive", {"plain"}),
-        ("-triage:untriaged", {"plain"}),
+        ("-triage:untriaged", {"plain", "docs", "accent"}),
+        ("triage:review", {"accent"}),
     ],
 )
 def test_vocabulary_reads_values_as_users_write_them(indexed, es_client, q: str, expected: set[str]) -> None:
@@ -184,3 +211,29 @@ def test_cursors_are_bound_to_their_search_and_contexts_are_closed(indexed, es_c
     assert sorted(seen) == sorted(ids.values())
     stats = es_client.indices.stats(index=listings_alias(settings), metric="search")["_all"]["total"]["search"]
     assert stats["open_contexts"] == 0
+
+
+def _doc_examples() -> list[str]:
+    """Every example in the first column of docs/webapp.md's search-syntax table that names no placeholder."""
+    text = (ROOT / "docs" / "webapp.md").read_text(encoding="utf-8")
+    section = text.split("## Search syntax", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    examples = [e for row in rows for e in re.findall(r"`([^`]+)`", row.split(" | ")[0])]
+    return [e for e in examples if not re.search(r"…|ADDRESS|URL|VERSION|https?://", e)]
+
+
+def test_the_docs_table_has_examples_to_check() -> None:
+    assert len(_doc_examples()) >= 30
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("q", _doc_examples())
+def test_every_search_example_in_the_docs_runs_and_finds_what_its_row_says(indexed, es_client, q: str) -> None:
+    settings, _ = indexed
+    result = search(es_client, settings, SearchParams(q=q, size=100))
+    assert result.warnings == []
+    everything = search(es_client, settings, SearchParams(size=100)).total
+    if q.startswith("-"):
+        assert 0 < result.total < everything
+    else:
+        assert 0 < result.total < everything, f"{q} should find some listings, not all"
