@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
@@ -479,10 +479,3 @@ def build_corpus(
     if real is not None:
         examples.extend(real_examples(real))
     return examples
-
-
-def write_jsonl(examples: list[Example], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for ex in examples:
-            fh.write(json.dumps(asdict(ex), ensure_ascii=False) + "\n")

@@ -17,7 +17,7 @@ Models trained before the context line (``meta.input_format == "fields"``) get t
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 from core.schema import Listing, SourceKind
@@ -52,9 +52,6 @@ class ListingInput:
 
     def fields(self) -> dict[str, str | None]:
         return {"title": self.title, "description": self.description, "seller": self.seller}
-
-    def without_source_kind(self) -> "ListingInput":
-        return replace(self, source_kind="unknown")
 
     @classmethod
     def from_listing(cls, listing: Listing) -> "ListingInput":

@@ -38,6 +38,8 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[@$][a-z0-9]+)*|[@$][a-z0-9]+")
 _TERM_TOKEN = re.compile(r"[a-z0-9]+")
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_ALPHA = re.compile(r"[a-z@$]")
+_HAS_LETTER = re.compile(r"[a-z]")
+_LEET_WORD = re.compile(r"[a-z0-9@$]+")
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,14 @@ class Lexicon:
         return next(c.kind for c in self.categories if c.name == category)
 
 
-def fold(text: str) -> tuple[str, list[int]]:
-    """Lowercase, strip accents/invisibles, map homoglyphs; return the folded text and its index map."""
+def fold(text: str, leet: bool = False) -> tuple[str, list[int]]:
+    """Lowercase, strip accents/invisibles, map homoglyphs; return the folded text and its index map.
+
+    With `leet`, a word that mixes letters with digits or `@`/`$` is also read as letters ("m3th" ->
+    "meth", "fent@nyl" -> "fentanyl"): the search index stores text folded this way and the query
+    is folded the same way, so each side meets the other. Lexicon matching leaves it off and tries
+    both readings of such a word instead (`_variants`), since a term like "m30" must stay itself.
+    """
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -96,7 +104,23 @@ def fold(text: str) -> tuple[str, list[int]]:
                     keep[j] = False
             folded = "".join(c for c, k in zip(folded, keep, strict=True) if k)
             index = [i for i, k in zip(index, keep, strict=True) if k]
+    if leet:
+        folded = _LEET_WORD.sub(_deleet, folded)  # one character for one: the index map still holds
     return folded, index
+
+
+def fold_text(text: str) -> str:
+    """The search form of a text: `fold` with leetspeak, what the index stores beside the original."""
+    return fold(text, leet=True)[0]
+
+
+def _deleet(m: re.Match[str]) -> str:
+    word = m.group()
+    core = word.strip("@$")
+    if not core or not _HAS_LETTER.search(core) or not (_HAS_DIGIT.search(core) or "@" in core or "$" in core):
+        return word
+    start = word.index(core)
+    return word[:start] + core.translate(_LEET) + word[start + len(core) :]
 
 
 def _every_other(m: re.Match[str]) -> range:

@@ -248,7 +248,13 @@ class Settings(BaseSettings):
     home: Path = HOME
     var_dir: Path = Path("var")
     cache_dir: Path = Path(".cache")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="How much the crawler (Scrapy) writes to its log file."
+    )
+    user: str | None = Field(default=None, description="Who acts in `triage` and `takedown` when --by is not given.")
+    sites_url: str | None = Field(
+        default=None, description="Where the local demo sites run (the demo sources' YAML reads the same variable)."
+    )
 
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)

@@ -92,7 +92,7 @@ def scrapy_settings(
         "HTTPCACHE_DIR": str(settings.cache_dir / "httpcache"),
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": settings.log_level,
         "LOG_FILE": str(log_file) if log_file else None,
         "LISTINGWATCH_SOURCE_NAME": source.name,
         "LISTINGWATCH_OUTPUT": str(output),

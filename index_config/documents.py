@@ -10,14 +10,34 @@ and the tests check that the bodies it sends validate as these models.
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import to_json
 
+from core.lexicon import fold_text
 from core.schema import Evidence, Listing, PageKind, RenderMode, Takedown
 
 # A new listing's takedown state; an update never sends one, so the analysts' state survives re-crawls.
 NEW_TAKEDOWN = Takedown().model_dump_json(exclude_none=True)
+
+
+class FoldedText(BaseModel):
+    """The searchable text folded by `core.lexicon.fold_text` (accents, case, homoglyphs, zero-width,
+    spaced letters, leetspeak): the integ-test node has no folding analyzers, so the index stores the
+    project's own folding beside the original and the search folds the query the same way."""
+
+    title: str | None = None
+    description: str | None = None
+    seller: str | None = None
+
+
+def folded_text(title: str | None, description: str | None, seller: str | None) -> FoldedText:
+    return FoldedText(
+        title=fold_text(title) if title else None,
+        description=fold_text(description) if description else None,
+        seller=fold_text(seller) if seller else None,
+    )
 
 
 class StoredListing(Listing):
@@ -27,6 +47,13 @@ class StoredListing(Listing):
     first_seen: datetime
     last_seen: datetime
     takedown: Takedown = Field(default_factory=Takedown)
+    folded: FoldedText | None = Field(default=None, description="Made from the text when not given.")
+
+    @model_validator(mode="after")
+    def _fold(self) -> "StoredListing":
+        if self.folded is None:
+            self.folded = folded_text(self.title, self.description, self.seller.name)
+        return self
 
 
 class Observation(BaseModel):
@@ -59,12 +86,14 @@ def listing_bodies(listing: Listing) -> tuple[str, str]:
     """(partial doc for an update, full `StoredListing` for a create), spliced from pydantic's JSON.
 
     The partial doc never holds first_seen or takedown, so an update leaves both alone; a
-    listing without a classification leaves the stored one alone too.
+    listing without a classification leaves the stored one alone too. Both carry the folded
+    text of this fetch, so the folded copy always follows the text it was made from.
     """
     exclude = {"classification"} if listing.classification is None else None
     base = listing.model_dump_json(exclude=exclude)
     seen = json.dumps(listing.fetched_at.isoformat())
-    doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen}}}'
+    folded = folded_text(listing.title, listing.description, listing.seller.name)
+    doc = f'{base[:-1]},"id":"{listing.id}","last_seen":{seen},"folded":{folded.model_dump_json()}}}'
     new = f'{doc[:-1]},"first_seen":{seen},"takedown":{NEW_TAKEDOWN}}}'
     return doc, new
 
@@ -91,3 +120,11 @@ def observation_body(listing: Listing) -> bytes:
             "evidence": listing.evidence.model_dump(),
         }
     )
+
+
+def refold(source: dict[str, Any]) -> dict[str, Any]:
+    """A stored listing's `_source` with its folded text made again (`index migrate` runs it on every copy,
+    so a change to the folding or to the mapping reaches documents indexed before it)."""
+    seller = source.get("seller") or {}
+    folded = folded_text(source.get("title"), source.get("description"), seller.get("name"))
+    return source | {"folded": folded.model_dump()}

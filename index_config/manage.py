@@ -17,9 +17,12 @@ from core.errors import ListingwatchError
 from core.settings import Settings
 from index_config import templates
 from index_config.client import index_sizing
+from index_config.documents import refold
 from index_config.queries import count_flagged
 
 COPY_PAGE = 1_000
+# What a migration recomputes on the way (derived fields a template change may have added or redefined).
+REFRESH: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"listings": refold}
 PIT_KEEP_ALIVE = "2m"
 
 
@@ -130,11 +133,23 @@ def _scan(client: Elasticsearch, index: str) -> Iterator[dict[str, Any]]:
         client.close_point_in_time(id=pit)
 
 
-def copy_index(client: Elasticsearch, source: str, dest: str, progress: Callable[[int], None] | None = None) -> int:
-    """Copy every document (same `_id`, same `_source`) from source to dest; returns the number copied."""
+def copy_index(
+    client: Elasticsearch,
+    source: str,
+    dest: str,
+    progress: Callable[[int], None] | None = None,
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> int:
+    """Copy every document (same `_id`, `_source` as is or through `transform`) from source to dest."""
     copied = 0
     actions = (
-        {"_op_type": "index", "_index": dest, "_id": h["_id"], "_source": h["_source"]} for h in _scan(client, source)
+        {
+            "_op_type": "index",
+            "_index": dest,
+            "_id": h["_id"],
+            "_source": transform(h["_source"]) if transform else h["_source"],
+        }
+        for h in _scan(client, source)
     )
     for ok, item in helpers.streaming_bulk(client, actions, chunk_size=COPY_PAGE, max_retries=3, raise_on_error=False):
         if not ok:
@@ -165,7 +180,7 @@ def _migrate_family(
         # The copy reads a point in time, which sees only refreshed documents: refresh after the
         # block so the last writes before it are copied too.
         client.indices.refresh(index=old)
-        copied = copy_index(client, old, new, progress)
+        copied = copy_index(client, old, new, progress, REFRESH.get(family))
         client.indices.refresh(index=new)
         before, after = client.count(index=old)["count"], client.count(index=new)["count"]
         if before != after:

@@ -5,16 +5,22 @@ Query syntax (the search page's help text repeats it):
 * ``pressed pills`` — every word must appear in the title, description or seller name;
 * ``"china white"`` — a phrase;
 * ``field:value`` / ``field:"two words"`` — one field (``FIELDS`` lists them: ``site:``,
-  ``telegram:``, ``handle:`` (any contact), ``crypto:``, ``substance:``, ``triage:``...);
+  ``telegram:``, ``handle:`` (any contact), ``crypto:``, ``substance:``, ``triage:``...), each
+  value read as ``index_config.vocabulary`` says (``@`` optional, phones in any spelling...);
+  an unknown ``name:`` is searched as text and the reply carries a warning naming it;
 * ``-word`` / ``-field:value`` — exclude;
 * ``score:>0.9``, ``score:0.5..0.8``, ``price:<=100`` — numeric ranges.
 
-The integ-test distribution has only the standard analyzer, so a word is also searched in its
-folded form (the lexicon's folding: case, accents, homoglyphs, leetspeak) and a word naming a
+The integ-test distribution has only the standard analyzer, so every listing also stores its
+text folded by the project's own function (``core.lexicon.fold_text``: case, accents,
+homoglyphs, zero-width, spaced letters, leetspeak) in ``folded.*``; a word is searched in the
+original fields as typed and in the folded fields folded the same way. A word naming a
 substance by name in the lexicon (fentanyl, fent, meth...) also matches listings the classifier
 tagged with that substance.
 Paging uses ``search_after`` on a sort that ends in the unique listing id; from the second page
-on, the cursor carries a point in time so that paging past 10,000 hits stays consistent.
+on, the cursor carries a point in time so that paging past 10,000 hits stays consistent. Cursors
+are signed and bound to their search (``index_config.cursors``); the point in time is closed when
+the last page has been read.
 
 The first page is one ``_msearch`` round trip of two searches that the node runs side by side:
 the page of hits (sorted, highlighted, without counting every match, so a sort on a field can
@@ -22,9 +28,8 @@ skip non-competitive documents) and a ``size: 0`` search for the exact total and
 (eligible for the shard request cache). Later pages are one search that also counts.
 """
 
-import base64
 import dataclasses
-import json
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -38,8 +43,11 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ListingwatchError
+from core.lexicon import fold_text
 from core.settings import Settings
+from index_config import cursors
 from index_config.manage import listings_alias
+from index_config.vocabulary import NORMALISERS, TRIAGE_SPELLINGS, Match, platform_match, platform_table
 
 MAX_QUERY_CHARS = 1_000
 MAX_TERMS = 40
@@ -48,6 +56,10 @@ PIT_KEEP_ALIVE = "10m"
 # turns these into <mark> tags: nothing the crawled page wrote is ever trusted as HTML.
 HL_START, HL_END = "\ue000", "\ue001"
 TEXT_FIELDS = ("title^3", "seller.name^2", "description")
+# Each text field's folded copy (documents.FoldedText), searched with the folded query beside it.
+FOLDED = {"title": "folded.title", "seller.name": "folded.seller", "description": "folded.description"}
+# `name:` in the box that is not a field but plainly part of a word or link: no warning for these.
+NOT_FIELDS = frozenset({"http", "https", "mailto", "tel"})
 CONTACT_FIELDS = ("phone", "email", "telegram", "wickr", "whatsapp", "signal", "snapchat")
 LIST_SOURCE = [
     "id",
@@ -204,13 +216,16 @@ class Term:
 _TOKEN = re.compile(r'(-?)(?:([A-Za-z_]+):)?(?:"([^"]*)"?|(\S+))')
 
 
-def parse_query(q: str) -> list[Term]:
-    """Split the query box into terms; `name:` that is not a known field is read as part of a word."""
+def parse_query(q: str, unknown: list[str] | None = None) -> list[Term]:
+    """Split the query box into terms; `name:` that is not a known field is read as part of a word
+    (and named in `unknown`, when given, so the reply can say so)."""
     terms = []
     for m in _TOKEN.finditer(q.strip()):
         negated, name, quoted, bare = m.group(1) == "-", m.group(2), m.group(3), m.group(4)
         value = quoted if quoted is not None else bare
         if name and name.lower() not in FIELDS:
+            if unknown is not None and name.lower() not in NOT_FIELDS and name not in unknown:
+                unknown.append(name)
             value, name = f"{name}:{value}", None
         if not value or not value.strip():
             continue
@@ -257,36 +272,56 @@ def _substance_words() -> dict[str, str]:
     return words
 
 
-def _folded(word: str) -> str:
-    from core.lexicon import fold
-
-    return fold(word)[0]
+def _folded_fields(fields: tuple[str, ...]) -> list[str]:
+    out = []
+    for f in fields:
+        name, _, boost = f.partition("^")
+        out.append(FOLDED[name] + (f"^{boost}" if boost else ""))
+    return out
 
 
 def _text_clause(term: Term, fields: tuple[str, ...]) -> dict[str, Any]:
     kind = "phrase" if term.phrase else "best_fields"
+    folded = fold_text(term.value)
     should: list[dict[str, Any]] = [
         {"multi_match": {"query": term.value, "fields": list(fields), "type": kind, "operator": "and"}}
     ]
-    folded = _folded(term.value)
-    if folded != term.value.lower():
-        should.append({"multi_match": {"query": folded, "fields": list(fields), "type": kind, "operator": "and"}})
+    if folded.strip():
+        should.append(
+            {"multi_match": {"query": folded, "fields": _folded_fields(fields), "type": kind, "operator": "and"}}
+        )
     if not term.phrase and term.field is None and (substance := _substance_words().get(folded)):
         should.append({"term": {"classification.substances": {"value": substance, "boost": 0.5}}})
     return should[0] if len(should) == 1 else {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def _keyword_clause(term: Term, fields: tuple[str, ...]) -> dict[str, Any]:
-    if term.field == "triage" and term.value.lower() == "untriaged":
-        return {"bool": {"must_not": {"exists": {"field": "triage.status"}}}}
-    values = [term.value]
-    if term.field in ("telegram", "handle") and not term.value.startswith("@"):
-        values.append("@" + term.value)
-    clauses = [{"term": {f: {"value": v, "case_insensitive": True}}} for f in fields for v in values]
+Platforms = dict[str, tuple[str, ...]]  # casefolded key/name/alias -> every spelling (vocabulary.platform_table)
+
+
+def read_value(name: str, value: str, platforms: Platforms | None = None) -> Match:
+    """What `name:value` looks for, read through the field's row of `vocabulary.NORMALISERS`."""
+    if name == "platform":
+        return platform_match(value, platforms or {})
+    normalise = NORMALISERS.get(name)
+    return normalise(value) if normalise else Match(values=(value,))
+
+
+def _match_clause(fields: tuple[str, ...], match: Match) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = [
+        {"term": {f: {"value": v, "case_insensitive": True}}} for f in fields for v in dict.fromkeys(match.values)
+    ]
+    clauses += [{"prefix": {f: {"value": v, "case_insensitive": True}}} for f in fields for v in match.prefixes]
     return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def term_clause(term: Term) -> dict[str, Any]:
+def _keyword_clause(term: Term, fields: tuple[str, ...], platforms: Platforms | None) -> dict[str, Any]:
+    match = read_value(term.field or "", term.value, platforms)
+    if term.field == "triage" and match.values == ("untriaged",):
+        return {"bool": {"must_not": {"exists": {"field": "triage.status"}}}}
+    return _match_clause(fields, match)
+
+
+def term_clause(term: Term, platforms: Platforms | None = None) -> dict[str, Any]:
     if term.field is None:
         return _text_clause(term, TEXT_FIELDS)
     kind, fields = FIELDS[term.field]
@@ -294,7 +329,7 @@ def term_clause(term: Term) -> dict[str, Any]:
         return _text_clause(term, fields)
     if kind == "number":
         return _range(fields[0], term.field, term.value)
-    return _keyword_clause(term, fields)
+    return _keyword_clause(term, fields, platforms)
 
 
 def _day_range(field_name: str, start: date | None, end: date | None) -> dict[str, Any] | None:
@@ -313,21 +348,24 @@ def _exists_any(fields: list[str], wanted: bool) -> dict[str, Any]:
     return anyof if wanted else {"bool": {"must_not": anyof}}
 
 
-def _filters(p: SearchParams) -> list[dict[str, Any]]:
+def _filters(p: SearchParams, platforms: Platforms | None = None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name, es_field in (
-        ("site", "site"),
-        ("platform", "platform"),
-        ("substance", "classification.substances"),
         ("scope", "classification.scope"),
         ("language", "language"),
         ("takedown", "takedown.status"),
     ):
         if values := getattr(p, name):
             out.append({"terms": {es_field: values}})
+    # Facet links send the stored value; a hand-written URL may use any spelling the box accepts.
+    for name, es_field in (("site", "site"), ("platform", "platform"), ("substance", "classification.substances")):
+        if values := getattr(p, name):
+            matches = [_match_clause((es_field,), read_value(name, v, platforms)) for v in values]
+            out.append(matches[0] if len(matches) == 1 else {"bool": {"should": matches, "minimum_should_match": 1}})
     if p.triage:
-        should: list[dict[str, Any]] = [{"terms": {"triage.status": [t for t in p.triage if t != "untriaged"]}}]
-        if "untriaged" in p.triage:
+        wanted = [TRIAGE_SPELLINGS.get(t.lower(), t) for t in p.triage]
+        should: list[dict[str, Any]] = [{"terms": {"triage.status": [t for t in wanted if t != "untriaged"]}}]
+        if "untriaged" in wanted:
             should.append({"bool": {"must_not": {"exists": {"field": "triage.status"}}}})
         out.append({"bool": {"should": should, "minimum_should_match": 1}})
     if p.score_min is not None or p.score_max is not None:
@@ -348,12 +386,14 @@ def _filters(p: SearchParams) -> list[dict[str, Any]]:
     return out
 
 
-def build_query(p: SearchParams, extra_filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def build_query(
+    p: SearchParams, extra_filters: list[dict[str, Any]] | None = None, platforms: Platforms | None = None
+) -> dict[str, Any]:
     """The bool query for the box and the filters (no sorting, paging or aggregations)."""
     must, must_not = [], []
     for term in parse_query(p.q):
-        (must_not if term.negated else must).append(term_clause(term))
-    query: dict[str, Any] = {"bool": {"filter": _filters(p) + (extra_filters or [])}}
+        (must_not if term.negated else must).append(term_clause(term, platforms))
+    query: dict[str, Any] = {"bool": {"filter": _filters(p, platforms) + (extra_filters or [])}}
     if must:
         query["bool"]["must"] = must
     if must_not:
@@ -363,20 +403,21 @@ def build_query(p: SearchParams, extra_filters: list[dict[str, Any]] | None = No
     return query
 
 
-def encode_cursor(after: list[Any], pit: str | None) -> str:
-    raw = json.dumps({"a": after, "p": pit}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def query_warnings(p: SearchParams) -> list[str]:
+    """Sentences about the query box the search could not read as meant (shown by the page and the API)."""
+    unknown: list[str] = []
+    parse_query(p.q, unknown)
+    known = ", ".join(f"{f}:" for f in FIELDS)
+    return [f"{name}: is not a search field, so {name}:… was searched as text; fields are {known}" for name in unknown]
 
 
-def decode_cursor(cursor: str) -> tuple[list[Any], str | None]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after, pit = data["a"], data.get("p")
-        if not isinstance(after, list) or not (pit is None or isinstance(pit, str)):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        raise SearchError("The page cursor is not valid; start the search again from the first page.") from None
-    return after, pit
+def _sort_of(p: SearchParams) -> list[dict[str, Any] | str]:
+    return [*SORTS[p.sort], TIEBREAK]
+
+
+def search_key(p: SearchParams) -> str:
+    """The identity a cursor is bound to: every parameter but the cursor and the page size."""
+    return hashlib.sha256(p.query_string(size=None).encode()).hexdigest()
 
 
 @dataclass
@@ -388,16 +429,20 @@ class SearchResult:
     next: str | None
     took_ms: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def request_body(
-    p: SearchParams, after: list[Any] | None = None, pit: str | None = None, facets: bool = True
+    p: SearchParams,
+    after: list[Any] | None = None,
+    pit: str | None = None,
+    facets: bool = True,
+    platforms: Platforms | None = None,
 ) -> dict[str, Any]:
     """The search request for one page (what `search` sends; the benchmark sends it straight to the node)."""
-    sort = SORTS["relevance" if p.sort == "relevance" else p.sort] + [TIEBREAK]
     body: dict[str, Any] = {
-        "query": build_query(p),
-        "sort": sort,
+        "query": build_query(p, platforms=platforms),
+        "sort": _sort_of(p),
         "size": p.size + 1,  # one more than shown tells whether a next page exists
         "track_total_hits": True,
         "_source": {"includes": LIST_SOURCE},
@@ -443,9 +488,9 @@ FILTER_PATH = [
 ]
 
 
-def first_page_searches(p: SearchParams) -> list[dict[str, Any]]:
+def first_page_searches(p: SearchParams, platforms: Platforms | None = None) -> list[dict[str, Any]]:
     """The `_msearch` body of a first page: header and body of the hits search, then of the facets search."""
-    hits = request_body(p, facets=False)
+    hits = request_body(p, facets=False, platforms=platforms)
     hits["track_total_hits"] = False
     facets = {"query": hits["query"], "size": 0, "track_total_hits": True, "aggs": FACETS}
     return [{}, hits, {}, facets]
@@ -500,12 +545,20 @@ def _raise_msearch_error(reply: dict[str, Any], meta: ApiResponseMeta) -> None:
         raise error_class(message=reason, meta=dataclasses.replace(meta, status=status), body=reply)
 
 
+def _decode(settings: Settings, p: SearchParams, cursor: str) -> tuple[list[Any], str | None]:
+    try:
+        return cursors.decode_cursor(cursors.cursor_key(settings), search_key(p), cursor, len(_sort_of(p)))
+    except cursors.CursorError as err:
+        raise SearchError(str(err)) from None
+
+
 def search(client: Elasticsearch, settings: Settings, p: SearchParams) -> SearchResult:
     """One page of results with facets (first page only), highlights and the cursor of the next page."""
-    after, pit = decode_cursor(p.cursor) if p.cursor else (None, None)
+    platforms = platform_table(settings.takedown.platforms_file)
+    after, pit = _decode(settings, p, p.cursor) if p.cursor else (None, None)
     if after is None:
         answer = client.msearch(
-            index=listings_alias(settings), searches=first_page_searches(p), filter_path=FILTER_PATH
+            index=listings_alias(settings), searches=first_page_searches(p, platforms), filter_path=FILTER_PATH
         )
         replies = answer["responses"]
         for reply in replies:
@@ -518,9 +571,15 @@ def search(client: Elasticsearch, settings: Settings, p: SearchParams) -> Search
         if pit is None:
             pit = client.open_point_in_time(index=listings_alias(settings), keep_alive=PIT_KEEP_ALIVE)["id"]
         try:
-            response = client.search(body=request_body(p, after, pit), filter_path=FILTER_PATH)
+            response = client.search(body=request_body(p, after, pit, platforms=platforms), filter_path=FILTER_PATH)
         except NotFoundError:
             raise SearchError("This page's cursor has expired; start the search again from the first page.") from None
+        except ApiError as err:
+            if err.status_code == 400:  # search_after values of the wrong type for the sort
+                raise SearchError(
+                    "The page cursor does not fit this search; start again from the first page."
+                ) from None
+            raise
         total = response["hits"]["total"]
         aggregations = {}
         took = int(response.get("took", 0))
@@ -528,7 +587,11 @@ def search(client: Elasticsearch, settings: Settings, p: SearchParams) -> Search
     more = len(raw_hits) > p.size
     raw_hits = raw_hits[: p.size]
     next_pit = response.get("pit_id", pit)
-    cursor = encode_cursor(raw_hits[-1]["sort"], next_pit) if more and raw_hits else None
+    cursor = None
+    if more and raw_hits:
+        cursor = cursors.encode_cursor(cursors.cursor_key(settings), search_key(p), raw_hits[-1]["sort"], next_pit)
+    elif next_pit is not None:  # the last page: nothing will page on, so free the node's context now
+        client.options(ignore_status=404).close_point_in_time(id=next_pit)
     return SearchResult(
         total=total["value"],
         total_exact=total["relation"] == "eq",
@@ -536,6 +599,7 @@ def search(client: Elasticsearch, settings: Settings, p: SearchParams) -> Search
         facets=_facets(aggregations),
         next=cursor,
         took_ms=took,
+        warnings=query_warnings(p),
     )
 
 
@@ -543,4 +607,5 @@ def count(
     client: Elasticsearch, settings: Settings, p: SearchParams, extra_filters: list[dict[str, Any]] | None = None
 ) -> int:
     """How many listings match (saved searches count their new matches with a first_seen filter)."""
-    return int(client.count(index=listings_alias(settings), query=build_query(p, extra_filters))["count"])
+    platforms = platform_table(settings.takedown.platforms_file)
+    return int(client.count(index=listings_alias(settings), query=build_query(p, extra_filters, platforms))["count"])

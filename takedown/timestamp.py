@@ -65,18 +65,6 @@ def request_token(data: bytes, tsa_url: str, timeout: float) -> bytes:
         return reply
 
 
-def token_time(token: bytes) -> str | None:
-    """The authority's time as OpenSSL prints it, for reports."""
-    with tempfile.TemporaryDirectory(prefix="lw-tsr-") as tmp:
-        path = Path(tmp) / "token.tsr"
-        path.write_bytes(token)
-        out = _openssl("ts", "-reply", "-in", str(path), "-text").stdout.decode("utf-8", "replace")
-    for line in out.splitlines():
-        if line.startswith("Time stamp:"):
-            return line.split(":", 1)[1].strip()
-    return None
-
-
 def verify_token(data: bytes, token: bytes, ca_file: Path | None) -> tuple[bool, str]:
     """Check the token covers SHA-256(data) and is signed by a TSA chaining to `ca_file`.
 

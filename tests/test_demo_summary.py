@@ -30,7 +30,7 @@ def _outcomes() -> list[SourceOutcome]:
     )
     return [
         SourceOutcome("classifieds", True, 41.0, summary, "ok"),
-        SourceOutcome("spa", False, 3.0, None, "failed: see var/log/demo/spa.log"),
+        SourceOutcome("spa", False, 3.0, None, "failed: see var/logs/demo/spa.log"),
     ]
 
 
@@ -47,5 +47,5 @@ def test_summary_fits_80_columns_without_cutting_values() -> None:
 def test_notes_carry_substances_and_failures() -> None:
     assert summary_notes(_outcomes()) == [
         "classifieds flagged by substance: counterfeit_pill 20, fentanyl 30, methamphetamine 12, precursor 9",
-        "spa: failed: see var/log/demo/spa.log",
+        "spa: failed: see var/logs/demo/spa.log",
     ]

@@ -51,7 +51,8 @@ def test_api_needs_credentials(web_server: WebEnv) -> None:
 def test_search_shape_facets_and_highlights(web_server: WebEnv) -> None:
     with api(web_server) as c:
         body = c.get("/api/search", params={"q": "blues", "sort": "score"}).json()
-    assert set(body) == {"total", "hits", "facets", "next"}
+    assert set(body) == {"total", "hits", "facets", "next", "warnings"}
+    assert body["warnings"] == []
     assert body["total"] >= 2
     scores = [h["score"] for h in body["hits"]]
     assert scores == sorted(scores, reverse=True)

@@ -25,6 +25,7 @@ class SearchResponse(BaseModel):
     )
     facets: dict[str, list[dict[str, Any]]] = Field(description="Counts per filter value (first page only).")
     next: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    warnings: list[str] = Field(description="Sentences about parts of `q` that were not read as written.")
 
 
 class TriageRequest(BaseModel):
@@ -41,7 +42,9 @@ def api_search(user: Analyst, es: EsDep, settings: SettingsDep, params: Annotate
         highlight = {k: [str(highlight_fragment(f)) for f in v] for k, v in hit["highlight"].items()}
         hits.append(hit | {"highlight": highlight})
     # Returned as is: the shape is documented by `response_model`, re-validating every hit would only cost time.
-    return JSONResponse({"total": result.total, "hits": hits, "facets": result.facets, "next": result.next})
+    return JSONResponse(
+        {"total": result.total, "hits": hits, "facets": result.facets, "next": result.next, "warnings": result.warnings}
+    )
 
 
 @router.get("/listings/{listing_id}")

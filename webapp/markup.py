@@ -63,10 +63,6 @@ def highlight_fragment(fragment: str) -> Markup:
     return Markup("".join(out))  # noqa: S704 - built from escape() output plus our own tags only
 
 
-def plain_fragment(fragment: str) -> str:
-    return fragment.replace(HL_START, "").replace(HL_END, "")
-
-
 def http_url(value: object) -> str | None:
     """The value if it is an http(s) URL (safe for href), else None: `javascript:` and friends stay text."""
     if not isinstance(value, str):

@@ -30,9 +30,23 @@ for module in (es, index, crawl, model, pipeline, store, web, takedown):
     module.register(app)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"listingwatch {version('listingwatch')}")
+        except PackageNotFoundError:
+            typer.echo("listingwatch (not installed as a package; run `make setup`)")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail to stderr."),
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,

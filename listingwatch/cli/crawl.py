@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from core.errors import ConfigError
+from listingwatch.terminal import FormatOption, OutputFormat
 
 sources_app = typer.Typer(help="Validate and list the source configs (crawlers/sources/*.yaml).", no_args_is_help=True)
 sites_app = typer.Typer(help="The local marketplace sites used by tests and the demo.", no_args_is_help=True)
@@ -274,21 +275,27 @@ def _fetch_page(url: str, user_agent: str, proxy: str | None) -> tuple[str, str]
 @sources_app.command("list")
 def sources_list(
     directory: Annotated[Path | None, typer.Option("--dir", help="Sources directory (default: settings).")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Show the valid sources: platform, render mode, schedule, start URLs."""
-    from rich.console import Console
-    from rich.table import Table
-
     from core.settings import get_settings
     from crawlers.sources import SourceConfig, load_sources
-    from listingwatch.terminal import plain
+    from listingwatch.terminal import emit
 
-    table = Table("name", "platform", "render", "schedule", "enabled", "start urls")
-    for name, result in load_sources(directory or get_settings().crawl.sources_dir).items():
-        if isinstance(result, SourceConfig):
-            table.add_row(*(plain(v) for v in (name, result.platform, result.render, result.schedule,
-                          result.enabled, "\n".join(result.start_urls))))  # fmt: skip
-    Console().print(table)
+    sep = "\n" if fmt is OutputFormat.table else " "
+    rows = [
+        {
+            "name": name,
+            "platform": result.platform,
+            "render": result.render,
+            "schedule": result.schedule,
+            "enabled": result.enabled,
+            "start urls": sep.join(result.start_urls),
+        }
+        for name, result in load_sources(directory or get_settings().crawl.sources_dir).items()
+        if isinstance(result, SourceConfig)
+    ]
+    emit(rows, fmt)
 
 
 @sites_app.command("serve")

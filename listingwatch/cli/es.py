@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from listingwatch.terminal import FormatOption, OutputFormat, emit
+
 es_app = typer.Typer(
     help=(
         "Run the local Elasticsearch node the pipeline writes to.\n\n"
@@ -61,20 +63,16 @@ def stop() -> None:
 
 
 @es_app.command("status")
-def status() -> None:
+def status(fmt: FormatOption = OutputFormat.table) -> None:
     """Show endpoint, health, version and where the data lives; exits 3 when nothing answers."""
-    from rich.console import Console
-    from rich.table import Table
-
     from core.settings import get_settings
     from index_config.node import node_status
-    from listingwatch.terminal import plain
 
     info = node_status(get_settings())
-    table = Table(show_header=False, title="Elasticsearch")
-    for key, value in info.items():
-        table.add_row(key, plain("-" if value is None else value))
-    Console().print(table)
+    if fmt is OutputFormat.json:
+        emit([info], fmt)
+    else:
+        emit([{"setting": key, "value": value} for key, value in info.items()], fmt, title="Elasticsearch")
     if not info["running"]:
         raise typer.Exit(3)
 

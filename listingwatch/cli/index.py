@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from core.errors import EXIT_BAD_INPUT, EXIT_SPOOLED
+from listingwatch.terminal import FormatOption, OutputFormat, emit
 
 index_app = typer.Typer(
     help=(
@@ -33,19 +34,9 @@ def _client() -> Any:
     return get_client(settings)
 
 
-def _print_families(title: str, report: dict[str, dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from listingwatch.terminal import plain
-
+def _print_families(title: str, report: dict[str, dict[str, Any]], fmt: OutputFormat = OutputFormat.table) -> None:
     columns = sorted({key for row in report.values() for key in row})
-    table = Table(title=title)
-    for name in ("family", *columns):
-        table.add_column(name, overflow="fold")  # narrow terminals wrap values instead of cutting them off
-    for family, row in report.items():
-        table.add_row(plain(family), *(plain("-" if row.get(c) is None else row.get(c)) for c in columns))
-    Console().print(table)
+    emit([{"family": family, **{c: row.get(c) for c in columns}} for family, row in report.items()], fmt, title)
 
 
 @index_app.command("init")
@@ -72,14 +63,16 @@ def migrate() -> None:
 
 
 @index_app.command("stats")
-def stats() -> None:
+def stats(fmt: FormatOption = OutputFormat.table) -> None:
     """Documents, size and flagged count per index, and whether a migration is pending."""
     from core.settings import get_settings
     from index_config import spool
     from index_config.manage import index_stats
 
     settings = get_settings()
-    _print_families("indices", index_stats(_client(), settings))
+    _print_families("indices", index_stats(_client(), settings), fmt)
+    if fmt is not OutputFormat.table:
+        return
     typer.echo(f"spooled records waiting for replay: {spool.pending(settings)}")
     if held := spool.quarantined(settings):
         typer.secho(

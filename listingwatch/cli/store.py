@@ -9,12 +9,13 @@ user's open sessions), `users tokens NAME` lists tokens and `users revoke ID` wi
 current decisions as labelled training examples.
 """
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from listingwatch.terminal import FormatOption, OutputFormat, emit
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -104,16 +105,15 @@ def users_token(
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(fmt: FormatOption = OutputFormat.tsv) -> None:
     """Every account with its role."""
     from core.settings import get_settings
     from core.store import session_scope
     from core.store.users import list_users
 
     with session_scope(get_settings()) as session:
-        for user in list_users(session):
-            state = "\tdisabled" if user.disabled else ""
-            typer.echo(f"{user.name}\t{user.role}{state}")
+        rows = [{"name": u.name, "role": u.role, "disabled": u.disabled} for u in list_users(session)]
+    emit(rows, fmt, title=f"{len(rows)} users")
 
 
 def _change(name: str, what: str, change: Callable[["Session", "User"], None]) -> None:
@@ -234,7 +234,7 @@ def _decide(ids: list[str], decision: str, note: str | None, by: str | None) -> 
     from index_config.client import get_client
     from index_config.triage import decide
 
-    by = by or os.environ.get("LISTINGWATCH_USER")
+    by = by or get_settings().user
     if not by:
         raise ConfigError("Say who decides: pass --by NAME or set LISTINGWATCH_USER.")
     settings = get_settings()

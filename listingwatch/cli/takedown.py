@@ -7,12 +7,13 @@ prints how each platform is doing. `takedown verify PACKET.zip` is for anyone wh
 packet. Every status change is kept in an append-only audit log (`takedown history ITEM`).
 """
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from listingwatch.terminal import FormatOption, OutputFormat, emit, parse_time
 
 takedown_app = typer.Typer(
     help=(
@@ -31,7 +32,10 @@ By = Annotated[
 At = Annotated[
     datetime | None,
     typer.Option(
-        "--at", help="When it happened, UTC (ISO 8601); default now.", formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        "--at",
+        help="When it happened: ISO 8601 (2026-11-01T14:30:00Z, an offset, or a date); no zone = UTC; default now.",
+        parser=parse_time,
+        metavar="TIME",
     ),
 ]
 EXIT_TAMPERED = 1
@@ -39,9 +43,10 @@ EXIT_TAMPERED = 1
 
 def _actor(session: Any, by: str | None) -> str:
     from core.errors import ConfigError
+    from core.settings import get_settings
     from core.store.users import require_user
 
-    by = by or os.environ.get("LISTINGWATCH_USER")
+    by = by or get_settings().user
     if not by:
         raise ConfigError("Say who acts: pass --by NAME or set LISTINGWATCH_USER.")
     user = require_user(session, by)
@@ -74,34 +79,26 @@ def _node_down(settings: Any) -> Exception:
 @takedown_app.command("platforms")
 def platforms(
     file: Annotated[Path | None, typer.Option("--file", help="Registry to check (default: settings).")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Validate the platform registry and list each platform's report channels and promise."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     from core.settings import get_settings
     from takedown.platforms import load_registry
 
     registry = load_registry(file or get_settings().takedown.platforms_file)
-    table = Table(title=f"{len(registry.platforms)} platforms")
-    for column in ("key", "name", "channels", "promised h", "fields"):
-        table.add_column(column, overflow="fold")
-    for p in registry.platforms:
-        channels = "\n".join(f"{c.kind}: {c.address or c.url}" for c in p.channels)
-        table.add_row(
-            *(
-                escape(v)
-                for v in (
-                    p.key,
-                    p.name + (" (catch-all)" if p.catch_all else ""),
-                    channels,
-                    str(p.response_hours or "-"),
-                    ", ".join(p.required_fields),
-                )
-            )
-        )
-    Console().print(table)
+    rows = [
+        {
+            "key": p.key,
+            "name": p.name + (" (catch-all)" if p.catch_all else ""),
+            "channels": ("\n" if fmt is OutputFormat.table else "; ").join(
+                f"{c.kind}: {c.address or c.url}" for c in p.channels
+            ),
+            "promised h": p.response_hours,
+            "fields": ", ".join(p.required_fields),
+        }
+        for p in registry.platforms
+    ]
+    emit(rows, fmt, title=f"{len(registry.platforms)} platforms")
 
 
 @takedown_app.command("intake")
@@ -125,36 +122,36 @@ def intake(at: At = None) -> None:
 def list_items(
     platform: Annotated[str | None, typer.Option("--platform", help="Only this platform (key or name).")] = None,
     status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Takedown items with status, platform and dates."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
+    """Takedown items with status, platform and dates (`--format tsv` to pass ids on to `history`)."""
+    from core.errors import ConfigError
     from core.store import session_scope
+    from core.store.takedowns import STATUSES
     from takedown.cases import items_for
     from takedown.rows import utc_iso
     from takedown.workflow import registry_for
 
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
     settings, _, _ = _context()
     registry = registry_for(settings)
     key = registry.get(platform).key if platform else None
     with session_scope(settings) as session:
         items = items_for(session, key, [status] if status else None)
-        table = Table(title=f"{len(items)} takedown items")
-        for column in ("item", "status", "platform", "listing", "url", "reported", "removed"):
-            table.add_column(column, overflow="fold")
-        for i in items:
-            table.add_row(
-                str(i.id),
-                i.status,
-                i.platform,
-                i.listing_id,
-                escape(i.url),
-                utc_iso(i.reported_at),
-                utc_iso(i.removed_at),
-            )
-    Console().print(table)
+        rows = [
+            {
+                "item": i.id,
+                "status": i.status,
+                "platform": i.platform,
+                "listing": i.listing_id,
+                "url": i.url,
+                "reported": utc_iso(i.reported_at),
+                "removed": utc_iso(i.removed_at),
+            }
+            for i in items
+        ]
+    emit(rows, fmt, title=f"{len(rows)} takedown items")
 
 
 @takedown_app.command("history")
@@ -260,7 +257,9 @@ def sent(
 
 
 @takedown_app.command("packets")
-def packets(platform: Annotated[str | None, typer.Option("--platform")] = None) -> None:
+def packets(
+    platform: Annotated[str | None, typer.Option("--platform")] = None, fmt: FormatOption = OutputFormat.table
+) -> None:
     """Packets written so far: when, how many listings, sent or not."""
     from sqlalchemy import select
 
@@ -273,9 +272,19 @@ def packets(platform: Annotated[str | None, typer.Option("--platform")] = None) 
         query = select(TakedownPacket).order_by(TakedownPacket.created_at)
         if platform:
             query = query.where(TakedownPacket.platform == registry.get(platform).key)
-        for p in session.scalars(query):
-            sent_at = f"sent {utc_iso(p.sent_at)} by {p.sent_by}" if p.sent_at else "not sent"
-            typer.echo(f"{p.id}\t{len(p.items)} listings\t{sent_at}\t{p.path}")
+        rows = [
+            {
+                "packet": p.id,
+                "platform": p.platform,
+                "listings": len(p.items),
+                "created": utc_iso(p.created_at),
+                "sent": utc_iso(p.sent_at) if p.sent_at else None,
+                "sent by": p.sent_by,
+                "path": p.path,
+            }
+            for p in session.scalars(query)
+        ]
+    emit(rows, fmt, title=f"{len(rows)} packets")
 
 
 @takedown_app.command("verify")

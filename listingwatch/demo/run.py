@@ -185,7 +185,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     sources = only or enabled_sources(settings, console)
     if not sources:
         raise ListingwatchError(f"No enabled sources in {settings.crawl.sources_dir}; add one (see docs/engineers.md).")
-    log_dir = settings.var_dir / "log" / "demo"
+    log_dir = settings.var_dir / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     columns = (

@@ -24,9 +24,9 @@ STARTUP_TIMEOUT_S = 30.0
 SITES_MODULE = "listingwatch.demo.marketplaces.sites"
 
 
-def sites_url() -> str:
-    """Where the demo sources point (the same variable their YAML reads)."""
-    return os.environ.get("LISTINGWATCH_SITES_URL") or f"http://{SITES_HOST}:{SITES_PORT}"
+def sites_url(settings: Settings) -> str:
+    """Where the demo sources point (`sites_url`, the same variable their YAML reads)."""
+    return settings.sites_url or f"http://{SITES_HOST}:{SITES_PORT}"
 
 
 def is_up(url: str, timeout: float = 2.0) -> bool:
@@ -45,12 +45,12 @@ def _pid_file(settings: Settings, key: str) -> Path:
 
 
 def start_detached(settings: Settings, key: str, what: str, argv: list[str], answers: Callable[[], bool]) -> None:
-    """Start `argv` detached (own session, log under var/log/KEY.log, pid under var/run/) and wait until it answers.
+    """Start `argv` detached (own session, log under var/logs/KEY.log, pid under var/run/) and wait until it answers.
 
     The demo leaves these processes running after it exits; the recorded pid lets
     `listingwatch demo --stop` stop exactly what it started.
     """
-    log_path = settings.var_dir / "log" / f"{key}.log"
+    log_path = settings.var_dir / "logs" / f"{key}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     _pid_file(settings, key).parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -96,10 +96,10 @@ def stop_detached(settings: Settings, key: str, marker: bytes) -> bool:
 
 def ensure_sites(settings: Settings) -> tuple[str, bool]:
     """Start the local sites unless something already serves them; returns (url, started_now)."""
-    url = sites_url()
+    url = sites_url(settings)
     if is_up(url):
         return url, False
-    if "LISTINGWATCH_SITES_URL" in os.environ:
+    if settings.sites_url:
         raise ServiceUnavailable(f"LISTINGWATCH_SITES_URL is {url} but nothing answers there; start it or unset it.")
     argv = [sys.executable, "-m", SITES_MODULE, "--port", str(SITES_PORT)]
     start_detached(settings, "sites", f"local sites at {url}", argv, lambda: is_up(url))
