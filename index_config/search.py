@@ -48,7 +48,22 @@ PIT_KEEP_ALIVE = "10m"
 # turns these into <mark> tags: nothing the crawled page wrote is ever trusted as HTML.
 HL_START, HL_END = "\ue000", "\ue001"
 TEXT_FIELDS = ("title^3", "seller.name^2", "description")
-CONTACT_FIELDS = ("phone", "email", "telegram", "wickr", "whatsapp", "signal", "snapchat")
+CONTACT_FIELDS = (
+    "phone",
+    "email",
+    "telegram",
+    "telegram_bot",
+    "wickr",
+    "whatsapp",
+    "signal",
+    "snapchat",
+    "threema",
+    "session",
+    "cashtag",
+    "venmo",
+    "zelle",
+    "paypal",
+)
 LIST_SOURCE = [
     "id",
     "url",
