@@ -57,6 +57,9 @@ _APP_PHONE = re.compile(
     re.IGNORECASE,
 )
 _MESSENGER_NAME = re.compile(_MESSENGER, re.IGNORECASE)
+# Mexican mobiles are still written "+52 1 55 …" (WhatsApp showed them so for years); the "1" was dropped in
+# 2019 and the phone library no longer reads it.
+_MX_MOBILE_1 = re.compile(r"\+\s*52[\s.\-]*1[\s.\-]*(?=\(?\d{2,3}\)?[\s.\-]*\d{3,4}[\s.\-]*\d{4}(?!\d))")
 
 # Payment handles. Cash App $cashtags: 1-20 characters with a letter first; a "$word" counts only when the text
 # names Cash App (or links cash.app), since "$USDT" or "$M30" alone are not accounts.
@@ -316,6 +319,7 @@ def extract_entities(text: str, region: str | None = "US", bare_handles: str | N
 
     No phone is read inside a crypto address or Session ID: their digit runs look like numbers.
     """
+    text = _MX_MOBILE_1.sub("+52 ", text)
     out = find_handles(text, region, bare_handles)
     out.email = find_emails(text)
     hidden = [*address_spans(text), *(m.span() for m in _SESSION.finditer(text))]
