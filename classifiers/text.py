@@ -10,6 +10,10 @@ before the fields, written in plain words the tokenizer knows::
     <description>
     <seller>
 
+Text read from the listing's photos (menus, price lists posted as pictures) follows the context line as
+``photo text: ...`` (capped at `MAX_PHOTO_CHARS`), before the fields: like the context line it is read but
+never occluded for explanations, whose spans index into the fields only.
+
 Facts that are unknown are left out rather than guessed, and training drops the source kind from
 a share of rows, so listings that arrive without context are still read on their words alone.
 Models trained before the context line (``meta.input_format == "fields"``) get the fields only.
@@ -26,6 +30,7 @@ FIELDS = ("title", "description", "seller")
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 InputFormat = Literal["fields", "context-v1"]
 CURRENT_FORMAT: InputFormat = "context-v1"
+MAX_PHOTO_CHARS = 300
 
 _QUANTITY = re.compile(
     r"(?<![a-z0-9])\d+(?:[.,/]\d+)?\s?(?:mg|mcg|ug|µg|g|gr|grs|grams?|gramos|kg|kilos?|oz|ounces?|lbs?|pounds?"
@@ -49,6 +54,7 @@ class ListingInput:
     price: bool = False  # a price was extracted from the page (a price written in the text counts too)
     source_kind: str = "unknown"
     page_kind: str = "listing"
+    photo_text: str = ""  # OCR of the listing's photos
 
     def fields(self) -> dict[str, str | None]:
         return {"title": self.title, "description": self.description, "seller": self.seller}
@@ -62,6 +68,7 @@ class ListingInput:
             price=listing.price is not None or bool(listing.price_text),
             source_kind=listing.source_kind or "unknown",
             page_kind=listing.page_kind,
+            photo_text="\n".join(p.text for p in listing.photos if p.text),
         )
 
     @classmethod
@@ -78,12 +85,15 @@ class ListingInput:
             price=bool(row.get("price") not in (None, "", False) or row.get("price_text")),
             source_kind=kind if kind in SOURCE_KINDS else "unknown",
             page_kind=str(row.get("page_kind") or "listing"),
+            photo_text="\n".join(
+                str(p["text"]) for p in row.get("photos") or [] if isinstance(p, Mapping) and p.get("text")
+            ),
         )
 
 
 def context_line(item: ListingInput) -> str:
     """The listing's context in plain words; only what is known is said."""
-    text = f"{item.title}\n{item.description}"
+    text = f"{item.title}\n{item.description}\n{item.photo_text}"
     facts = []
     place = "" if item.source_kind == "unknown" else item.source_kind
     page = "listing" if item.page_kind == "listing" else item.page_kind.replace("_", " ")
@@ -106,6 +116,9 @@ def model_text(item: ListingInput, input_format: InputFormat = CURRENT_FORMAT) -
         line = context_line(item)
         parts.append(line)
         pos = len(line) + 1
+        if photo := " ".join(item.photo_text.split())[:MAX_PHOTO_CHARS]:
+            parts.append(f"photo text: {photo}")
+            pos += len(parts[-1]) + 1
     for name, value in zip(FIELDS, (item.title, item.description, item.seller), strict=True):
         if value:
             starts.append((name, pos))

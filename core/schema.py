@@ -17,6 +17,7 @@ from core.urls import canonical_url, id_of_canonical
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000
 MAX_LIST = 200
+MAX_PHOTO_TEXT = 5_000
 
 ShortStr = Annotated[str, StringConstraints(max_length=2_000)]
 PageKind = Literal["listing", "bot_challenge", "login_wall", "error", "other"]
@@ -52,6 +53,23 @@ class Contacts(_Model):
     whatsapp: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     signal: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     snapchat: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    telegram_bot: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Telegram bot usernames (end in 'bot'): order bots."
+    )
+    threema: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST, description="Threema IDs, upper case.")
+    session: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Session messenger IDs (66 hex digits, '05…')."
+    )
+    cashtag: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Cash App $cashtags, lower case with the '$'."
+    )
+    venmo: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    zelle: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="The e-mail or E.164 phone a Zelle payment goes to."
+    )
+    paypal: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="PayPal.me names and PayPal account e-mails."
+    )
 
 
 class CryptoAddress(_Model):
@@ -95,6 +113,9 @@ class Photo(_Model):
     warc_file: ShortStr | None = None
     warc_offset: int | None = None
     warc_record_id: ShortStr | None = None
+    text: Annotated[str, StringConstraints(max_length=MAX_PHOTO_TEXT)] | None = Field(
+        default=None, description="Text read from the photo by OCR (menus, price lists, handles written on pills)."
+    )
 
 
 class LexiconHit(_Model):

@@ -5,21 +5,49 @@ Sellers reuse the same product photos across sites and accounts, so a photo's SH
 lightly edited copies land a few bits apart) are the keys seller clustering and relisting
 detection match on. Photos are untrusted input: bytes are capped by the download, pixels by
 Pillow's decompression-bomb limit, and an undecodable photo keeps its SHA-256 without a pHash.
+
+Menus, price lists and pill close-ups are often posted as pictures with little text around them, so
+each photo is also read by OCR (Tesseract, English and Spanish): downscaled first, skipped when too small
+to hold readable text, cut off after `OCR_TIMEOUT_S`, and run in worker threads (Tesseract is a separate
+process, so the threads overlap it with the crawl), once per distinct photo.
 """
 
 import asyncio
 import io
+import os
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import imagehash
+import pytesseract
 import scipy.fftpack  # noqa: F401  imagehash imports it on the first pHash (a second or more): do it at start-up
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.schema import MAX_PHOTO_TEXT
 
 # A photo over this many pixels is refused before decoding (a small file can claim huge dimensions).
 MAX_PIXELS = 40_000_000
+OCR_LANGUAGES = "eng+spa"
+OCR_MAX_SIDE = 1_600  # larger photos are downscaled: phone photos of a menu read as well at this size
+OCR_MIN_SIDE = 120  # thumbnails, avatars and icons hold no text worth the time
+OCR_TIMEOUT_S = 10
+OCR_WORKERS = 2
+# Tesseract's OpenMP threads would fight each other and the crawl; parallelism comes from the worker threads.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_SPACES = re.compile(r"[ \t\f\v]+")
 
 PhotoHash = tuple[str | None, int | None, int | None]
+
+
+@dataclass(frozen=True)
+class PhotoFacts:
+    phash: str | None
+    width: int | None
+    height: int | None
+    text: str | None
 
 
 def perceptual_hash(data: bytes) -> PhotoHash:
@@ -44,6 +72,47 @@ def perceptual_hash(data: bytes) -> PhotoHash:
         return None, None, None
 
 
+def read_text(data: bytes, timeout_s: float = OCR_TIMEOUT_S) -> str | None:
+    """The text in a photo (Tesseract, English + Spanish), or None: undecodable, too small, no text, or too slow.
+
+    Grayscale and at most `OCR_MAX_SIDE` pixels a side, so time and memory stay bounded whatever was posted.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS or min(width, height) < OCR_MIN_SIDE:
+                return None
+            gray = ImageOps.exif_transpose(image).convert("L")
+        gray.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
+        raw = pytesseract.image_to_string(gray, lang=OCR_LANGUAGES, timeout=timeout_s)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    except (RuntimeError, pytesseract.TesseractError):  # RuntimeError: pytesseract's timeout
+        return None
+    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", raw)).strip()
+    return text[:MAX_PHOTO_TEXT] or None
+
+
+class PhotoReader:
+    """OCR once per distinct photo (by SHA-256), in worker threads, shared by concurrent requests for the same bytes."""
+
+    def __init__(self, memo: int = 20_000, workers: int = OCR_WORKERS) -> None:
+        self.memo = memo
+        self._known: dict[str, asyncio.Future[str | None]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+
+    async def read_text(self, data: bytes, sha256: str) -> str | None:
+        known = self._known.get(sha256)
+        if known is None:
+            known = asyncio.get_running_loop().run_in_executor(self._pool, read_text, data)
+            if len(self._known) < self.memo:
+                self._known[sha256] = known
+        return await asyncio.shield(known)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class PhotoHasher:
     """pHash once per distinct photo (by SHA-256), in a worker thread instead of on the crawl's event loop.
 
@@ -55,10 +124,20 @@ class PhotoHasher:
     the warnings filters are process-wide, so two threads hashing at once could undo each other's.
     """
 
-    def __init__(self, memo: int = 20_000) -> None:
+    def __init__(self, memo: int = 20_000, ocr: bool = False) -> None:
         self.memo = memo
         self._known: dict[str, asyncio.Future[PhotoHash]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phash")
+        self._reader = PhotoReader(memo) if ocr else None
+
+    async def analyse(self, data: bytes, sha256: str) -> PhotoFacts:
+        """pHash and size, and the photo's text when OCR is on; both run at once, off the event loop."""
+        if self._reader is None:
+            return PhotoFacts(*await self.perceptual_hash(data, sha256), None)
+        (phash, width, height), text = await asyncio.gather(
+            self.perceptual_hash(data, sha256), self._reader.read_text(data, sha256)
+        )
+        return PhotoFacts(phash, width, height, text)
 
     async def perceptual_hash(self, data: bytes, sha256: str) -> PhotoHash:
         known = self._known.get(sha256)
@@ -70,3 +149,5 @@ class PhotoHasher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._reader is not None:
+            self._reader.close()

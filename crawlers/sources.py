@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
@@ -200,6 +201,28 @@ class Photos(_Strict):
     enabled: bool = True
     max_per_listing: int = Field(default=4, ge=0, le=50)
     max_bytes: int = Field(default=3_000_000, ge=1024, description="A larger photo is cancelled mid-download.")
+    ocr: bool = Field(default=True, description="Read the text in each photo (Tesseract, English and Spanish).")
+
+
+def _region(value: str | None) -> str | None:
+    if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not an ISO 3166 two-letter country code (e.g. US, MX, ES, CO)")
+    return value.upper() if value else None
+
+
+class ContactOptions(_Strict):
+    """How the contacts in this source's text are read."""
+
+    country: Annotated[str | None, AfterValidator(_region)] = Field(
+        default=None,
+        description="Two-letter country code: the default region for phone numbers written without +country code "
+        '("55 1234 5678" on a Mexican board). Unset: the site\'s country-code domain, else US.',
+    )
+    bare_handles: Literal["telegram", "snapchat", "signal", "wickr", "venmo"] | None = Field(
+        default=None,
+        description="The platform a bare @name belongs to. Unset: telegram for a channel feed (kind: channel with a "
+        "feed: block), else none (a bare @name is then taken only when it is a Telegram @…_bot).",
+    )
 
 
 class Login(_Strict):
@@ -246,6 +269,7 @@ class SourceConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     evidence: EvidenceOptions = Field(default_factory=EvidenceOptions)
     photos: Photos = Field(default_factory=Photos)
+    contacts: ContactOptions = Field(default_factory=ContactOptions)
     feed: Feed | None = None
     login: Login | None = None
     proxy: str | None = Field(

@@ -60,7 +60,22 @@ TEXT_FIELDS = ("title^3", "seller.name^2", "description")
 FOLDED = {"title": "folded.title", "seller.name": "folded.seller", "description": "folded.description"}
 # `name:` in the box that is not a field but plainly part of a word or link: no warning for these.
 NOT_FIELDS = frozenset({"http", "https", "mailto", "tel"})
-CONTACT_FIELDS = ("phone", "email", "telegram", "wickr", "whatsapp", "signal", "snapchat")
+CONTACT_FIELDS = (
+    "phone",
+    "email",
+    "telegram",
+    "telegram_bot",
+    "wickr",
+    "whatsapp",
+    "signal",
+    "snapchat",
+    "threema",
+    "session",
+    "cashtag",
+    "venmo",
+    "zelle",
+    "paypal",
+)
 LIST_SOURCE = [
     "id",
     "url",

@@ -10,9 +10,17 @@ and the `<prefix>-sellers` alias moves to it in one step, so readers never see a
 
 Only listings the model flagged or an analyst confirmed take part: they are what analysts chase,
 and it keeps the MinHash work proportional to the flagged share rather than to the whole crawl.
+
+Not every shared identifier ties sellers. A stock photo, a platform's support e-mail or a template
+paragraph turns up under hundreds of unrelated sellers, and one such hub would merge them all into one
+"seller". So each identifier is weighed by how rare it is: by how many distinct sellers (profile URL, else
+site + seller name, else the listing itself) use it. One used by more than `MAX_SELLERS[kind]` of them is
+"common": it links nothing and is listed on the cluster apart from the identifiers that do link. Text
+look-alikes are held to the same rule. Clusters are ranked by risk, not size: see `risk`.
 """
 
 import hashlib
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -26,7 +34,28 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from core.settings import Settings
 from index_config.manage import alias_name, listings_alias
 
-CONTACT_KINDS = ("phone", "email", "telegram", "wickr", "whatsapp", "signal", "snapchat")
+CONTACT_KINDS = (
+    "phone",
+    "email",
+    "telegram",
+    "telegram_bot",
+    "wickr",
+    "whatsapp",
+    "signal",
+    "snapchat",
+    "threema",
+    "session",
+    "cashtag",
+    "venmo",
+    "zelle",
+    "paypal",
+)
+# An identifier used by more distinct sellers than this links nothing. Photos and text are the usual hubs
+# (stock pictures, template paragraphs), so they are held tighter than a handle or wallet; a seller's own
+# profile URL always links.
+MAX_SELLERS: dict[str, int] = {"phash": 5, "text": 5, "email": 10, "profile": 1_000_000}
+MAX_SELLERS_DEFAULT = 20
+RECENCY_HALF_LIFE_DAYS = 30
 SOURCE_FIELDS = [
     "id",
     "title",
@@ -42,6 +71,7 @@ SOURCE_FIELDS = [
     "photos.phash",
     "classification.score",
     "classification.substances",
+    "classification.scope",
 ]
 TEXT_THRESHOLD = 0.8
 NUM_PERM = 128
@@ -57,7 +87,19 @@ MAPPING: dict[str, Any] = {
         "id": {"type": "keyword"},
         "size": {"type": "integer"},
         "listing_ids": {"type": "keyword"},
-        "identifiers": {"properties": {"kind": {"type": "keyword"}, "value": {"type": "keyword", "ignore_above": 512}}},
+        "identifiers": {
+            "properties": {
+                "kind": {"type": "keyword"},
+                "value": {"type": "keyword", "ignore_above": 512},
+                "sellers": {"type": "integer"},
+                "weight": {"type": "float"},
+            }
+        },
+        "common_identifiers": {
+            "properties": {"kind": {"type": "keyword"}, "value": {"type": "keyword", "ignore_above": 512}}
+        },
+        "synthetic_offers": {"type": "integer"},
+        "risk": {"type": "float"},
         "identifier_count": {"type": "integer"},
         "seller_names": {"type": "keyword", "ignore_above": 512},
         "sites": {"type": "keyword", "ignore_above": 512},
@@ -144,27 +186,59 @@ class Cluster:
     edges: list[tuple[str, str, str]] = field(
         default_factory=list
     )  # (listing id, kind, value); kind "text" links two listings
+    sellers: dict[tuple[str, str], int] = field(default_factory=dict)  # identifier -> distinct sellers using it
+    common: list[tuple[str, str]] = field(default_factory=list)  # members' identifiers too widely shared to link
 
     @property
     def id(self) -> str:
         return hashlib.sha256(min(self.listing_ids).encode()).hexdigest()[:16]
 
 
+def seller_key(listing_id: str, doc: dict[str, Any]) -> str:
+    """Who posted a listing, as far as the page says: profile URL, else site + name, else nobody known."""
+    seller = doc.get("seller") or {}
+    if isinstance(profile := seller.get("profile_url"), str) and profile.strip():
+        return "profile:" + profile.strip().lower().rstrip("/")
+    if isinstance(name := seller.get("name"), str) and name.strip():
+        return f"name:{doc.get('site') or ''}:{' '.join(name.lower().split())}"
+    return "listing:" + listing_id
+
+
+def max_sellers(kind: str) -> int:
+    return MAX_SELLERS.get(kind, MAX_SELLERS_DEFAULT)
+
+
 def build_clusters(docs: dict[str, dict[str, Any]]) -> list[Cluster]:
-    """Connected components of listings joined through shared identifiers or near-identical text.
+    """Connected components of listings joined through rare shared identifiers or near-identical text.
 
     A listing with no identifier and no look-alike is no cluster: there is nothing to tie it to.
     """
+    keys = {listing_id: seller_key(listing_id, doc) for listing_id, doc in docs.items()}
+    found = {listing_id: identifiers(doc) for listing_id, doc in docs.items()}
+    users: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for listing_id, idents in found.items():
+        for ident in idents:
+            users[ident].add(keys[listing_id])
+    sellers = {ident: len(who) for ident, who in users.items()}
+    common = {ident for ident, n in sellers.items() if n > max_sellers(ident[0])}
+
     uf = _UnionFind()
     edges: list[tuple[str, str, str]] = []
-    for listing_id, doc in docs.items():
-        for kind, value in identifiers(doc):
-            edges.append((listing_id, kind, value))
-            uf.union(f"L:{listing_id}", f"I:{kind}:{value}")
+    for listing_id, idents in found.items():
+        for kind, value in idents:
+            if (kind, value) not in common:
+                edges.append((listing_id, kind, value))
+                uf.union(f"L:{listing_id}", f"I:{kind}:{value}")
     texts = ((i, f"{d.get('title') or ''}\n{d.get('description') or ''}") for i, d in docs.items())
-    for a, b in similar_text_pairs(texts):
-        edges.append((a, "text", b))
-        uf.union(f"L:{a}", f"L:{b}")
+    pairs = similar_text_pairs(texts)
+    alike: dict[str, set[str]] = defaultdict(set)  # listing -> sellers of its look-alikes, itself included
+    for a, b in pairs:
+        alike[a] |= {keys[a], keys[b]}
+        alike[b] |= {keys[a], keys[b]}
+    for a, b in pairs:
+        if max(len(alike[a]), len(alike[b])) <= max_sellers("text"):  # a template shared far and wide ties nobody
+            edges.append((a, "text", b))
+            uf.union(f"L:{a}", f"L:{b}")
     members: dict[str, set[str]] = defaultdict(set)
     for listing_id, kind, value in edges:
         members[uf.find(f"L:{listing_id}")].add(listing_id)
@@ -173,7 +247,29 @@ def build_clusters(docs: dict[str, dict[str, Any]]) -> list[Cluster]:
     by_root: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for edge in edges:
         by_root[uf.find(f"L:{edge[0]}")].append(edge)
-    return [Cluster(sorted(ids), by_root[root]) for root, ids in members.items()]
+    clusters = []
+    for root, ids in members.items():
+        idents = {(k, v) for _i, k, v in by_root[root] if k != "text"}
+        shared_common = sorted({ident for i in ids for ident in found[i] if ident in common})
+        clusters.append(Cluster(sorted(ids), by_root[root], {i: sellers[i] for i in idents}, shared_common))
+    return clusters
+
+
+def risk(max_score: float | None, synthetic_offers: int, last_seen: str | None, now: datetime) -> float:
+    """How urgently a seller needs looking at: what they sell, how sure the model is, how lately they were seen.
+
+    Synthetic-scope offers (fentanyl, nitazenes, pressed pills...) count double, and more of them count more
+    (up to ten); the top score says how sure; activity halves in weight every `RECENCY_HALF_LIFE_DAYS`. The
+    number of listings alone does not raise it: a big cluster of low-score posts is not the first to read.
+    """
+    scope = 1.0 + min(synthetic_offers, 10) / 10 if synthetic_offers else 0.5
+    days = RECENCY_HALF_LIFE_DAYS * 10
+    if last_seen:
+        seen = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
+        seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+        days = max(0.0, (now - seen).total_seconds() / 86_400)
+    recency = math.pow(0.5, days / RECENCY_HALF_LIFE_DAYS)
+    return round(scope * (max_score or 0.0) * (0.5 + 0.5 * recency), 6)
 
 
 def _min(values: Iterable[Any]) -> Any:
@@ -194,21 +290,30 @@ def cluster_document(cluster: Cluster, docs: dict[str, dict[str, Any]], computed
     substances = Counter(s for d in members for s in (d.get("classification") or {}).get("substances") or [])
     idents = sorted({(k, v) for _i, k, v in cluster.edges if k != "text"})
     shared = Counter((k, v) for _i, k, v in cluster.edges if k != "text")
+    synthetic = sum(1 for d in members if (d.get("classification") or {}).get("scope") == "synthetic")
+    last_seen = _max(d.get("last_seen") for d in members)
+    max_score = _max((d.get("classification") or {}).get("score") for d in members)
     graph_edges = cluster.edges[:MAX_GRAPH_EDGES]
     in_graph = {e[0] for e in graph_edges} | {e[2] for e in graph_edges if e[1] == "text"}
     return {
         "id": cluster.id,
         "size": len(cluster.listing_ids),
         "listing_ids": cluster.listing_ids,
-        "identifiers": [{"kind": k, "value": v} for k, v in idents],
+        "identifiers": [
+            {"kind": k, "value": v, "sellers": (n := cluster.sellers.get((k, v), 1)), "weight": round(1 / n, 4)}
+            for k, v in idents
+        ],
         "identifier_count": len(idents),
+        "common_identifiers": [{"kind": k, "value": v} for k, v in cluster.common[:100]],
+        "synthetic_offers": synthetic,
+        "risk": risk(max_score, synthetic, last_seen, computed_at),
         "seller_names": sorted({n for d in members if (n := (d.get("seller") or {}).get("name"))})[:50],
         "sites": sorted(sites),
         "platforms": sorted(platforms),
         "substances": sorted(substances),
         "first_seen": _min(d.get("first_seen") for d in members),
-        "last_seen": _max(d.get("last_seen") for d in members),
-        "max_score": _max((d.get("classification") or {}).get("score") for d in members),
+        "last_seen": last_seen,
+        "max_score": max_score,
         "computed_at": computed_at.isoformat(),
         "counts": {
             "sites": dict(sites),
@@ -279,7 +384,7 @@ def _sellers_search(client: Elasticsearch, settings: Settings, **kwargs: Any) ->
 
 
 def list_sellers(client: Elasticsearch, settings: Settings, q: str = "", size: int = 50) -> tuple[int, list[dict]]:
-    """Clusters, biggest and most recent first; `q` matches an identifier, seller name or listing id exactly."""
+    """Clusters, highest risk first (see `risk`); `q` matches an identifier, seller name or listing id exactly."""
     query: dict[str, Any] = {"match_all": {}}
     if q.strip():
         value = q.strip()
@@ -300,7 +405,11 @@ def list_sellers(client: Elasticsearch, settings: Settings, q: str = "", size: i
         query=query,
         size=size,
         source_excludes=["graph", "listing_ids"],
-        sort=[{"size": "desc"}, {"last_seen": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+        sort=[
+            {"risk": {"order": "desc", "missing": "_last"}},
+            {"last_seen": {"order": "desc", "missing": "_last"}},
+            {"id": "asc"},
+        ],
     )
     if body is None:
         return 0, []

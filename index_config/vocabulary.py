@@ -47,6 +47,11 @@ def _handle(value: str) -> Match:
     return Match(values=(bare, "@" + bare))
 
 
+def _cashtag(value: str) -> Match:
+    bare = value.strip().lstrip("$")
+    return Match(values=("$" + bare,))
+
+
 def phone_forms(value: str) -> tuple[str, ...]:
     """E.164 of what was typed (national numbers read in the extractor's region), plus the digits as typed."""
     digits = "".join(c for c in value if c.isdigit())
@@ -145,7 +150,11 @@ Normaliser = Callable[[str], Match]
 # field name in the query box -> how its value is read (fields not listed: the value as typed)
 NORMALISERS: dict[str, Normaliser] = {
     "telegram": _handle,
+    "telegram_bot": _handle,
     "handle": _handle,
+    "venmo": _handle,
+    "paypal": _handle,
+    "cashtag": _cashtag,
     "wickr": _handle,
     "signal": _handle,
     "snapchat": _handle,

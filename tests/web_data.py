@@ -184,8 +184,9 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
             title=HOSTILE_TITLE,
             description=f'Buy here {XSS} </textarea></div><a href="javascript:alert(8)">click</a> M30 pills',
             seller={"name": f"seller{XSS}", "profile_url": "javascript:alert(9)"},
-            contacts={"telegram": ["@blueplug", f"@x{XSS}"]},
+            contacts={"telegram": ["@blueplug", f"@x{XSS}"], "cashtag": [f"${XSS}"]},
             crypto=[{"currency": "BTC", "address": f"bc1q{XSS}"}],
+            photos=[{"url": f"javascript:alert(10){XSS}", "sha256": "f" * 64, "text": f"MENU {XSS}"}],
             language="<i>en</i>",
             classification={
                 "score": 0.93,

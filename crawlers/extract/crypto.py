@@ -3,8 +3,8 @@
 A checksum-valid address is strong evidence the seller pasted a real payment address (not a
 placeholder), which matters to an analyst deciding what to report. Formats:
 BTC legacy/P2SH (base58check), BTC segwit (bech32/bech32m), ETH (EIP-55 mixed-case checksum,
-Keccak-256), USDT on TRON (TRC20, base58check with version 0x41), XMR (format only: Monero's
-checksum needs its block-wise base58, and a format match is already specific).
+Keccak-256), USDT on TRON (TRC20, base58check with version 0x41), LTC (base58check L/M, bech32 ltc1),
+XMR (format only: Monero's checksum needs its block-wise base58, and a format match is already specific).
 """
 
 import re
@@ -15,13 +15,15 @@ import base58
 import bech32
 from Crypto.Hash import keccak
 
-Currency = Literal["BTC", "XMR", "ETH", "USDT"]
+Currency = Literal["BTC", "XMR", "ETH", "USDT", "LTC"]
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BTC_BASE58 = re.compile(rf"(?<![{_B58}])[13][{_B58}]{{25,34}}(?![{_B58}])")
 _BTC_BECH32 = re.compile(r"(?<![a-z0-9])(bc1[ac-hj-np-z02-9]{8,87})(?![a-z0-9])", re.IGNORECASE)
 _ETH = re.compile(r"(?<![0-9a-zA-Z])0x[0-9a-fA-F]{40}(?![0-9a-zA-Z])")
 _TRON = re.compile(rf"(?<![{_B58}])T[{_B58}]{{33}}(?![{_B58}])")
+_LTC_BASE58 = re.compile(rf"(?<![{_B58}])[LM][{_B58}]{{26,33}}(?![{_B58}])")
+_LTC_BECH32 = re.compile(r"(?<![a-z0-9])(ltc1[ac-hj-np-z02-9]{8,87})(?![a-z0-9])", re.IGNORECASE)
 _XMR = re.compile(rf"(?<![{_B58}])[48][{_B58}]{{94}}(?![{_B58}])")
 
 
@@ -64,6 +66,16 @@ def btc_bech32_valid(address: str) -> bool:
     return 1 <= data[0] <= 16 and program is not None and 2 <= len(program) <= 40
 
 
+def ltc_base58_valid(address: str) -> bool:
+    """Litecoin P2PKH (L…, version 0x30) and P2SH (M…, version 0x32)."""
+    return _base58check_version(address) in (0x30, 0x32)
+
+
+def ltc_bech32_valid(address: str) -> bool:
+    version, program = bech32.decode("ltc", address.lower())
+    return version == 0 and program is not None
+
+
 def tron_valid(address: str) -> bool:
     return _base58check_version(address) == 0x41
 
@@ -87,8 +99,18 @@ def eip55(address_hex: str) -> str:
     return "0x" + "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower))
 
 
+def address_spans(text: str) -> list[tuple[int, int]]:
+    """Where anything shaped like an address sits, checksum or not (other extractors leave those spans alone)."""
+    patterns = (_XMR, _BTC_BECH32, _BTC_BASE58, _TRON, _ETH, _LTC_BASE58, _LTC_BECH32)
+    return [m.span() for pattern in patterns for m in pattern.finditer(text)]
+
+
 def find_addresses(text: str) -> list[Address]:
-    """All addresses in text, in order of first appearance, deduplicated."""
+    """All addresses in text, in order of first appearance, deduplicated.
+
+    An address that is the start of a longer one found too is dropped: it is the same address cut short
+    (a truncated title or preview repeating the text), not a second one.
+    """
     found: list[tuple[int, Address]] = []
     xmr_spans: list[tuple[int, int]] = []
     for m in _XMR.finditer(text):
@@ -108,9 +130,17 @@ def find_addresses(text: str) -> list[Address]:
             found.append((m.start(), Address("USDT", m.group(0), tron_valid(m.group(0)))))
     for m in _ETH.finditer(text):
         found.append((m.start(), Address("ETH", m.group(0), eth_checksum(m.group(0)))))
+    for m in _LTC_BECH32.finditer(text):
+        found.append((m.start(), Address("LTC", m.group(1), ltc_bech32_valid(m.group(1)))))
+    for m in _LTC_BASE58.finditer(text):
+        if not inside_xmr(m.start()):
+            found.append((m.start(), Address("LTC", m.group(0), ltc_base58_valid(m.group(0)))))
+    everything = {addr.address for _, addr in found}
     seen: set[str] = set()
     ordered: list[Address] = []
     for _, addr in sorted(found, key=lambda pair: pair[0]):
+        if any(other != addr.address and other.startswith(addr.address) for other in everything):
+            continue
         if addr.address not in seen:
             seen.add(addr.address)
             ordered.append(addr)

@@ -13,28 +13,77 @@ from dataclasses import dataclass, field
 import phonenumbers
 from price_parser import Price
 
-_SEP = r"\s*(?:[:：=\-–—>➜➡→]|is|at)?\s*"
+from crawlers.extract.crypto import address_spans
+
+# What sits between a service's name and its handle: punctuation, arrows, emoji pointers and the
+# small words of "my telegram is @x" / "mi telegram es @x" / "escríbeme al whatsapp 55…".
+_SEP_MARK = r"[:：=\-–—>»➜➡→⇒👉👇⬇📲📱☎📞✉️\ufe0f]"
+_SEP_WORD = r"\b(?:is|at|on|via|me|id|es|al|en|por|como|mi|el|usuario|user(?:name)?)\b"
+_SEP = rf"(?:\s*(?:{_SEP_MARK}|{_SEP_WORD}))*\s*"
+# A handle without "@" only after a hard separator ("telegram: plug"), never after words ("telegram is best").
+_HARD_SEP = rf"\s*(?:{_SEP_MARK}\s*)+"
 _HANDLE = r"@?([A-Za-z][A-Za-z0-9_.\-]{2,40}[A-Za-z0-9_])"
+_TG_NAME = r"([A-Za-z][A-Za-z0-9_]{3,31})"
+_TG_WORD = r"\b(?:telegram|telegrama|tele|tg)\b"
 
 _TELEGRAM = [
-    re.compile(r"(?:t\.me|telegram\.me)/([A-Za-z][A-Za-z0-9_]{3,31})", re.IGNORECASE),
-    re.compile(r"\b(?:telegram|tele|tg)\b" + _SEP + r"@([A-Za-z][A-Za-z0-9_]{3,31})\b", re.IGNORECASE),
-    re.compile(r"\b(?:telegram|tele|tg)\b" + _SEP + r"([A-Za-z][A-Za-z0-9_]{3,31})\b", re.IGNORECASE),
+    re.compile(r"(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?" + _TG_NAME + r"(?![A-Za-z0-9_])", re.IGNORECASE),
+    re.compile(_TG_WORD + _SEP + "@" + _TG_NAME + r"\b", re.IGNORECASE),
+    re.compile(_TG_WORD + _HARD_SEP + _TG_NAME + r"\b", re.IGNORECASE),
 ]
+_TG_STOP = {"only", "me", "for", "and", "the", "solo", "para", "por", "channel", "canal", "group", "grupo", "joinchat"}
+# Telegram bot usernames must end in "bot"; one ending in "_bot" is a bot wherever it is written.
+_BOT_ANYWHERE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{1,28}_bot)\b", re.IGNORECASE)
+_BARE_AT = re.compile(r"(?<![\w@.$/])@([A-Za-z][A-Za-z0-9_]{3,31})(?![\w@])")
 _WICKR = re.compile(r"\bwickr(?:\s*me)?\b" + _SEP + _HANDLE, re.IGNORECASE)
 _SNAPCHAT = re.compile(r"(?:\b(?:snapchat|snap|sc)\b|👻)" + _SEP + _HANDLE, re.IGNORECASE)
 _SIGNAL_USER = re.compile(r"\bsignal\b" + _SEP + r"@?([A-Za-z][A-Za-z0-9_]{2,31}\.\d{2,9})\b", re.IGNORECASE)
-_WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})", re.IGNORECASE)
-# A phone after the messengers it is for: "WhatsApp/Wickr: +86 155 0000 1234", "telegram +86 188...".
-_MESSENGER = r"(?:whats\s*app|wa|signal|telegram|tele|tg|wickr(?:\s*me)?)"
+# Threema IDs are 8 characters of A-Z and 0-9 (gateway IDs start with "*"); only next to the name or its link.
+_THREEMA = [
+    re.compile(r"\bthreema\b" + _SEP + r"(?:threema\.id/)?(\*?[A-Z0-9]{7,8})(?![A-Za-z0-9])", re.IGNORECASE),
+    re.compile(r"threema\.id/(\*?[A-Z0-9]{7,8})(?![A-Za-z0-9])", re.IGNORECASE),
+]
+# A Session ID is the account's public key: "05" + 64 hex digits; nothing else in a listing looks like it.
+_SESSION = re.compile(r"(?<![0-9A-Fa-fx])(05[0-9a-fA-F]{64})(?![0-9A-Fa-f])")
+_WHATSAPP_LINK = re.compile(r"(?:wa\.me/|whatsapp\.com/send/?\?phone=)\+?(\d{7,15})", re.IGNORECASE)
+# A phone after the messengers it is for: "WhatsApp/Wickr: +86 155 0000 1234", "telegram +86 188...",
+# "escríbeme al wsp 55 1234 5678".
+_WHATSAPP_WORD = r"whats\s*app|whats|wsp|wpp|wasap|guasap|wa"
+_MESSENGER = rf"(?:{_WHATSAPP_WORD}|signal|telegram|tele|tg|wickr(?:\s*me)?|zelle)"
 _APP_PHONE = re.compile(
-    rf"\b({_MESSENGER}(?:\s*(?:/|,|&|\+|\bor\b|\band\b)\s*{_MESSENGER})*)\b" + _SEP + r"(\+?[\d(][\d\s().\-]{6,20}\d)",
+    rf"\b({_MESSENGER}(?:\s*(?:/|,|&|\+|\bor\b|\band\b|\by\b|\bo\b)\s*{_MESSENGER})*)\b"
+    + _SEP
+    + r"(\+?[\d(][\d\s().\-]{6,20}\d)",
     re.IGNORECASE,
 )
 _MESSENGER_NAME = re.compile(_MESSENGER, re.IGNORECASE)
+# Mexican mobiles are still written "+52 1 55 …" (WhatsApp showed them so for years); the "1" was dropped in
+# 2019 and the phone library no longer reads it.
+_MX_MOBILE_1 = re.compile(r"\+\s*52[\s.\-]*1[\s.\-]*(?=\(?\d{2,3}\)?[\s.\-]*\d{3,4}[\s.\-]*\d{4}(?!\d))")
+
+# Payment handles. Cash App $cashtags: 1-20 characters with a letter first; a "$word" counts only when the text
+# names Cash App (or links cash.app), since "$USDT" or "$M30" alone are not accounts.
+_CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9_\-]{0,19})(?![\w$\-])")
+_CASHAPP_WORD = re.compile(r"\bcash\s*app\b|\bcashapp\b|\bcash\.(?:app|me)/", re.IGNORECASE)
+_CASHAPP_LINK = re.compile(r"\bcash\.(?:app|me)/\$([A-Za-z][A-Za-z0-9_\-]{0,19})\b", re.IGNORECASE)
+_NOT_CASHTAGS = {"usd", "usdt", "usdc", "btc", "eth", "xmr", "ltc", "mxn", "eur", "cad", "aud", "gbp", "cop", "ars"}
+_VENMO = [
+    re.compile(r"\bvenmo\.com/(?:u/|code\?user_id=)?([A-Za-z0-9][A-Za-z0-9_\-]{4,29})\b", re.IGNORECASE),
+    re.compile(r"\bvenmo\b" + _SEP + r"@([A-Za-z0-9][A-Za-z0-9_\-]{4,29})\b", re.IGNORECASE),
+    re.compile(r"\bvenmo\b" + _HARD_SEP + r"([A-Za-z0-9][A-Za-z0-9_\-]{4,29})\b", re.IGNORECASE),
+]
+_PAYPAL_ME = re.compile(r"\bpaypal\.me/([A-Za-z0-9]{1,20})\b", re.IGNORECASE)
+_PAY_STOP = {"only", "accepted", "payments", "friends", "family", "solo", "aceptamos", "pagos"}
+# Zelle and PayPal name an e-mail or phone as the account: "Zelle: plug@mail.com", "zelle al 602-555-0147".
+_EMAIL_ACCOUNT = r"([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24})"
+_ZELLE_EMAIL = re.compile(r"\bzelle\b" + _SEP + _EMAIL_ACCOUNT, re.IGNORECASE)
+_PAYPAL_EMAIL = re.compile(r"\bpaypal\b" + _SEP + _EMAIL_ACCOUNT, re.IGNORECASE)
+
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}\b")
-_EMAIL_AT = re.compile(r"\s*(?:\[at\]|\(at\)|\{at\}|\s+at\s+)\s*", re.IGNORECASE)
-_EMAIL_DOT = re.compile(r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*", re.IGNORECASE)
+_EMAIL_AT = re.compile(r"\s*(?:[\[({<]\s*(?:at|arroba|@)\s*[\])}>]|\s+(?:at|arroba)\s+|\s+@\s+)\s*", re.IGNORECASE)
+_EMAIL_DOT = re.compile(
+    r"\s*(?:[\[({<]\s*(?:dot|punto|\.)\s*[\])}>]|\s+(?:dot|punto)\s+(?=[A-Za-z]{2,24}\b))\s*", re.IGNORECASE
+)
 
 _PLACE = r"((?-i:[A-Z][A-Za-zÀ-ÿ]+(?:[ \-][A-Z][A-Za-zÀ-ÿ]+){0,2})|worldwide|anywhere|domestic)"
 _SHIP_FROM = re.compile(
@@ -65,12 +114,41 @@ class Entities:
     phone_unverified: list[str] = field(default_factory=list)
     email: list[str] = field(default_factory=list)
     telegram: list[str] = field(default_factory=list)
+    telegram_bot: list[str] = field(default_factory=list)
     wickr: list[str] = field(default_factory=list)
     whatsapp: list[str] = field(default_factory=list)
     signal: list[str] = field(default_factory=list)
     snapchat: list[str] = field(default_factory=list)
+    threema: list[str] = field(default_factory=list)
+    session: list[str] = field(default_factory=list)
+    cashtag: list[str] = field(default_factory=list)
+    venmo: list[str] = field(default_factory=list)
+    zelle: list[str] = field(default_factory=list)
+    paypal: list[str] = field(default_factory=list)
     ship_from: list[str] = field(default_factory=list)
     ship_to: list[str] = field(default_factory=list)
+
+
+# The contact fields above in the order the schema, the index and the app list them.
+CONTACT_FIELDS = (
+    "phone",
+    "phone_unverified",
+    "email",
+    "telegram",
+    "telegram_bot",
+    "wickr",
+    "whatsapp",
+    "signal",
+    "snapchat",
+    "threema",
+    "session",
+    "cashtag",
+    "venmo",
+    "zelle",
+    "paypal",
+)
+# Platforms whose bare "@name" is their own username (a channel or social source names one of these).
+BARE_HANDLE_PLATFORMS = ("telegram", "snapchat", "signal", "wickr", "venmo")
 
 
 def _add(bucket: list[str], value: str) -> None:
@@ -84,7 +162,17 @@ def _messenger_field(name: str) -> str:
         return "wickr"
     if name in {"telegram", "tele", "tg"}:
         return "telegram"
-    return "signal" if name == "signal" else "whatsapp"
+    if name in {"signal", "zelle"}:
+        return name
+    return "whatsapp"
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the spans blanked (same length, so positions hold): a phone is never read inside an address."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
 
 
 def normalise_phone(raw: str, region: str = "US", *, possible: bool = False) -> str | None:
@@ -104,8 +192,12 @@ def normalise_phone(raw: str, region: str = "US", *, possible: bool = False) -> 
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def find_phones(text: str, region: str = "US") -> tuple[list[str], list[str]]:
-    """(valid phones, unverified phones): the latter written with a +country code but in a range not known valid."""
+def find_phones(text: str, region: str | None = "US") -> tuple[list[str], list[str]]:
+    """(valid phones, unverified phones): the latter written with a +country code but in a range not known valid.
+
+    `region` is the source's country: "55 1234 5678" on a Mexican board is +52 55 1234 5678. With no region only
+    numbers written with their +country code are read.
+    """
     found: list[str] = []
     unverified: list[str] = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
@@ -117,35 +209,92 @@ def find_phones(text: str, region: str = "US") -> tuple[list[str], list[str]]:
     return found, unverified
 
 
+def deobfuscate_emails(text: str) -> str:
+    """The text with "[at]"/"(arroba)"/"[dot]"/"punto" spellings turned back into "@" and "."."""
+    return _EMAIL_DOT.sub(".", _EMAIL_AT.sub("@", text))
+
+
 def find_emails(text: str) -> list[str]:
-    """E-mails, including the "[at]"/"[dot]" spellings sellers use to dodge filters."""
-    deobfuscated = _EMAIL_DOT.sub(".", _EMAIL_AT.sub("@", text))
+    """E-mails, including the "[at]"/"[dot]" (and Spanish "arroba"/"punto") spellings sellers use to dodge filters."""
     found: list[str] = []
-    for m in _EMAIL.finditer(deobfuscated):
+    for m in _EMAIL.finditer(deobfuscate_emails(text)):
         _add(found, m.group(0).lower().rstrip("."))
     return found
 
 
-def find_handles(text: str) -> Entities:
-    """Messaging handles, lower-cased without the leading @ (platform look-ups are case-insensitive)."""
+def _bare_handle_kind(value: str, platform: str | None, telegram_named: bool) -> str | None:
+    """Where a bare "@name" goes: the source platform's username; a Telegram one ending in "bot" is a bot."""
+    if platform == "telegram" or (platform is None and telegram_named):
+        return "telegram_bot" if value.endswith("bot") else "telegram"
+    return platform
+
+
+def find_handles(text: str, region: str | None = "US", bare_handles: str | None = None) -> Entities:
+    """Messaging and payment handles, lower-cased without the leading @ (look-ups are case-insensitive).
+
+    `bare_handles` names the platform a bare "@name" belongs to (a Telegram channel's posts say "@plug" for a
+    Telegram user); without it a bare "@name" is only taken when it is a Telegram bot ("@orders_bot").
+    Threema IDs keep their upper case, cashtags their "$": that is how the apps show them.
+    """
     out = Entities()
+    claimed: list[tuple[int, int]] = []
+
+    def take(pattern: re.Pattern[str], bucket: list[str], normal: str = "lower") -> None:
+        for m in pattern.finditer(text):
+            value = m.group(1)
+            value = value.upper() if normal == "upper" else value.lower()
+            claimed.append(m.span())
+            _add(bucket, value)
+
     for pattern in _TELEGRAM:
         for m in pattern.finditer(text):
-            _add(out.telegram, m.group(1).lower())
-    out.telegram = [h for h in out.telegram if h not in {"only", "me", "for", "and", "the"}]
-    for m in _WICKR.finditer(text):
-        _add(out.wickr, m.group(1).lower())
-    for m in _SNAPCHAT.finditer(text):
-        _add(out.snapchat, m.group(1).lower())
-    for m in _SIGNAL_USER.finditer(text):
-        _add(out.signal, m.group(1).lower())
+            name = m.group(1).lower()
+            if name in _TG_STOP:
+                continue
+            claimed.append(m.span())
+            _add(out.telegram_bot if name.endswith("bot") else out.telegram, name)
+    take(_WICKR, out.wickr)
+    take(_SNAPCHAT, out.snapchat)
+    take(_SIGNAL_USER, out.signal)
+    for pattern in _THREEMA:
+        take(pattern, out.threema, "upper")
+    take(_SESSION, out.session)
+    for pattern in _VENMO:
+        for m in pattern.finditer(text):
+            if (name := m.group(1).lower()) not in _PAY_STOP:
+                claimed.append(m.span())
+                _add(out.venmo, name)
+    take(_PAYPAL_ME, out.paypal)
+    deobfuscated = deobfuscate_emails(text)
+    for m in _ZELLE_EMAIL.finditer(deobfuscated):
+        _add(out.zelle, m.group(1).lower().rstrip("."))
+    for m in _PAYPAL_EMAIL.finditer(deobfuscated):
+        _add(out.paypal, m.group(1).lower().rstrip("."))
+    for m in _CASHAPP_LINK.finditer(text):
+        claimed.append(m.span())
+        _add(out.cashtag, "$" + m.group(1).lower())
+    if _CASHAPP_WORD.search(text):
+        for m in _CASHTAG.finditer(text):
+            if (name := m.group(1).lower()) not in _NOT_CASHTAGS:
+                _add(out.cashtag, "$" + name)
     for m in _WHATSAPP_LINK.finditer(text):
         if phone := normalise_phone("+" + m.group(1), possible=True):
             _add(out.whatsapp, phone)
     for m in _APP_PHONE.finditer(text):
-        if phone := normalise_phone(m.group(2), possible=True):
+        if phone := normalise_phone(m.group(2), region or "US", possible=True):
             for name in _MESSENGER_NAME.findall(m.group(1)):
                 _add(getattr(out, _messenger_field(name)), phone)
+    for m in _BOT_ANYWHERE.finditer(text):
+        claimed.append(m.span())
+        _add(out.telegram_bot, m.group(1).lower())
+    telegram_named = bool(re.search(_TG_WORD + r"|t\.me/", text, re.IGNORECASE))
+    for m in _BARE_AT.finditer(text):
+        if any(a <= m.start() < b for a, b in claimed):
+            continue
+        name = m.group(1).lower()
+        kind = _bare_handle_kind(name, bare_handles, telegram_named and name.endswith("bot"))
+        if kind is not None:
+            _add(getattr(out, kind), name)
     return out
 
 
@@ -165,12 +314,17 @@ def find_shipping(text: str) -> tuple[list[str], list[str]]:
     return origins, destinations
 
 
-def extract_entities(text: str) -> Entities:
-    """Everything above from one text (title + description)."""
-    out = find_handles(text)
+def extract_entities(text: str, region: str | None = "US", bare_handles: str | None = None) -> Entities:
+    """Everything above from one text (the listing's full text, never a truncated title).
+
+    No phone is read inside a crypto address or Session ID: their digit runs look like numbers.
+    """
+    text = _MX_MOBILE_1.sub("+52 ", text)
+    out = find_handles(text, region, bare_handles)
     out.email = find_emails(text)
-    app_phones = {*out.whatsapp, *out.signal, *out.telegram, *out.wickr}
-    phones, unverified = find_phones(text)
+    hidden = [*address_spans(text), *(m.span() for m in _SESSION.finditer(text))]
+    app_phones = {*out.whatsapp, *out.signal, *out.telegram, *out.wickr, *out.zelle}
+    phones, unverified = find_phones(_mask(text, hidden), region)
     out.phone = [p for p in phones if p not in app_phones]
     out.phone_unverified = [p for p in unverified if p not in app_phones]
     out.ship_from, out.ship_to = find_shipping(text)

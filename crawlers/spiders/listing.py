@@ -46,13 +46,14 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
 
 
 async def _photo(url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher) -> Photo:
-    phash, width, height = await hasher.perceptual_hash(body, capture.body_sha256)
+    facts = await hasher.analyse(body, capture.body_sha256)
     return Photo(
         url=url,
         sha256=capture.body_sha256,
-        phash=phash,
-        width=width,
-        height=height,
+        phash=facts.phash,
+        width=facts.width,
+        height=facts.height,
+        text=facts.text,
         content_type=content_type[:200] if content_type else None,
         warc_file=str(capture.warc_file),
         warc_offset=capture.offset,
@@ -72,7 +73,7 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
-        self._hasher = PhotoHasher(memo=PHOTO_MEMO)
+        self._hasher = PhotoHasher(memo=PHOTO_MEMO, ocr=self.source.photos.ocr)
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if next_pages is None:
