@@ -26,7 +26,13 @@ ROWS = {
     "contacts": {
         "title": "Contact row",
         "description": "see contacts",
-        "contacts": {"telegram": ["plugone", "@plugtwo"], "phone": ["+12025550143"]},
+        "contacts": {
+            "telegram": ["plugone", "@plugtwo"],
+            "phone": ["+12025550143"],
+            "telegram_bot": ["menu_bot"],
+            "threema": ["KW7T3PXM"],
+            "cashtag": ["$plug"],
+        },
         "crypto": [
             {"currency": "BTC", "address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "valid_checksum": True}
         ],
@@ -151,6 +157,10 @@ def test_meth_and_m3th_find_the_same_listings(indexed, es_client) -> None:
         ("telegram:plugtwo", {"contacts"}),
         ("handle:@PlugTwo", {"contacts"}),
         ("phone:202-555-0143", {"contacts"}),
+        ("telegram_bot:@menu_bot", {"contacts"}),
+        ("threema:kw7t3pxm", {"contacts"}),
+        ("cashtag:plug", {"contacts"}),
+        ("cashtag:$plug", {"contacts"}),
         ('phone:"+1 (202) 555 0143"', {"contacts"}),
         ("phone:+12025550143", {"contacts"}),
         ("crypto:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", {"contacts"}),
