@@ -14,6 +14,7 @@ from core.store.users import add_user
 from index_config.loader import load_listings
 from index_config.triage import write_triage
 from takedown.manifest import verify_packet
+from takedown.signing import trusted_keys
 from tests.index_data import fresh_prefix, listing
 from webapp.app import create_app
 
@@ -59,8 +60,8 @@ def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> Non
         assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
         zip_path = Path(app_settings.var_dir) / "downloaded.zip"
         zip_path.write_bytes(download.content)
-        result = verify_packet(zip_path)
-        assert result.intact and result.files == 4, result.lines()  # report x2, csv, json: no WARC on file
+        result = verify_packet(zip_path, trusted_keys(app_settings))
+        assert result.intact and result.files == 6, result.lines()  # report x2, csv, json, notice, custody: no WARC
         again = web.post("/liaison/export", data={"platform": "telegram", "csrf": csrf})
         assert again.status_code == 400 and "Nothing to export for Telegram" in again.text
         assert web.post(f"/liaison/packets/{packet_id}/sent", data={"csrf": csrf}).status_code == 303
