@@ -171,7 +171,8 @@ def test_packet_never_leaks_triage_notes_or_other_platforms(world: World) -> Non
             page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(archive.read("report.pdf"))
         )
     assert SECRET_NOTE.encode() not in blob and SECRET_NOTE not in pdf_text
-    assert b"ana" not in blob.replace(b"banana", b"").replace(b"analyst", b"")  # the analyst's name stays internal
+    visible = blob.replace(b"banana", b"").replace(b"analyst", b"").replace(b"analog", b"")
+    assert b"ana" not in visible  # the analyst's name stays internal too (their role is shown)
     for leak in (world.shop.id, world.shop.url, world.shop.title or "<no title>"):
         assert leak.encode() not in blob, leak
     xss = XSS.encode()

@@ -240,3 +240,21 @@ def test_responses_appeals_and_their_deadline(tmp_path: Path) -> None:
         facts = facts_from_store(session)
     assert facts[0].first_response_at == T0 + timedelta(hours=5) and facts[0].decision == "declined"
     assert facts[0].substances == ("fentanyl",)
+
+
+def test_crawl_run_digests_get_one_token_from_the_configured_tsa(tmp_path: Path) -> None:
+    from takedown.capture_stamp import DIGESTS, stamp_run
+    from takedown.timestamp import verify_token
+    from tests.tsa_server import running_authority
+
+    items = [listing(i, evidence={"warc_record_id": f"<urn:uuid:{i}>", "body_sha256": f"{i:064x}"}) for i in (2, 1)]
+    settings = load_settings(var_dir=tmp_path)
+    assert stamp_run(settings, tmp_path, items) is None, "no TSA configured: no token, nothing asked"
+    (tmp_path / "tsa").mkdir()
+    with running_authority(tmp_path / "tsa") as tsa:
+        stamped = settings.model_copy(update={"takedown": settings.takedown.model_copy(update={"tsa_url": tsa.url})})
+        token = stamp_run(stamped, tmp_path, items)
+        data = (tmp_path / DIGESTS).read_bytes()
+        assert data.decode().splitlines()[0].startswith("<urn:uuid:1> " + f"{1:064x}")
+        assert verify_token(data, token.read_bytes(), tsa.ca_file)[0]
+        assert not verify_token(data + b"x", token.read_bytes(), tsa.ca_file)[0]
