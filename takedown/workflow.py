@@ -143,7 +143,7 @@ def export(
     for i in items:
         review = custody.review_of(decisions[i.listing_id], roles, named)
         if review is None:
-            warnings.append(f"{i.listing_id}: no longer confirmed by a person; left out of the packet")
+            warnings.append(f"{i.listing_id}: not confirmed by a person (a relisting needs its own review); left out")
         else:
             reviews[i.listing_id] = review
     items = [i for i in items if i.listing_id in reviews]

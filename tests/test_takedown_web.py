@@ -1,5 +1,6 @@
 """The liaison page in the web app: roles, CSRF, the export button and the download, against the real node."""
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,4 +68,10 @@ def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> Non
         assert web.post(f"/liaison/packets/{packet_id}/sent", data={"csrf": csrf}).status_code == 303
         rows = web.get("/api/takedown/report").json()
         assert [(r["platform"], r["reported"], r["removed"]) for r in rows] == [("telegram", 2, 0)]
-        assert "Mark sent now" not in web.get("/liaison").text
+        page = web.get("/liaison").text
+        assert "Mark sent now" not in page and "No answers recorded yet." in page
+        figures = json.loads(
+            re.search(r'<script type="application/json" id="liaison-data">(.*?)</script>', page).group(1)
+        )
+        assert figures["notices"] == 2 and figures["actions"]["no_action_yet"] == 2
+        assert '<canvas id="chart-yearly"' in page and "/static/liaison.js" in page
