@@ -4,8 +4,8 @@ A clearly named demo reviewer (`demo-reviewer`, recorded as such in triage and t
 confirms a few synthetic-scope offers on each local platform; the demo liaison exports a signed
 packet per platform and marks it sent a day and a half ago with a demo ticket; the local
 platforms then act as platforms do: remove some, leave others up, one seller deletes their own
-listing, one platform declines; the removal checks run. Safe to run twice: listings already
-confirmed are skipped, and a platform with nothing new is left alone.
+listing, one platform declines; the removal checks run. Safe to run twice: a platform that
+already has takedown items is left alone.
 """
 
 import secrets
@@ -66,7 +66,7 @@ def candidates(client: Elasticsearch, settings: Settings, platform: str, size: i
                 ]
             }
         },
-        sort=[{"classification.score": "desc"}],
+        sort=[{"classification.score": "desc"}, {"url": "asc"}],
         size=size * 3,
     )
     docs = [{**h["_source"], "id": h["_id"]} for h in response["hits"]["hits"]]
@@ -108,12 +108,15 @@ def play_round(settings: Settings, client: Elasticsearch, sites_url: str, now: d
     registry = registry_for(settings)
     report = RoundReport()
     by_platform: dict[str, list[dict]] = {}
+    client.indices.refresh(index=listings_alias(settings))  # the DAGs' last writes become searchable
     with session_scope(settings) as session:
         reviewer = _demo_user(session, REVIEWER, "analyst")
         _demo_user(session, LIAISON, "liaison")
         for platform in registry.platforms:
             if not platform.key.startswith("local-"):
                 continue
+            if cases.items_for(session, platform.key):
+                continue  # a round (or real work) already happened on this platform: leave it as it is
             docs = candidates(client, settings, platform.name, PER_PLATFORM)
             decided = current_decisions(session, [d["id"] for d in docs])
             fresh = [d for d in docs if d["id"] not in decided]
