@@ -223,6 +223,14 @@ class DbSettings(BaseModel):
     url: str | None = Field(default=None, description="Any SQLAlchemy URL, e.g. postgresql+psycopg2://...")
 
 
+class Submitter(BaseModel):
+    """Who sends notices (DSA Art. 16(2)(c)): shown to platforms in every packet."""
+
+    name: str = "Liaison team"
+    organisation: str = "listingwatch deployment (set takedown.submitter.organisation)"
+    email: str = "liaison@listingwatch.invalid"
+
+
 class TakedownSettings(BaseModel):
     """Platform-liaison work: registry, packets, timestamping and removal re-checks (docs/liaison.md)."""
 
@@ -236,6 +244,25 @@ class TakedownSettings(BaseModel):
     check_limit: int = Field(default=500, ge=1, description="Reported URLs re-fetched per run.")
     check_schedule: str = Field(default="@hourly", description="How often takedown_checks looks for due checks.")
     relist_similarity: float = Field(default=0.7, gt=0, le=1, description="MinHash Jaccard for a relisting.")
+    signing_key: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) that signs packets; unset = var/takedown/signing-key.pem."
+    )
+    trusted_keys: list[Path] = Field(
+        default_factory=list, description="Other Ed25519 public keys (PEM) `takedown verify` accepts."
+    )
+    submitter: Submitter = Field(default_factory=lambda: Submitter())
+    good_faith_statement: str = Field(
+        default=(
+            "We state in good faith that the information and allegations in this notice are accurate and complete "
+            "to the best of our knowledge."
+        ),
+        min_length=20,
+    )
+    jurisdictions: list[str] = Field(
+        default_factory=lambda: ["INT", "US", "EU", "UK"],
+        description="Whose law a notice cites (takedown/legal_grounds.yaml keys).",
+    )
+    name_reviewers: bool = Field(default=False, description="Name the human reviewer in notices (default: role only).")
 
 
 class Settings(BaseSettings):

@@ -14,10 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ListingwatchError
-from core.store.takedowns import STATUSES, AuditEntry, TakedownItem, TakedownPacket
+from core.store.takedowns import DECISIONS, STATUSES, Appeal, AuditEntry, PlatformResponse, TakedownItem, TakedownPacket
 from takedown.platforms import Registry
 
 MAX_NOTE = 4_000
+MAX_TICKET = 200
+APPEAL_WINDOW_MONTHS = 6  # DSA Art. 20(1)
+APPEALABLE = ("restricted", "geo_blocked", "declined")
 ALLOWED: dict[str | None, set[str]] = {
     None: {"new"},
     "new": {"queued", "rejected"},
@@ -88,7 +91,15 @@ def open_item(
     if existing is not None:
         return existing, False
     platform = registry.for_listing(doc.get("platform"), doc["url"])
-    item = TakedownItem(listing_id=listing_id, url=doc["url"], platform=platform.key, status="new", created_at=_now(at))
+    substances = ((doc.get("classification") or {}).get("substances")) or []
+    item = TakedownItem(
+        listing_id=listing_id,
+        url=doc["url"],
+        platform=platform.key,
+        status="new",
+        created_at=_now(at),
+        substances=",".join(substances) or None,
+    )
     session.add(item)
     transition(session, item, "new", actor, note, at)
     return item, True
@@ -131,17 +142,22 @@ def assign(
     return item
 
 
-def mark_sent(session: Session, packet_id: str, actor: str, at: datetime | None = None) -> list[Change]:
-    """A packet went to its platform: its queued items become reported at that time."""
+def mark_sent(
+    session: Session, packet_id: str, actor: str, at: datetime | None = None, ticket: str | None = None
+) -> list[Change]:
+    """A packet went to its platform: its queued items become reported at that time; `ticket` is its reference."""
     packet = session.get(TakedownPacket, packet_id)
     if packet is None:
         raise CaseError(f"No packet {packet_id!r}; `listingwatch takedown packets` lists them.")
     if packet.sent_at is not None:
         raise CaseError(f"Packet {packet_id} was already marked sent at {packet.sent_at:%Y-%m-%d %H:%M} UTC.")
+    if ticket is not None and not 0 < len(ticket) <= MAX_TICKET:
+        raise CaseError(f"The ticket reference must be 1-{MAX_TICKET} characters.")
     when = _now(at)
-    packet.sent_at, packet.sent_by = when, actor
+    packet.sent_at, packet.sent_by, packet.ticket = when, actor, ticket
+    sent_note = f"packet {packet_id} sent" + (f", platform ticket {ticket}" if ticket else "")
     return [
-        transition(session, item, "reported", actor, f"packet {packet_id} sent", when)
+        transition(session, item, "reported", actor, sent_note, when)
         for item in packet.items
         if item.status == "queued"
     ]
@@ -166,3 +182,93 @@ def history_doc(item: TakedownItem) -> dict[str, Any]:
             {"at": e.at.isoformat(), "by": e.actor, "from": e.from_status, "to": e.to_status} for e in item.audit
         ],
     }
+
+
+def _log(session: Session, item: TakedownItem, actor: str, note: str, at: datetime) -> None:
+    """An audit entry that records an event without changing the status."""
+    session.add(AuditEntry(item=item, at=at, actor=actor, from_status=item.status, to_status=item.status, note=note))
+
+
+def _countries(codes: list[str]) -> list[str]:
+    bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+    if bad:
+        raise CaseError(f"Countries must be ISO 3166 two-letter codes such as DE or US (got {', '.join(bad)}).")
+    return sorted({c.upper() for c in codes})
+
+
+def record_response(
+    session: Session,
+    item: TakedownItem,
+    decision: str,
+    actor: str,
+    grounds: str | None = None,
+    countries: list[str] | None = None,
+    at: datetime | None = None,
+) -> PlatformResponse:
+    """What the platform answered; a removal it reports still waits for a check to see the page gone."""
+    problems = []
+    if decision not in DECISIONS:
+        problems.append(f"the decision must be one of {', '.join(DECISIONS)} (got {decision!r})")
+    if item.reported_at is None:
+        problems.append(f"item {item.id} was never reported (mark its packet sent first)")
+    codes = _countries(countries or [])
+    if decision in ("restricted", "geo_blocked") and not codes:
+        problems.append(f"a {decision} decision needs --countries (where the listing is no longer shown)")
+    if grounds is not None and len(grounds) > MAX_NOTE:
+        problems.append(f"the grounds must be at most {MAX_NOTE} characters")
+    if problems:
+        raise CaseError(f"Cannot record the response: {'; '.join(problems)}.")
+    when = _now(at)
+    if item.reported_at is not None and when < item.reported_at:
+        raise CaseError(
+            f"The answer ({when:%Y-%m-%d %H:%M}) cannot come before the report ({item.reported_at:%Y-%m-%d %H:%M})."
+        )
+    response = PlatformResponse(
+        item=item,
+        decision=decision,
+        grounds=grounds or None,
+        countries=",".join(codes) or None,
+        at=when,
+        recorded_by=actor,
+    )
+    session.add(response)
+    where = f" in {', '.join(codes)}" if codes else ""
+    _log(session, item, actor, f"platform answered: {decision}{where}" + (f" ({grounds})" if grounds else ""), when)
+    if decision == "declined" and item.status in ("reported", "still_live"):
+        transition(session, item, "rejected", actor, "platform declined", when)
+    session.flush()
+    return response
+
+
+def appeal_deadline(decided_at: datetime) -> datetime:
+    month = decided_at.month - 1 + APPEAL_WINDOW_MONTHS
+    year, month = decided_at.year + month // 12, month % 12 + 1
+    for day in (decided_at.day, 30, 29, 28):
+        try:
+            return decided_at.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")
+
+
+def file_appeal(session: Session, item: TakedownItem, note: str, actor: str, at: datetime | None = None) -> Appeal:
+    """Contest the platform's latest decision on an item (DSA Art. 20): refused past the six-month deadline."""
+    latest = session.scalar(
+        select(PlatformResponse).where(PlatformResponse.item_id == item.id).order_by(PlatformResponse.at.desc())
+    )
+    if latest is None or latest.decision not in APPEALABLE:
+        got = latest.decision if latest else "no decision recorded"
+        raise CaseError(f"Item {item.id}: nothing to appeal ({got}); appeals contest {', '.join(APPEALABLE)}.")
+    if not note.strip() or len(note) > MAX_NOTE:
+        raise CaseError(f"The appeal note must be 1-{MAX_NOTE} characters: say why the decision is wrong.")
+    when = _now(at)
+    deadline = appeal_deadline(latest.at)
+    if when > deadline:
+        raise CaseError(
+            f"The appeal deadline for item {item.id} passed on {deadline:%Y-%m-%d} (six months, DSA Art. 20)."
+        )
+    appeal = Appeal(item=item, response=latest, note=note, filed_at=when, deadline=deadline, filed_by=actor)
+    session.add(appeal)
+    _log(session, item, actor, f"appeal filed against '{latest.decision}' (deadline {deadline:%Y-%m-%d}): {note}", when)
+    session.flush()
+    return appeal

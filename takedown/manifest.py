@@ -3,7 +3,12 @@
 US Federal Rule of Evidence 902(14) accepts data authenticated by hash comparison; the
 manifest is what the comparison runs against. `packet_sha256` hashes the sorted
 "<sha256>  <path>" lines, so it names the packet's content independently of ZIP metadata.
-`manifest.tsr`, when present, is an RFC 3161 token over the manifest's exact bytes.
+`manifest.sig` is the organisation's Ed25519 signature over the manifest's exact bytes
+(`takedown.signing`): without it, or under a key the checker does not trust, a packet is not
+intact, because anyone can rewrite files and recompute every hash. `manifest.tsr`, when
+present, is an RFC 3161 token over the same bytes and must chain to the configured TSA CA.
+A ZIP holding two members of one name is refused: viewers open one copy, a checker may read
+the other.
 """
 
 import hashlib
@@ -12,11 +17,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from takedown.signing import PublicKey, fingerprint, load_public_pem, valid
 from takedown.timestamp import verify_token
 
 FORMAT = "listingwatch-takedown-packet/1"
 MANIFEST = "manifest.json"
 TIMESTAMP_FILE = "manifest.tsr"
+SIGNATURE_FILE = "manifest.sig"
+PUBLIC_KEY_FILE = "signer.pub.pem"
+UNLISTED = {MANIFEST, TIMESTAMP_FILE, SIGNATURE_FILE, PUBLIC_KEY_FILE}
 MAX_MEMBERS = 100_000
 
 
@@ -63,8 +72,25 @@ class VerifyResult:
         return out
 
 
-def verify_packet(path: Path, ca_file: Path | None = None) -> VerifyResult:
-    """Recompute every hash in a packet ZIP against its manifest and check the timestamp token if present."""
+def _check_signature(
+    manifest: bytes, signature: bytes | None, shipped_key: bytes | None, trusted: list[PublicKey]
+) -> tuple[str | None, str]:
+    """(problem or None, note): valid under a trusted key, or why not."""
+    if signature is None:
+        return f"not signed: {SIGNATURE_FILE} is missing, so the manifest vouches only for itself", ""
+    for key in trusted:
+        if valid(key.key, signature, manifest):
+            return None, f"signature valid, key {key.fingerprint} ({key.origin})"
+    shipped = load_public_pem(shipped_key) if shipped_key else None
+    if shipped is not None and valid(shipped, signature, manifest):
+        return f"signed by an untrusted key {fingerprint(shipped)}: not the organisation's nor a listed one", ""
+    if not trusted:
+        return "no trusted key to check the signature with: pass --key PUBLIC.pem or set takedown.trusted_keys", ""
+    return f"the signature in {SIGNATURE_FILE} does not match {MANIFEST} under any trusted key", ""
+
+
+def verify_packet(path: Path, trusted: list[PublicKey], ca_file: Path | None = None) -> VerifyResult:
+    """Check the signature, every hash against the manifest, and the timestamp token if present."""
     result = VerifyResult()
     try:
         archive = zipfile.ZipFile(path)
@@ -73,10 +99,26 @@ def verify_packet(path: Path, ca_file: Path | None = None) -> VerifyResult:
         return result
     with archive:
         names = [i.filename for i in archive.infolist() if not i.is_dir()][:MAX_MEMBERS]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        for name in doubled:
+            result.problems.append(f"duplicate member name {name}: viewers may open a copy other than the one checked")
+        if doubled:
+            return result
         if MANIFEST not in names:
             result.missing.append(MANIFEST)
             return result
         manifest_bytes = archive.read(MANIFEST)
+        present = set(names)
+        problem, note = _check_signature(
+            manifest_bytes,
+            archive.read(SIGNATURE_FILE) if SIGNATURE_FILE in present else None,
+            archive.read(PUBLIC_KEY_FILE) if PUBLIC_KEY_FILE in present else None,
+            trusted,
+        )
+        if problem:
+            result.problems.append(problem)
+        else:
+            result.notes.append(note)
         try:
             manifest = json.loads(manifest_bytes)
             listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
@@ -87,7 +129,6 @@ def verify_packet(path: Path, ca_file: Path | None = None) -> VerifyResult:
         result.packet_sha256 = claimed
         if packet_hash(listed) != claimed:
             result.problems.append("packet_sha256 in the manifest does not match its file list")
-        present = set(names)
         for name in sorted(listed):
             if name not in present:
                 result.missing.append(name)
@@ -95,7 +136,7 @@ def verify_packet(path: Path, ca_file: Path | None = None) -> VerifyResult:
             result.files += 1
             if sha256(archive.read(name)) != listed[name]:
                 result.altered.append(name)
-        result.added = sorted(present - set(listed) - {MANIFEST, TIMESTAMP_FILE})
+        result.added = sorted(present - set(listed) - UNLISTED)
         if TIMESTAMP_FILE in present:
             ok, message = verify_token(manifest_bytes, archive.read(TIMESTAMP_FILE), ca_file)
             (result.notes if ok else result.problems).append(message)

@@ -3,10 +3,15 @@
 Layout inside the ZIP::
 
     report.html, report.pdf           one section per listing, the same page twice
+    notice.json                       the DSA Art. 16 notice: submitter, good faith, per listing
+                                      legal grounds, policy clause, explanation, human review
+    custody.json                      chain of custody per listing: capture, classification,
+                                      each human decision, export (who by role, when, tool, model)
     listings.csv, listings.json       the platform's required fields, in its order
     evidence/<listing_id>/capture.warc.gz   that listing's request and response records
     evidence/<listing_id>/screenshot.png    when the page was rendered in a browser
     manifest.json                     every file above with SHA-256, and the packet's hash
+    manifest.sig, signer.pub.pem      Ed25519 signature over manifest.json and the public key
     manifest.tsr                      optional RFC 3161 token over manifest.json
 
 A listing whose WARC or screenshot cannot be read still goes in, with the problem said in
@@ -22,12 +27,19 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core.settings import Settings
 from crawlers.evidence_files import confined_path
-from takedown.manifest import MANIFEST, TIMESTAMP_FILE, build_manifest, sha256
+from takedown.manifest import MANIFEST, PUBLIC_KEY_FILE, SIGNATURE_FILE, TIMESTAMP_FILE, build_manifest, sha256
+from takedown.notice import Review, build_notice
 from takedown.platforms import Platform
 from takedown.report_html import print_pdf, render_report
 from takedown.rows import PacketListing, csv_cell, field_values, highlights, platform_row, utc_iso
+from takedown.signing import fingerprint
 from takedown.timestamp import request_token
 from takedown.warcslice import slice_records
 
@@ -39,6 +51,8 @@ _STORED = (".png", ".gz", ".pdf")
 class PacketOptions:
     chromium: Path
     browser_args: list[str]
+    signing_key: Ed25519PrivateKey
+    settings: Settings
     tsa_url: str | None = None
     tsa_timeout: float = 20.0
     evidence_root: Path | None = None  # screenshots are read only from inside it (the crawler's var/)
@@ -124,9 +138,20 @@ def _csv(rows: list[dict[str, object]], fields: list[str]) -> bytes:
 
 
 def build_packet(
-    entries: list[PacketListing], platform: Platform, out_dir: Path, options: PacketOptions, now: datetime | None = None
+    entries: list[PacketListing],
+    platform: Platform,
+    out_dir: Path,
+    options: PacketOptions,
+    now: datetime | None = None,
+    *,
+    reviews: dict[str, Review],
+    custody: dict[str, list[dict[str, Any]]],
 ) -> Packet:
-    """Write `<out_dir>/<packet_id>.zip` for these listings (all on `platform`) and return what was written."""
+    """Write `<out_dir>/<packet_id>.zip` for these listings (all on `platform`) and return what was written.
+
+    `reviews` holds the confirming human decision of every listing (none goes in without one);
+    `custody` the custody events recorded so far, to which the export itself is added.
+    """
     now = now or datetime.now(UTC)
     entries = sorted(entries, key=lambda e: e.listing.id)
     listing_ids = [e.listing.id for e in entries]
@@ -134,8 +159,12 @@ def build_packet(
     warnings: list[str] = []
     files = _evidence(entries, warnings, options.evidence_root)
 
+    missing = [e.listing.id for e in entries if e.listing.id not in reviews]
+    if missing:
+        raise ValueError(f"listings without a confirming human review cannot go into a packet: {missing}")
     fields = platform.required_fields
-    rows = [platform_row(e, platform.name, fields) for e in entries]
+    details = platform.detection_details
+    rows = [platform_row(e, platform.name, fields, details) for e in entries]
     files["listings.csv"] = _csv(rows, fields)
     files["listings.json"] = (
         json.dumps(
@@ -145,13 +174,20 @@ def build_packet(
         )
         + "\n"
     ).encode("utf-8")
+    notice = build_notice(entries, reviews, platform, options.settings, packet_id, utc_iso(now))
+    files["notice.json"] = (json.dumps(notice, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files["custody.json"] = (
+        json.dumps({"packet_id": packet_id, "listings": custody}, indent=2, ensure_ascii=False) + "\n"
+    ).encode("utf-8")
     context = {
+        "notice": notice,
+        "fingerprint": fingerprint(options.signing_key.public_key()),
         "platform": platform,
         "packet_id": packet_id,
         "created_at": utc_iso(now),
         "entries": [
             {
-                "row": field_values(e, platform.name),
+                "row": field_values(e, platform.name, details),
                 "highlights": highlights(e.listing),
                 "previous_removal": e.previous_removal,
                 "warc_check": e.warc_check,
@@ -177,8 +213,13 @@ def build_packet(
         "platform_key": platform.key,
         "created_at": utc_iso(now),
         "listings": listing_ids,
+        "signer_fingerprint": fingerprint(options.signing_key.public_key()),
     }
     manifest = build_manifest(meta, files)
+    signature = options.signing_key.sign(manifest)
+    public_pem = options.signing_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     token = request_token(manifest, options.tsa_url, options.tsa_timeout) if options.tsa_url else None
 
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -195,6 +236,8 @@ def build_packet(
             info.compress_type = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name])
         archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=stamp), manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr(zipfile.ZipInfo(SIGNATURE_FILE, date_time=stamp), signature)
+        archive.writestr(zipfile.ZipInfo(PUBLIC_KEY_FILE, date_time=stamp), public_pem)
         if token is not None:
             archive.writestr(zipfile.ZipInfo(TIMESTAMP_FILE, date_time=stamp), token)
     partial.replace(path)

@@ -66,6 +66,13 @@ class Channel(_Strict):
         return self
 
 
+class PolicyClause(_Strict):
+    """The platform's own rule the listing breaks, as its published policy names it."""
+
+    title: str = Field(min_length=3)
+    url: str = Field(pattern=r"^https?://\S+$")
+
+
 class Platform(_Strict):
     """A company that receives reports for the listings on its domains."""
 
@@ -77,6 +84,13 @@ class Platform(_Strict):
     required_fields: list[str] = Field(min_length=1)
     response_hours: float | None = Field(default=None, gt=0, description="What the platform promises, if anything.")
     removal_markers: list[str] = Field(default_factory=list, description="Text its removal page shows.")
+    seller_markers: list[str] = Field(
+        default_factory=list, description="Text shown when the seller deleted or ended the listing (not a removal)."
+    )
+    policy_clause: PolicyClause | None = Field(default=None, description="The platform rule notices cite.")
+    detection_details: bool = Field(
+        default=False, description="Put classifier score, threshold and matched terms in packets (internal otherwise)."
+    )
     search_paths: list[str] = Field(default_factory=list, description="Paths a removed listing redirects to.")
     catch_all: bool = False
 

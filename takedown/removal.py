@@ -6,6 +6,10 @@ measured to the hour), then daily; removed listings keep being checked daily for
 its request and response go into a WARC under ``var/warc/takedown/`` and an observation
 document, so "it was gone at 14:00" is as provable as "it was up at 09:00".
 
+A seller's own deletion ("deleted by its author", "ended by the seller": registry
+`seller_markers`) is `deleted`: the page is gone but the platform did nothing, so it is
+reported apart and never counted as the platform's removal.
+
 Removed means: HTTP 404/410/451, the platform's removal page (registry `removal_markers`), a
 redirect to a search page (registry `search_paths`, or any path/query that looks like search),
 or a page that no longer shows a listing (the crawler's own extraction finds no title or text).
@@ -37,7 +41,7 @@ from index_config.triage import fetch_listings
 from takedown import cases, mirror
 from takedown.platforms import Platform, Registry
 
-Verdict = Literal["removed", "live", "unknown"]
+Verdict = Literal["removed", "deleted", "live", "unknown"]
 WATCHED = ("reported", "still_live", "reinstated", "removed")
 _SEARCH = re.compile(r"(^|/)(search|s|find|results?)(/|$)|[?&](q|query|search|keywords?)=", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
@@ -147,6 +151,9 @@ def judge(
     if status in (404, 410, 451):
         return "removed", f"HTTP {status}"
     text = " ".join(_TAGS.sub(" ", fetched.html[:200_000]).split())
+    for marker in platform.seller_markers:
+        if marker.casefold() in text.casefold():
+            return "deleted", f"deleted by the seller ({marker!r})"
     for marker in platform.removal_markers:
         if marker.casefold() in text.casefold():
             return "removed", f"the platform's removal page ({marker!r})"
@@ -173,8 +180,17 @@ def judge(
     return "unknown", detail or verdict
 
 
+def cause_of(verdict: Verdict, reason: str) -> str | None:
+    """Who took a gone listing down: platform (its removal page), seller, or unstated (404, redirect, emptied)."""
+    if verdict == "deleted":
+        return "seller"
+    if verdict == "removed":
+        return "platform" if reason.startswith("the platform's removal page") else "unstated"
+    return None
+
+
 def _next_status(current: str, verdict: Verdict) -> str | None:
-    if verdict == "removed" and current in ("reported", "still_live", "reinstated"):
+    if verdict in ("removed", "deleted") and current in ("reported", "still_live", "reinstated"):
         return "removed"
     if verdict == "live" and current == "reported":
         return "still_live"
@@ -256,6 +272,7 @@ def run_checks(
                     warc_file=fetched.warc_file,
                     warc_record_id=fetched.record_id,
                     body_sha256=fetched.body_sha256,
+                    cause=cause_of(verdict, reason),
                 )
             )
             before = item.status
@@ -263,6 +280,8 @@ def run_checks(
             target = _next_status(before, verdict)
             if target is not None:
                 cases.transition(session, item, target, "system:removal-check", reason, now)
+                if target == "removed":
+                    item.removal_cause = cause_of(verdict, reason)
             changed.append(item)
             outcomes.append(CheckOutcome(item.id, item.url, verdict, reason, before, item.status))
     finally:

@@ -24,6 +24,7 @@ STYLE = (
     "mark{background:#ffe066}.relist{background:#fdd;border:1px solid #c00;padding:4px;font-weight:bold}"
     ".text{white-space:pre-wrap;border:1px solid #ccc;padding:6px;margin:6px 0}"
     "img{max-width:100%;max-height:600px;border:1px solid #999}.noshot{color:#666}"
+    "section.notice{border:2px solid #333;padding:8px;margin:12px 0}h3{font-size:12px;margin:8px 0 2px}"
 )
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),

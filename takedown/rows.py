@@ -58,15 +58,18 @@ def price(listing: Listing) -> str:
     return f"{listing.price:.2f} {listing.currency or ''}".strip()
 
 
-def reason(listing: Listing) -> str:
+def reason(listing: Listing, details: bool = False) -> str:
+    """Why it was flagged; the score, threshold and lexicon terms only for platforms that ask (`detection_details`)."""
     verdict = listing.classification
     if verdict is None:
-        return "confirmed by an analyst"
-    terms = sorted({hit.term for hit in verdict.explanation.lexicon})
-    parts = [f"classifier score {verdict.score:.3f} (threshold {verdict.threshold:.2f}, model {verdict.model_version})"]
+        return "confirmed by a human reviewer"
+    parts = [f"flagged by automated detection (model {verdict.model_version}), confirmed by a human reviewer"]
+    if details:
+        parts.append(f"classifier score {verdict.score:.3f} (threshold {verdict.threshold:.2f})")
     if verdict.substances:
         parts.append("substances: " + ", ".join(verdict.substances))
-    if terms:
+    terms = sorted({hit.term for hit in verdict.explanation.lexicon})
+    if details and terms:
         parts.append("terms: " + ", ".join(terms[:20]))
     return "; ".join(parts)
 
@@ -97,7 +100,7 @@ def highlights(listing: Listing) -> dict[str, list[Segment]]:
     return out
 
 
-def field_values(entry: PacketListing, platform_name: str) -> dict[str, Any]:
+def field_values(entry: PacketListing, platform_name: str, details: bool = False) -> dict[str, Any]:
     """Every catalogue field for one listing, as JSON-ready values."""
     listing = entry.listing
     verdict = listing.classification
@@ -115,7 +118,7 @@ def field_values(entry: PacketListing, platform_name: str) -> dict[str, Any]:
         "crypto_addresses": crypto_addresses(listing),
         "substances": list(verdict.substances) if verdict else [],
         "score": round(verdict.score, 4) if verdict else None,
-        "reason": reason(listing),
+        "reason": reason(listing, details),
         "captured_at": utc_iso(listing.evidence.captured_at or listing.fetched_at),
         "body_sha256": listing.evidence.body_sha256 or "",
         "screenshot_sha256": listing.evidence.screenshot_sha256 or "",
@@ -126,9 +129,9 @@ def field_values(entry: PacketListing, platform_name: str) -> dict[str, Any]:
     }
 
 
-def platform_row(entry: PacketListing, platform_name: str, fields: list[str]) -> dict[str, Any]:
+def platform_row(entry: PacketListing, platform_name: str, fields: list[str], details: bool = False) -> dict[str, Any]:
     """Only the platform's required fields, in its order."""
-    values = field_values(entry, platform_name)
+    values = field_values(entry, platform_name, details)
     return {name: values[name] for name in fields}
 
 

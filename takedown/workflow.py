@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 from core.errors import ListingwatchError
 from core.schema import Listing
 from core.settings import Settings
+from core.store.models import User
 from core.store.takedowns import TakedownItem, TakedownPacket
-from core.store.triage import confirmed_listing_ids, current_decisions
+from core.store.triage import confirmed_listing_ids, current_decisions, history
 from index_config.triage import fetch_listings
-from takedown import cases, mirror
+from takedown import cases, custody, mirror
+from takedown.notice import Review
 from takedown.packet import Packet, PacketOptions, build_packet
 from takedown.platforms import Registry, load_registry
 from takedown.rows import PacketListing
+from takedown.signing import signing_key
 
 MAX_PER_PACKET = 200
 
@@ -104,6 +107,8 @@ def packet_options(settings: Settings) -> PacketOptions:
     return PacketOptions(
         chromium=settings.crawl.chromium_path,
         browser_args=list(settings.crawl.browser_args),
+        signing_key=signing_key(settings),
+        settings=settings,
         tsa_url=settings.takedown.tsa_url,
         tsa_timeout=settings.takedown.tsa_timeout,
         evidence_root=settings.var_dir,
@@ -132,16 +137,33 @@ def export(
         f"{i.listing_id}: listing is no longer in the index; not exported" for i in items if i.listing_id not in docs
     ]
     items = [i for i in items if i.listing_id in docs]
+    roles = {u.name: u.role for u in session.scalars(select(User))}
+    named = settings.takedown.name_reviewers
+    decisions = {i.listing_id: history(session, i.listing_id) for i in items}
+    reviews: dict[str, Review] = {}
+    for i in items:
+        review = custody.review_of(decisions[i.listing_id], roles, named)
+        if review is None:
+            warnings.append(f"{i.listing_id}: not confirmed by a person (a relisting needs its own review); left out")
+        else:
+            reviews[i.listing_id] = review
+    items = [i for i in items if i.listing_id in reviews]
     if not items:
         raise ListingwatchError(
             f"Nothing to export for {platform.name}: no confirmed listings waiting (status new) on that platform."
         )
     when = (at or datetime.now(UTC)).astimezone(UTC)
     out = Path(out_dir or settings.takedown.packets_dir)
+    options = packet_options(settings)
     packets: list[Packet] = []
     for start in range(0, len(items), MAX_PER_PACKET):
         batch = items[start : start + MAX_PER_PACKET]
-        packet = build_packet(_entries(batch, docs), platform, out, packet_options(settings), when)
+        entries = _entries(batch, docs)
+        trail = {
+            e.listing.id: custody.events(e.listing, decisions[e.listing.id], item, roles, named, actor, when)
+            for e, item in zip(entries, batch, strict=True)
+        }
+        packet = build_packet(entries, platform, out, options, when, reviews=reviews, custody=trail)
         warnings.extend(packet.warnings)
         session.add(
             TakedownPacket(
@@ -165,9 +187,15 @@ def export(
 
 
 def mark_sent(
-    session: Session, client: Elasticsearch, settings: Settings, packet_id: str, actor: str, at: datetime | None = None
+    session: Session,
+    client: Elasticsearch,
+    settings: Settings,
+    packet_id: str,
+    actor: str,
+    at: datetime | None = None,
+    ticket: str | None = None,
 ) -> list[cases.Change]:
-    changes = cases.mark_sent(session, packet_id, actor, at)
+    changes = cases.mark_sent(session, packet_id, actor, at, ticket)
     packet = session.get(TakedownPacket, packet_id)
     assert packet is not None
     mirror.sync(client, settings, packet.items)

@@ -176,7 +176,8 @@ def test_accountability_figures() -> None:
     tg = rows["telegram"]
     assert (tg.reported, tg.removed, tg.reinstated, tg.relisted) == (5, 3, 1, 1)
     assert (tg.still_live_24h, tg.eligible_24h, tg.still_live_7d, tg.eligible_7d) == (3, 4, 2, 4)
-    assert (tg.median_hours, tg.p90_hours, tg.within_promise) == (30.0, 192.0, None)
+    # Kaplan–Meier: censored at 1 h and 240 h; S(2)=3/4, S(30)=1/2 -> median 30 h; S never reaches 0.1.
+    assert (tg.median_hours, tg.median_text, tg.p90_hours, tg.within_promise) == (30.0, "30.0 h", None, None)
     assert rows["x"].reported == 1 and rows["x"].relisted == 0
     assert nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
 

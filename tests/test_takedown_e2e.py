@@ -19,9 +19,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
+from core.errors import ListingwatchError
 from core.schema import Classification, Listing
 from core.settings import Settings
 from core.store import session_scope
+from core.store.models import User
 from core.store.takedowns import RemovalCheck, TakedownItem
 from core.store.triage import record_decision
 from core.store.users import add_user
@@ -36,10 +38,11 @@ from takedown import accountability, cases
 from takedown.platforms import load_registry
 from takedown.relist import detect
 from takedown.removal import run_checks
+from takedown.signing import PublicKey, signing_key
 from takedown.workflow import export, mark_sent
 from tests.index_data import fresh_prefix
 from tests.plugins.sites import demo_source, read_listings
-from tests.tsa_server import Authority, running_authority
+from tests.tsa_server import Authority, make_authority, running_authority
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,6 +61,7 @@ class World:
     shop: Listing
     packet: Path
     packet_id: str
+    public_key: Path
 
 
 def _flag(listings: list[Listing], sites: SitesServer, relisted: dict[str, str] | None = None) -> list[Listing]:
@@ -123,7 +127,11 @@ def world(es_settings: Settings, es_client: Elasticsearch, tmp_path_factory: pyt
         with session_scope(settings) as session:
             packets, warnings = export(session, es_client, settings, registry, CLASSIFIEDS, None, "lia")
         assert warnings == [] and len(packets) == 1
-        yield World(settings, es_client, sites, tsa, confirmed, shop_item, packets[0].path, packets[0].packet_id)
+        public_key = tmp / "org-public.pem"
+        public_key.write_bytes(PublicKey(signing_key(settings).public_key(), "org").pem)
+        yield World(
+            settings, es_client, sites, tsa, confirmed, shop_item, packets[0].path, packets[0].packet_id, public_key
+        )
 
 
 def _members(path: Path) -> dict[str, bytes]:
@@ -147,7 +155,12 @@ def test_packet_holds_the_platforms_listings_in_its_field_order(world: World) ->
         assert [r.rec_type for r in records] == ["request", "response"]
         assert records[1].rec_headers.get_header("WARC-Target-URI") == item.url
     manifest = json.loads(files["manifest.json"])
-    assert {f["path"] for f in manifest["files"]} == set(files) - {"manifest.json", "manifest.tsr"}
+    assert {f["path"] for f in manifest["files"]} == set(files) - {
+        "manifest.json",
+        "manifest.tsr",
+        "manifest.sig",
+        "signer.pub.pem",
+    }
     with session_scope(world.settings) as session:
         statuses = {i.listing_id: i.status for i in cases.items_for(session)}
     assert statuses == {**{i.id: "queued" for i in world.confirmed}, world.shop.id: "new"}
@@ -160,7 +173,10 @@ def test_packet_never_leaks_triage_notes_or_other_platforms(world: World) -> Non
             page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(archive.read("report.pdf"))
         )
     assert SECRET_NOTE.encode() not in blob and SECRET_NOTE not in pdf_text
-    assert b"ana" not in blob.replace(b"banana", b"")  # the analyst's name stays internal too
+    visible = blob
+    for word in (b"banana", b"analyst", b"analog", b"explanation"):
+        visible = visible.replace(word, b"")
+    assert b"ana" not in visible  # the analyst's name stays internal too (their role is shown)
     for leak in (world.shop.id, world.shop.url, world.shop.title or "<no title>"):
         assert leak.encode() not in blob, leak
     xss = XSS.encode()
@@ -176,8 +192,29 @@ def test_pdf_page_is_not_blank(world: World) -> None:
     assert len(pdf) >= 1 and dark > 0.005 * image.width * image.height
 
 
-def _verify(path: Path, *extra: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["takedown", "verify", str(path), *extra])
+def test_notice_for_every_listing_and_custody_log(world: World) -> None:
+    files = _members(world.packet)
+    notice = json.loads(files["notice.json"])
+    assert notice["submitter"]["email"] and notice["good_faith_statement"]
+    assert {n["url"] for n in notice["listings"]} == {i.url for i in world.confirmed}
+    for n in notice["listings"]:
+        cited = {"fentanyl", "nitazene", "methamphetamine", "counterfeit_pill", "precursor"}
+        assert bool(n["legal_grounds"]) == bool(cited & set(n["substance_classes"]))
+        assert all(g["citation"] and g["url"].startswith("https://") for g in n["legal_grounds"])
+        assert n["policy_clause"]["title"] and n["explanation"].startswith("The listing offers")
+        assert (n["human_reviewed"], n["reviewer_role"]) == (True, "analyst")
+    custody = json.loads(files["custody.json"])["listings"]
+    for item in world.confirmed:
+        kinds = [e["event"] for e in custody[item.id]]
+        assert kinds[0] == "capture" and "human decision: confirmed" in kinds and kinds[-1] == "export"
+    html = files["report.html"].decode()
+    assert html.index("Notice of illegal content") < html.index('<section class="listing">')
+    assert "21 U.S.C. § 843(c)(2)(A)" in html
+
+
+def _verify(path: Path, *extra: str, key: Path | None = None) -> tuple[int, str]:
+    keys = ["--key", str(key)] if key else []
+    result = CliRunner().invoke(app, ["takedown", "verify", str(path), *keys, *extra])
     return result.exit_code, result.output
 
 
@@ -194,14 +231,20 @@ def _rewrite(src: Path, dest: Path, change: dict[str, bytes | None]) -> Path:
 
 
 def test_verify_names_each_altered_missing_or_added_file(world: World, tmp_path: Path) -> None:
+    code, out = _verify(world.packet, "--tsa-ca", str(world.tsa.ca_file), key=world.public_key)
+    assert code == 0 and "intact" in out and "timestamp token verified" in out and "signature valid" in out
     code, out = _verify(world.packet, "--tsa-ca", str(world.tsa.ca_file))
-    assert code == 0 and "intact" in out and "timestamp token verified" in out and "pass --tsa-ca" not in out
+    assert code == 1 and "signed by an untrusted key" in out, "a recipient without our key cannot call it intact"
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    code, out = _verify(world.packet, "--tsa-ca", str(make_authority(stranger)), key=world.public_key)
+    assert code == 1 and "does not chain to the TSA CA" in out, "a token from another TSA is refused"
     files = _members(world.packet)
     victim = next(name for name in files if name.endswith("capture.warc.gz"))
     flipped = bytearray(files[victim])
     flipped[len(flipped) // 2] ^= 0x01
     altered = _rewrite(world.packet, tmp_path / "altered.zip", {victim: bytes(flipped)})
-    code, out = _verify(altered, "--tsa-ca", str(world.tsa.ca_file))
+    code, out = _verify(altered, "--tsa-ca", str(world.tsa.ca_file), key=world.public_key)
     assert code == 1 and out.splitlines()[0] == f"altered: {victim}" and "missing:" not in out
     damaged = _rewrite(world.packet, tmp_path / "damaged.zip", {"listings.csv": None, "extra.txt": b"hi"})
     code, out = _verify(damaged)
@@ -209,8 +252,8 @@ def test_verify_names_each_altered_missing_or_added_file(world: World, tmp_path:
     forged = json.loads(files["manifest.json"])
     forged["files"][0]["sha256"] = "0" * 64
     forged_zip = _rewrite(world.packet, tmp_path / "forged.zip", {"manifest.json": json.dumps(forged).encode()})
-    code, out = _verify(forged_zip, "--tsa-ca", str(world.tsa.ca_file))
-    assert code == 1 and "timestamp token does not match" in out
+    code, out = _verify(forged_zip, "--tsa-ca", str(world.tsa.ca_file), key=world.public_key)
+    assert code == 1 and "timestamp token does not match" in out and "under any trusted key" in out
 
 
 def test_removal_reinstatement_relisting_and_accountability(world: World) -> None:
@@ -246,7 +289,11 @@ def test_removal_reinstatement_relisting_and_accountability(world: World) -> Non
     relisting = next(i for i in new if i.url == new_url)
     assert [(r.listing_id, r.removed_item_id) for r in links] == [(relisting.id, _item(s, b.id).id)]
 
+    with pytest.raises(ListingwatchError, match="Nothing to export"), session_scope(s) as session:
+        export(session, client, s, registry, "local-classifieds", None, "lia")  # the relisting awaits its review
     with session_scope(s) as session:
+        analyst = session.query(User).filter_by(name="ana").one()
+        record_decision(session, relisting.id, "confirmed", analyst)
         packets, _ = export(session, client, s, registry, "local-classifieds", None, "lia")
     html = _members(packets[0].path)["report.html"].decode()
     removed_on = (reported_at + timedelta(hours=3)).strftime("%Y-%m-%d")
@@ -257,7 +304,8 @@ def test_removal_reinstatement_relisting_and_accountability(world: World) -> Non
         checks = session.query(RemovalCheck).count()
     assert (row.reported, row.removed, row.reinstated, row.relisted) == (3, 2, 1, 1)
     assert (row.still_live_24h, row.eligible_24h, row.still_live_7d, row.eligible_7d) == (1, 3, 1, 3)
-    assert (row.median_hours, row.p90_hours, row.within_promise) == (2.5, 3.0, 2)
+    # Kaplan–Meier with c still live (censored at 240 h): S(2 h) = 2/3, S(3 h) = 1/3 -> median 3 h; p90 not reached.
+    assert (row.median_hours, row.p90_hours, row.within_promise, row.seller_deleted) == (3.0, None, 2, 0)
     client.indices.refresh(index=[listings_alias(s), observations_alias(s)])
     observed = client.count(index=observations_alias(s), query={"exists": {"field": "takedown_check.verdict"}})
     assert checks == 8 and observed["count"] == checks
@@ -286,7 +334,7 @@ def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.M
         assert as_json.exit_code == 0, as_json.output
         assert "local-classifieds" in {row["platform"] for row in json.loads(as_json.output)}
         as_csv = runner.invoke(app, ["takedown", "report", "--format", "csv"])
-        assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,still_live_24h")
+        assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,seller_deleted,still_live_24h")
         history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id])
         assert history.exit_code == 0 and "-> new\tconfirmed by analyst" in history.output
         assert SECRET_NOTE not in history.output

@@ -1,5 +1,6 @@
 """The liaison page in the web app: roles, CSRF, the export button and the download, against the real node."""
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from core.store.users import add_user
 from index_config.loader import load_listings
 from index_config.triage import write_triage
 from takedown.manifest import verify_packet
+from takedown.signing import trusted_keys
 from tests.index_data import fresh_prefix, listing
 from webapp.app import create_app
 
@@ -59,11 +61,17 @@ def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> Non
         assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
         zip_path = Path(app_settings.var_dir) / "downloaded.zip"
         zip_path.write_bytes(download.content)
-        result = verify_packet(zip_path)
-        assert result.intact and result.files == 4, result.lines()  # report x2, csv, json: no WARC on file
+        result = verify_packet(zip_path, trusted_keys(app_settings))
+        assert result.intact and result.files == 6, result.lines()  # report x2, csv, json, notice, custody: no WARC
         again = web.post("/liaison/export", data={"platform": "telegram", "csrf": csrf})
         assert again.status_code == 400 and "Nothing to export for Telegram" in again.text
         assert web.post(f"/liaison/packets/{packet_id}/sent", data={"csrf": csrf}).status_code == 303
         rows = web.get("/api/takedown/report").json()
         assert [(r["platform"], r["reported"], r["removed"]) for r in rows] == [("telegram", 2, 0)]
-        assert "Mark sent now" not in web.get("/liaison").text
+        page = web.get("/liaison").text
+        assert "Mark sent now" not in page and "No answers recorded yet." in page
+        figures = json.loads(
+            re.search(r'<script type="application/json" id="liaison-data">(.*?)</script>', page).group(1)
+        )
+        assert figures["notices"] == 2 and figures["actions"]["no_action_yet"] == 2
+        assert '<canvas id="chart-yearly"' in page and "/static/liaison.js" in page

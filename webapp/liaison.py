@@ -5,6 +5,7 @@ export as `listingwatch takedown export`. Every route needs the liaison role; fo
 """
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +15,8 @@ from sqlalchemy import select
 
 from core.errors import ListingwatchError
 from core.store import session_scope
-from core.store.takedowns import TakedownItem, TakedownPacket
-from takedown import accountability
+from core.store.takedowns import Appeal, PlatformResponse, TakedownItem, TakedownPacket
+from takedown import accountability, yearly
 from takedown.workflow import export, mark_sent, registry_for
 from webapp.security import Principal, api_role, check_csrf, page_role, principal
 
@@ -24,14 +25,36 @@ api_router = APIRouter(prefix="/api/takedown", tags=["takedown"])
 Liaison = Annotated[Principal, Depends(page_role("liaison"))]
 ApiLiaison = Annotated[Principal, Depends(api_role("liaison"))]
 MAX_PACKETS_SHOWN = 50
+MAX_ANSWERS_SHOWN = 50
 
 
 @router.get("/liaison")
-def liaison_page(request: Request, user: Liaison, made: str | None = None) -> Response:
+def liaison_page(request: Request, user: Liaison, made: str | None = None, year: int | None = None) -> Response:
     settings = request.app.state.settings
     registry = registry_for(settings)
+    now = datetime.now(UTC)
+    period = str(year or now.year)
     with session_scope(settings) as db:
         rows = accountability.report(db, registry)
+        figures = yearly.as_json(
+            yearly.yearly(accountability.facts_from_store(db), registry, period, "platform", now), period, "platform"
+        )
+        answers = [
+            {
+                "item": r.item_id,
+                "url": r.item.url,
+                "platform": r.item.platform,
+                "decision": r.decision,
+                "countries": r.countries,
+                "grounds": r.grounds,
+                "at": r.at,
+            }
+            for r in db.scalars(select(PlatformResponse).order_by(PlatformResponse.at.desc()).limit(MAX_ANSWERS_SHOWN))
+        ]
+        appeals = [
+            {"item": a.item_id, "against": a.response.decision, "filed_at": a.filed_at, "deadline": a.deadline}
+            for a in db.scalars(select(Appeal).order_by(Appeal.filed_at.desc()).limit(MAX_ANSWERS_SHOWN))
+        ]
         counts = Counter((i.platform, i.status) for i in db.scalars(select(TakedownItem)))
         packets = [
             {
@@ -41,6 +64,7 @@ def liaison_page(request: Request, user: Liaison, made: str | None = None) -> Re
                 "listings": len(p.items),
                 "sent_at": p.sent_at,
                 "sent_by": p.sent_by,
+                "ticket": p.ticket,
                 "timestamped": p.timestamped,
             }
             for p in db.scalars(
@@ -65,6 +89,9 @@ def liaison_page(request: Request, user: Liaison, made: str | None = None) -> Re
         "waiting": waiting,
         "packets": packets,
         "made": made,
+        "figures": figures,
+        "answers": answers,
+        "appeals": appeals,
     }
     return request.app.state.templates.TemplateResponse(request, "liaison.html", context)
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.store.models import Base, UTCDateTime, utcnow
 
 STATUSES = ("new", "queued", "reported", "removed", "still_live", "reinstated", "rejected")
+DECISIONS = ("removed", "restricted", "geo_blocked", "declined", "no_response")
+REMOVAL_CAUSES = ("platform", "seller", "unstated")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -45,6 +47,10 @@ class TakedownItem(Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relist_of_id: Mapped[int | None] = mapped_column(ForeignKey("takedown_items.id"))
     relist_reason: Mapped[str | None] = mapped_column(Text)
+    substances: Mapped[str | None] = mapped_column(Text, doc="substance classes at intake, comma-separated")
+    removal_cause: Mapped[str | None] = mapped_column(
+        String(16), doc="platform (its removal page), seller (deleted it), unstated (404, redirect, emptied)"
+    )
 
     audit: Mapped[list["AuditEntry"]] = relationship(back_populates="item", order_by="AuditEntry.id")
     relist_of: Mapped["TakedownItem | None"] = relationship(remote_side=[id])
@@ -80,6 +86,7 @@ class TakedownPacket(Base):
     timestamped: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_by: Mapped[str | None] = mapped_column(String(128))
+    ticket: Mapped[str | None] = mapped_column(String(200), doc="the platform's reference for the report")
 
     items: Mapped[list[TakedownItem]] = relationship(secondary=packet_items)
 
@@ -99,6 +106,42 @@ class RemovalCheck(Base):
     warc_file: Mapped[str | None] = mapped_column(Text)
     warc_record_id: Mapped[str | None] = mapped_column(String(128))
     body_sha256: Mapped[str | None] = mapped_column(String(64))
+    cause: Mapped[str | None] = mapped_column(String(16), doc="for removals: platform, seller or unstated")
+
+
+class PlatformResponse(Base):
+    """What the platform answered about one item (DSA Art. 17 decision kinds), as the liaison recorded it."""
+
+    __tablename__ = "takedown_responses"
+    __table_args__ = (CheckConstraint(_in("decision", DECISIONS), name="ck_takedown_responses_decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("takedown_items.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    grounds: Mapped[str | None] = mapped_column(Text)
+    countries: Mapped[str | None] = mapped_column(Text, doc="ISO 3166 codes, comma-separated (restricted, geo_blocked)")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, doc="when the platform answered")
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[TakedownItem] = relationship()
+
+
+class Appeal(Base):
+    """A notifier's appeal against a platform decision (DSA Art. 20: within six months of being told)."""
+
+    __tablename__ = "takedown_appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("takedown_items.id"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("takedown_responses.id"))
+    note: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime, doc="six months after the decision")
+    filed_by: Mapped[str] = mapped_column(String(128))
+
+    item: Mapped[TakedownItem] = relationship()
+    response: Mapped[PlatformResponse] = relationship()
 
 
 @event.listens_for(AuditEntry, "before_update")

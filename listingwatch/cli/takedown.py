@@ -243,6 +243,9 @@ def export(
 @takedown_app.command("sent")
 def sent(
     packet_id: Annotated[str, typer.Argument(help="Packet id (the ZIP's name without .zip).")],
+    ticket: Annotated[
+        str | None, typer.Option("--ticket", help="The platform's reference or ticket number for the report.")
+    ] = None,
     by: By = None,
     at: At = None,
 ) -> None:
@@ -252,8 +255,84 @@ def sent(
 
     settings, client, _ = _context()
     with session_scope(settings) as session:
-        changes = mark_sent(session, client, settings, packet_id.removesuffix(".zip"), _actor(session, by), _utc(at))
-    typer.echo(f"{len(changes)} items reported")
+        changes = mark_sent(
+            session, client, settings, packet_id.removesuffix(".zip"), _actor(session, by), _utc(at), ticket
+        )
+    typer.echo(f"{len(changes)} items reported" + (f" (ticket {ticket})" if ticket else ""))
+
+
+@takedown_app.command("response")
+def response(
+    ref: Annotated[str, typer.Argument(help="Item number, listing id, or a packet id (every item in it).")],
+    decision: Annotated[
+        str, typer.Option("--decision", help="removed, restricted, geo_blocked, declined or no_response.")
+    ],
+    grounds: Annotated[str | None, typer.Option("--grounds", help="The platform's stated grounds, as given.")] = None,
+    countries: Annotated[
+        list[str] | None, typer.Option("--countries", help="ISO codes where restricted/geo-blocked (repeat).")
+    ] = None,
+    by: By = None,
+    at: At = None,
+) -> None:
+    """Record what the platform answered (DSA Art. 17 decision kinds); kept in the audit log and the figures.
+
+    A "removed" answer is recorded as told; the removal itself counts once a check sees the page gone.
+    "declined" moves reported items to rejected; appeal within six months with `takedown appeal`.
+    """
+    from core.store import session_scope
+    from core.store.takedowns import TakedownPacket
+    from takedown import cases, mirror
+
+    settings, client, _ = _context()
+    codes = [c for value in countries or [] for c in value.replace(",", " ").split()]
+    with session_scope(settings) as session:
+        actor = _actor(session, by)
+        packet = session.get(TakedownPacket, ref.removesuffix(".zip"))
+        items = list(packet.items) if packet is not None else [cases.get_item(session, ref)]
+        for item in items:
+            cases.record_response(session, item, decision, actor, grounds, codes, _utc(at))
+        mirror.sync(client, settings, items)
+        for item in items:
+            typer.echo(f"item {item.id}: {decision} recorded ({item.status})")
+
+
+@takedown_app.command("appeal")
+def appeal(
+    item: Annotated[str, typer.Argument(help="Item number or listing id.")],
+    note: Annotated[str, typer.Option("--note", help="Why the platform's decision is wrong (sent with the appeal).")],
+    by: By = None,
+    at: At = None,
+) -> None:
+    """Appeal the platform's latest decision on an item (DSA Art. 20); refused after the six-month deadline."""
+    from core.store import session_scope
+    from takedown import cases
+
+    settings, _, _ = _context()
+    with session_scope(settings) as session:
+        found = cases.get_item(session, item)
+        filed = cases.file_appeal(session, found, note, _actor(session, by), _utc(at))
+        typer.echo(
+            f"item {found.id}: appeal against '{filed.response.decision}' filed; deadline {filed.deadline:%Y-%m-%d}"
+        )
+
+
+@takedown_app.command("key")
+def key(
+    public_out: Annotated[
+        Path | None, typer.Option("--public-out", help="Write the public key (PEM) here to publish it.")
+    ] = None,
+) -> None:
+    """The organisation's packet-signing key: its fingerprint, and the public key to publish (made on first use)."""
+    from core.settings import get_settings
+    from takedown.signing import PublicKey, key_path, signing_key
+
+    settings = get_settings()
+    public = PublicKey(signing_key(settings).public_key(), str(key_path(settings)))
+    if public_out is not None:
+        public_out.write_bytes(public.pem)
+        typer.echo(f"public key written to {public_out}")
+    typer.echo(f"private key: {key_path(settings)}")
+    typer.echo(f"fingerprint: {public.fingerprint}")
 
 
 @takedown_app.command("packets")
@@ -291,12 +370,22 @@ def packets(
 def verify(
     packet: Annotated[Path, typer.Argument(help="A packet ZIP.")],
     tsa_ca: Annotated[Path | None, typer.Option("--tsa-ca", help="CA certificate(s) the token must chain to.")] = None,
+    keys: Annotated[
+        list[Path] | None,
+        typer.Option("--key", help="Ed25519 public key (PEM) of a sender you trust; repeat for several."),
+    ] = None,
 ) -> None:
-    """Recompute every hash against the manifest and check the timestamp token; exit 1 naming what changed."""
+    """Check the signature under a trusted key, every hash against the manifest, and the timestamp token.
+
+    Intact only when manifest.sig is valid under the organisation's key, a key in
+    takedown.trusted_keys or one passed with --key, and every file matches; exit 1 naming why not.
+    """
     from core.settings import get_settings
     from takedown.manifest import verify_packet
+    from takedown.signing import trusted_keys
 
-    result = verify_packet(packet, tsa_ca or get_settings().takedown.tsa_ca_file)
+    settings = get_settings()
+    result = verify_packet(packet, trusted_keys(settings, keys), tsa_ca or settings.takedown.tsa_ca_file)
     for line in result.lines():
         typer.echo(line)
     for note in result.notes:
@@ -337,21 +426,48 @@ def check(
 @takedown_app.command("report")
 def report(
     fmt: Annotated[str, typer.Option("--format", help="table, csv (for policy staff) or json.")] = "table",
+    period: Annotated[
+        str | None, typer.Option("--period", help="A year (e.g. 2026): the DSA Art. 22(3) yearly figures instead.")
+    ] = None,
+    by_dim: Annotated[
+        str, typer.Option("--by", help="With --period: split each platform by substance or quarter.")
+    ] = "platform",
     at: At = None,
 ) -> None:
-    """Per platform: reported, removed, still live after 24 h / 7 d, time to removal, reinstated, relisted."""
+    """Per platform: reported, removed, seller deletions, still live, time to removal and to first answer.
+
+    Times are Kaplan–Meier estimates: items still live count as not removed yet, so the median reads
+    "not reached (> N h)" until half are down. With --period YEAR: notices per platform, per kind of
+    content (--by substance) or quarter, per action taken, as a trusted flagger publishes them.
+    """
     import csv
     import json
     import sys
 
     from core.errors import ConfigError
     from core.store import session_scope
-    from takedown.accountability import COLUMNS, cell
+    from takedown.accountability import COLUMNS, cell, facts_from_store
     from takedown.accountability import report as build
 
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format must be table, csv or json (got {fmt!r}).")
     settings, _, registry = _context()
+    if period is not None:
+        from takedown.yearly import as_json, yearly
+
+        with session_scope(settings) as session:
+            year_rows = yearly(facts_from_store(session), registry, period, by_dim, _utc(at) or datetime.now(UTC))
+        doc = as_json(year_rows, period, by_dim)
+        if fmt == "json":
+            typer.echo(json.dumps(doc, indent=2))
+            return
+        flat = doc["rows"]
+        writer = csv.writer(sys.stdout)
+        header = ["platform", "group", "notices", *doc["actions"], "median_to_removal"]  # type: ignore[misc]
+        writer.writerow(header)
+        for row in flat:  # type: ignore[attr-defined]
+            writer.writerow([row[h] for h in header])
+        return
     with session_scope(settings) as session:
         rows = build(session, registry, _utc(at))
     if fmt == "json":

@@ -163,6 +163,27 @@ def flagged_table(hits: list[dict[str, Any]]) -> Table:
     return table
 
 
+def liaison_round(settings: Settings, sites_url: str, console: Console) -> None:
+    """One liaison round (listingwatch/demo/liaison.py) so the Takedowns page has figures; a failure only warns."""
+    from index_config.client import get_client
+    from listingwatch.demo.liaison import REVIEWER, play_round
+
+    try:
+        with _step(console, f"Playing one liaison round as the demo reviewer ({REVIEWER}) and the local platforms"):
+            done = play_round(settings, get_client(settings), sites_url)
+    except ListingwatchError as err:
+        console.print(plain(f"liaison round skipped: {err}"))
+        return
+    console.print(
+        plain(
+            f"Liaison round: {done.confirmed} offers confirmed by {REVIEWER}, {len(done.packets)} signed packets "
+            f"sent, {done.removed} removed by the platforms, {done.seller_deleted} deleted by the seller, "
+            f"{done.declined} declined, {done.checked} checked. See /liaison in the web app."
+        ),
+        soft_wrap=True,
+    )
+
+
 def run_demo(settings: Settings, console: Console, *, only: list[str] | None = None) -> list[SourceOutcome]:
     """Bring everything up, run the source DAGs, print what was found; returns per-source outcomes."""
     from index_config.client import get_client
@@ -205,6 +226,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     for line in summary_notes(outcomes):
         console.print(plain(line), highlight=False, soft_wrap=True)
     console.print(flagged_table(top_flagged(settings)))
+    liaison_round(settings, url, console)
     from listingwatch.demo.webapp import ensure_app, ensure_demo_login
 
     with _step(console, "Starting the analysts' web app"):

@@ -122,6 +122,9 @@ def crawl_step(
             "check that the site is up and the start URLs in its YAML."
         )
     write_listings(paths.crawled, merged)
+    from takedown.capture_stamp import stamp_run
+
+    stamp_run(settings, paths.root, merged)  # RFC 3161 over the run's WARC record digests, when a TSA is set
     skipped: Counter[str] = Counter()
     for r in reports:
         skipped.update(r.skipped)
