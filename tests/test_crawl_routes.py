@@ -5,6 +5,7 @@ from a JSON API, crawled in the browser and through its API (listingwatch/demo/m
 import gzip
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from scrapy import Request
@@ -138,7 +139,7 @@ def test_api_source_gets_every_item_with_the_replies_as_evidence(
     assert all(item.extraction["title"] == "api" for item in listings)
     # Each listing points at the archived API reply it was read from.
     one = listings[0]
-    warc = gzip.decompress(open(one.evidence.warc_file or "", "rb").read())  # noqa: PTH123, SIM115
+    warc = gzip.decompress(Path(one.evidence.warc_file or "").read_bytes())
     assert one.evidence.body_sha256 and b"/hashshop/api/products/" in warc and b"application/json" in warc
     _, browser = crawl_demo("hashshop")
     assert {item.id for item in listings} == {item.id for item in browser}  # one item, one ID in both modes
