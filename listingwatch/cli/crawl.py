@@ -219,6 +219,8 @@ def sources_check(
             line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
             if not config.follows_pages:
                 line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
+            if config.platform.startswith("TODO"):
+                line += " [yellow](platform: still a TODO: name who receives takedown requests)[/yellow]"
             console.print(line, soft_wrap=True, highlight=False)
     if bad:
         raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
@@ -226,7 +228,13 @@ def sources_check(
 
 @sources_app.command("new")
 def sources_new(
-    name: Annotated[str, typer.Argument(help="Source name: lowercase letters, digits, - and _ (the file name).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Source name: lowercase letters, digits, - and _ (the file name). With -o FILE the draft is named "
+            "after FILE instead, since a source's name must match its file name."
+        ),
+    ],
     from_url: Annotated[str, typer.Option("--from", help="The page that lists the listings (an index page).")],
     output: Annotated[
         Path | None,
@@ -249,8 +257,13 @@ def sources_new(
     from core.settings import get_settings
     from crawlers.draft import draft_source, listing_links
 
+    if output is not None and output.stem != name:
+        name = output.stem  # `sources check` requires name: to match the file name
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", name):
-        raise ConfigError(f"Source name {name!r} must be lowercase letters, digits, - and _; pick another.")
+        raise ConfigError(
+            f"Source name {name!r} must be lowercase letters, digits, - and _ (with -o, the file name is the "
+            "source name); pick another."
+        )
     if not from_url.startswith(("http://", "https://")):
         raise ConfigError(f"--from {from_url!r} must be an absolute http(s) URL.")
     settings = get_settings()
@@ -266,7 +279,9 @@ def sources_new(
     console = Console()
     console.print(escape(text), soft_wrap=True, highlight=False)
     console.print(
-        f"Draft written to {escape(str(target))}; edit it, then `listingwatch sources check`.", soft_wrap=True
+        f"Draft {escape(name)} written to {escape(str(target))}; edit it (platform: is a TODO), then "
+        "`listingwatch sources check`.",
+        soft_wrap=True,
     )
 
 
