@@ -407,8 +407,8 @@ class SourceConfig(_Strict):
     @property
     def follows_pages(self) -> bool:
         """Whether more than the start pages' first screen is read: pagination, an API's paging, scroll or clicks."""
-        actions = self.browser
-        loads_more = self.uses_browser and bool(actions.scroll_times or (actions.click_selector and actions.click_times))
+        act = self.browser
+        loads_more = self.uses_browser and bool(act.scroll_times or (act.click_selector and act.click_times))
         return self.links.next_pages is not None or self.api is not None or loads_more
 
     @model_validator(mode="after")
