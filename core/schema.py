@@ -211,7 +211,8 @@ class Listing(_Model):
     def _canonical(cls, v: str) -> str:
         if not v.lower().startswith(("http://", "https://")):
             raise ValueError("url must be an absolute http(s) URL")
-        canonical = canonical_url(v)
+        # The crawler already dropped the fragments that are anchors on its source; the ones left are identity.
+        canonical = canonical_url(v, keep_fragments=True)
         if not urlsplit(canonical).hostname:
             raise ValueError("url has no host name")
         return canonical

@@ -1,8 +1,10 @@
 """Canonical listing URLs and the stable document IDs derived from them.
 
 One listing is one canonical URL, so the same page reached with tracking parameters,
-a fragment or a different query order must map to the same ID; re-runs then upsert
-instead of duplicating.
+an anchor or a different query order must map to the same ID; re-runs then upsert
+instead of duplicating. A fragment that is a route (``#/item/7``, ``#!/item/7``) is not an
+anchor but the page itself in a single-page app, so it stays; a source whose items live at
+plain ``#<id>`` keeps every fragment (``links.keep_fragments``).
 """
 
 import hashlib
@@ -18,10 +20,19 @@ TRACKING_PARAMS = frozenset(
 )
 
 
-def canonical_url(url: str) -> str:
-    """Normalise a URL: lowercase host, default port dropped, fragment, tracking params and index.html removed."""
-    url = canonicalize_url(url.strip(), keep_fragments=False)
+def is_route_fragment(fragment: str) -> bool:
+    """``#/…`` and ``#!…`` are hash routes (and hashbangs): they name a page, never a place on one."""
+    return fragment.startswith(("/", "!"))
+
+
+def canonical_url(url: str, keep_fragments: bool = False) -> str:
+    """Normalise a URL: lowercase host, default port dropped, tracking params and index.html removed.
+
+    The fragment goes unless it is a route, or `keep_fragments` says every fragment on this source is one.
+    """
+    url = canonicalize_url(url.strip(), keep_fragments=True)
     parts = urlsplit(url)
+    fragment = parts.fragment if keep_fragments or is_route_fragment(parts.fragment) else ""
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -35,12 +46,12 @@ def canonical_url(url: str) -> str:
     ):
         netloc = f"{netloc}:{parts.port}"
     path = _INDEX_FILE.sub("/", parts.path) or "/"
-    return urlunsplit((parts.scheme.lower(), netloc.lower(), path, urlencode(sorted(query)), ""))
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), path, urlencode(sorted(query)), fragment))
 
 
-def listing_id(url: str) -> str:
+def listing_id(url: str, keep_fragments: bool = False) -> str:
     """Stable document ID: SHA-256 (hex, first 32 chars) of the canonical URL."""
-    return id_of_canonical(canonical_url(url))
+    return id_of_canonical(canonical_url(url, keep_fragments))
 
 
 def id_of_canonical(url: str) -> str:

@@ -104,7 +104,7 @@ def merge_outputs(parts: Iterable[Path], output: Path) -> int:
             with part.open(encoding="utf-8") as fh:
                 for line in fh:
                     try:
-                        key = listing_id(json.loads(line)["url"])
+                        key = listing_id(json.loads(line)["url"], keep_fragments=True)
                     except (ValueError, KeyError, TypeError):
                         continue  # a line torn by a killed worker: its page was re-queued and fetched again
                     if key not in seen:

@@ -7,10 +7,16 @@ pages. Listing page (the first listing link, when one was found): class and id n
 say what they hold (``price``, ``seller``, ``desc``…), ``h1``, ``time[datetime]`` and
 gallery images give field selectors; schema.org JSON-LD means fields can be left out.
 Every guess is a suggestion; the YAML says so, and `sources check` validates it.
+
+A channel's web preview (Telegram's ``t.me/s/<channel>`` markup) is recognised by its post
+elements and drafted as a feed: the ``feed:``, pagination and field blocks are copied from the
+shipped channel template (``crawlers/sources/channel.yaml``), so a draft and the template agree.
+``platform:`` is who receives takedown requests, which no page says: it is left as a marked TODO.
 """
 
 import re
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -25,6 +31,9 @@ _FIELD_HINTS = {
     "description": re.compile(r"desc|body|content|details|text|message", re.I),
     "posted_at": re.compile(r"date|posted|time|created", re.I),
 }
+CHANNEL_TEMPLATE = Path(__file__).with_name("sources") / "channel.yaml"
+CHANNEL_POST = "div.tgme_widget_message[data-post]"
+PLATFORM_TODO = "TODO: the company that runs {host} (it receives the takedown requests)"
 _NEXT_TEXT = re.compile(r"^\s*(next|older|more|siguiente|›|»|>|→)", re.I)
 
 
@@ -122,10 +131,46 @@ def listing_fields(html: str, url: str) -> dict[str, str] | None:
     return fields
 
 
+def is_channel_feed(html: str) -> bool:
+    """A channel's web preview: posts marked up as Telegram's t.me/s pages mark them."""
+    return bool(Selector(text=html).css(CHANNEL_POST))
+
+
+def _channel_draft(name: str, url: str, host: str) -> dict[str, object]:
+    template = yaml.safe_load(CHANNEL_TEMPLATE.read_text(encoding="utf-8"))
+    return {
+        "name": name,
+        "platform": PLATFORM_TODO.format(host=host),
+        "kind": "channel",
+        "start_urls": [url],
+        "allowed_domains": [host],
+        "render": "http",
+        "feed": template["feed"],
+        "links": template["links"],
+        "fields": template["fields"],
+    }
+
+
 def draft_source(name: str, url: str, index_html: str, listing_html: str | None, listing_url: str | None) -> str:
     """The YAML text of a draft source; it validates as a `SourceConfig` (raises ValueError if it could not)."""
-    allow, container, _ = listing_links(index_html, url)
     host = urlsplit(url).hostname or ""
+    header = [
+        f"# Draft written by `listingwatch sources new {name} --from {url}`: every selector is a guess.",
+        "# Edit it, then run `listingwatch sources check` and `listingwatch crawl NAME --max-pages 20`.",
+        "# Keys and selector syntax: docs/crawlers.md.",
+        "# TODO platform: name the company that runs the site; it receives the takedown requests.",
+    ]
+    if is_channel_feed(index_html):
+        draft = _channel_draft(name, url, host)
+        SourceConfig.model_validate(draft)
+        notes = [
+            *header,
+            "# The page is a channel's web preview (t.me/s markup): every post is a listing (feed:), paged",
+            "# backwards; feed, links and fields are copied from crawlers/sources/channel.yaml. Photos on t.me come",
+            "# from Telegram's CDN: add its host (e.g. telesco.pe) to allowed_domains.",
+        ]
+        return "\n".join(notes) + "\n" + yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, width=120)
+    allow, container, _ = listing_links(index_html, url)
     scripts = len(Selector(text=index_html).css("script"))
     text = len(" ".join(Selector(text=index_html).css("body ::text").getall()).split())
     render = "browser" if scripts and text < 40 else "http"
@@ -136,7 +181,7 @@ def draft_source(name: str, url: str, index_html: str, listing_html: str | None,
         listings["restrict_css"] = [container]
     draft: dict[str, object] = {
         "name": name,
-        "platform": host,
+        "platform": PLATFORM_TODO.format(host=host),
         "start_urls": [url],
         "allowed_domains": [host],
         "render": render,
@@ -148,11 +193,7 @@ def draft_source(name: str, url: str, index_html: str, listing_html: str | None,
     if fields:
         draft["fields"] = fields
     SourceConfig.model_validate(draft)
-    notes = [
-        f"# Draft written by `listingwatch sources new {name} --from {url}`: every selector is a guess.",
-        "# Edit it, then run `listingwatch sources check` and `listingwatch crawl NAME --max-pages 20`.",
-        "# Keys and selector syntax: docs/crawlers.md.",
-    ]
+    notes = list(header)
     if render == "browser":
         notes.append("# The page has scripts and little text: it probably needs render: browser (and browser: waits).")
     if fields is None:

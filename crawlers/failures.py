@@ -13,6 +13,8 @@ from twisted.internet.error import ConnectError, ConnectionRefusedError, DNSLook
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
+from crawlers.middlewares import PageBudgetReached
+
 UNREACHABLE = frozenset({"connection_refused", "dns_error", "connect_error"})
 
 
@@ -21,6 +23,8 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
+    if isinstance(exc, PageBudgetReached):
+        return "max_pages"
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
         if "robots.txt" in message:

@@ -24,6 +24,10 @@ from core.errors import ConfigError
 REDACTED = b"<redacted>"
 
 
+LOGIN_META = "listingwatch_login_request"  # the session's own login page and form post (not pages)
+LOGIN_WALL_META = "listingwatch_login_wall"  # the page answered with a redirect to the login form
+
+
 class LoginError(ConfigError):
     """The login step failed; the message names the source's settings, never a credential."""
 

@@ -2,7 +2,11 @@
 
 Pages carry the session generation they were requested under; when several come back as
 login walls at once, the first re-logs in and the others see a newer generation and simply
-retry. Browser tabs are handed the session cookies (`apply_browser_session`, run from the
+retry. Forums expire sessions all the time, so re-logins are bounded in a row: any page that
+gets through logged in resets the count, and only a site that walls every page after
+``login.max_relogins`` fresh logins stops the crawl's logging in.
+
+Browser tabs are handed the session cookies (`apply_browser_session`, run from the
 page init callback before each navigation), so pages, their XHRs and photos all go out logged in.
 """
 
@@ -15,7 +19,7 @@ from playwright.async_api import BrowserContext, Page
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 
-from crawlers.login import LoginError, load_credentials, logged_in, login_form_request
+from crawlers.login import LOGIN_META, LoginError, load_credentials, logged_in, login_form_request
 from crawlers.sources import Login
 
 GENERATION_META = "listingwatch_login_generation"
@@ -34,7 +38,7 @@ class LoginSession:
         self.credentials = load_credentials(login.credentials, source)
         self.secrets = self.credentials.secrets()
         self.generation = 0
-        self.relogins = 0
+        self.relogins = 0  # in a row, since a page last got through logged in
         self._lock = asyncio.Lock()
 
     async def login(self, seen: int) -> None:
@@ -46,7 +50,7 @@ class LoginSession:
                 if self.relogins >= self.config.max_relogins:
                     raise LoginError(
                         f"Source {self.source}: the site kept showing its login wall after "
-                        f"{self.relogins} re-logins; raise login.max_relogins or check login.logged_in."
+                        f"{self.relogins} re-logins in a row; raise login.max_relogins or check login.logged_in."
                     )
                 self.relogins += 1
             await self._submit()
@@ -55,12 +59,16 @@ class LoginSession:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("listingwatch/logins")
 
+    def progress(self) -> None:
+        """A page got through logged in: the session works, so the next wall is an expiry, not a failure."""
+        self.relogins = 0
+
     async def _submit(self) -> None:
         engine = self.crawler.engine
         assert engine is not None
         url = self.config.url
         try:
-            page = await engine.download_async(scrapy.Request(url, dont_filter=True))
+            page = await engine.download_async(scrapy.Request(url, dont_filter=True, meta={LOGIN_META: True}))
             method, action, headers, body = login_form_request(
                 page,
                 self.config.username_field,
@@ -70,7 +78,9 @@ class LoginSession:
                 self.source,
             )
             response = await engine.download_async(
-                scrapy.Request(action, method=method, headers=headers, body=body, dont_filter=True)
+                scrapy.Request(
+                    action, method=method, headers=headers, body=body, dont_filter=True, meta={LOGIN_META: True}
+                )
             )
         except LoginError:
             raise

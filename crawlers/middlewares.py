@@ -1,16 +1,20 @@
-"""Downloader middlewares: the origin check every request (redirects included) passes, and WARC capture."""
+"""Downloader middlewares: the origin check every request (redirects included) passes, WARC capture, the
+exact page budget (``--max-pages``) and the login wall met as a redirect."""
 
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.closespider import CloseSpider
 from scrapy.http import Response
 
 from crawlers.browser import full_page_png
 from crawlers.evidence import Capture, WarcWriter
+from crawlers.login import LOGIN_META, LOGIN_WALL_META
 from crawlers.netcapture import Exchange, network_exchanges
 from crawlers.origins import OriginPolicy
 
@@ -18,6 +22,16 @@ EVIDENCE_META = "listingwatch_evidence"
 PHOTO_META = "listingwatch_photo"
 # Browser pages: {url: (Exchange, Capture)} of the sub-resources archived with the page (photos reuse them).
 SUBRESOURCES_META = "listingwatch_subresources_archived"
+MAX_PAGES_SETTING = "LISTINGWATCH_MAX_PAGES"
+
+
+def counts_as_page(request: Request) -> bool:
+    """Pages are what a crawl is bounded by: not photos, robots.txt or the login form."""
+    return not (request.meta.get(PHOTO_META) or request.meta.get(LOGIN_META) or request.url.endswith("/robots.txt"))
+
+
+class PageBudgetReached(IgnoreRequest):
+    """A request not sent because the crawl already sent its `max_pages` pages."""
 
 
 class OriginOffsiteMiddleware(OffsiteMiddleware):
@@ -109,5 +123,60 @@ class PageCountCloseSpider(CloseSpider):
     """Scrapy's CloseSpider, except that `max_pages` counts pages: listing photos are not pages."""
 
     def page_count(self, response: Response, request: Request, spider: Spider) -> None:
-        if not request.meta.get(PHOTO_META):
+        if counts_as_page(request):
             super().page_count(response, request, spider)
+
+
+class PageBudgetMiddleware:
+    """Sends at most `max_pages` pages, so ``--max-pages 20`` fetches 20 pages, not 20 plus all in flight.
+
+    Scrapy's page-count close stops the crawl once N responses came back, but by then every request
+    already handed to the downloader is fetched too. Counting at the downloader's door is exact: the
+    requests past the budget are refused there (counted as ``skipped: max_pages``) and never fetched.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.settings.getint(MAX_PAGES_SETTING))
+
+    def process_request(self, request: Request) -> None:
+        if not self.budget or not counts_as_page(request):
+            return
+        if self.sent >= self.budget:
+            raise PageBudgetReached(f"max_pages ({self.budget}) reached")
+        self.sent += 1
+
+
+class LoginWallRedirectMiddleware:
+    """A page that redirects to the login form is a login wall: keep the answer instead of following it.
+
+    Followed, the redirect would become a second request for the login page, which the dupefilter
+    drops as seen as soon as two pages share it; the page asked for would then be lost without a
+    word. Kept, the spider sees the wall on the page it wanted, logs in again and asks for that page.
+    Runs before RedirectMiddleware (a higher order number sees the response first).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        source: Any = getattr(self.crawler.spider, "source", None)
+        login = getattr(source, "login", None)
+        if login is None or response.status not in (301, 302, 303, 307, 308) or request.meta.get(LOGIN_META):
+            return response
+        location = response.headers.get(b"Location")
+        if not location:
+            return response
+        target = urlsplit(urljoin(request.url, location.decode("latin-1")))
+        wall = urlsplit(login.url)
+        if (target.hostname, target.port, target.path) == (wall.hostname, wall.port, wall.path):
+            request.meta.update({"dont_redirect": True, LOGIN_WALL_META: True, "handle_httpstatus_all": True})
+        return response

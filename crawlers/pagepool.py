@@ -61,9 +61,20 @@ class PagePoolMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         pool: PagePool | None = getattr(self.crawler.spider, "page_pool", None)
         if pool is None or not request.meta.get("playwright_include_page") or request.meta.get("playwright_page"):
             return
         if page := pool.acquire():
+            if _same_document(page.url, request.url):
+                # /item.html#3 -> /item.html#4 would only change the hash: a hash-routed app that reads
+                # its route on load would keep showing item 3. Leave the document so the next one loads.
+                await page.goto("about:blank")
             request.meta["playwright_page"] = page
+
+
+def _same_document(current: str, target: str) -> bool:
+    """Whether going from `current` to `target` is a same-document (fragment-only) navigation."""
+    before, _, _ = current.partition("#")
+    after, hashed, _ = target.partition("#")
+    return bool(hashed) and before == after

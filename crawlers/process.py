@@ -52,6 +52,8 @@ def main(job_path: str) -> int:
         "listings_written": stats.get("listingwatch/listings_written", 0),
         "skipped": {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)},
         "errors": list(getattr(spider, "errors", []))[:100],
+        "lost": stats.get("listingwatch/lost", 0),
+        "lost_urls": list(getattr(spider, "lost_urls", [])),
         "elapsed_s": stats.get("elapsed_time_seconds"),
         "finish_reason": stats.get("finish_reason"),
         "warc_files": stats.get("listingwatch/warc_files", []),

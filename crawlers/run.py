@@ -61,7 +61,12 @@ class CrawlReport(BaseModel):
     pages_fetched: int = 0
     listings_written: int = 0
     skipped: dict[str, int] = Field(default_factory=dict, description="reason -> count")
+    lost: int = Field(
+        default=0, description="Pages wanted but never fetched (a login wall that outlasted re-logins); also skipped."
+    )
+    lost_urls: list[str] = Field(default_factory=list, description="The first lost pages' URLs.")
     errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="Not errors, but a person should look.")
     started_at: datetime
     finished_at: datetime | None = None
     elapsed_s: float | None = Field(default=None, description="Scrapy's own crawl time, without process start-up.")
@@ -182,10 +187,29 @@ class CrawlProcess:
         elif self.popen.returncode:
             errors.append(f"crawl process exited with code {self.popen.returncode}; see {self.job.log_file}")
         base.errors = [*base.errors, *errors]
+        base.warnings = crawl_warnings(self.job.source, base)
         self.job.report.unlink(missing_ok=True)
         (self._tmp / "job.json").unlink(missing_ok=True)
         self._tmp.rmdir()
         return base
+
+
+def crawl_warnings(source: SourceConfig, report: CrawlReport) -> list[str]:
+    """What a finished crawl should tell a person even when nothing failed: the quiet ways of getting nothing."""
+    warnings = []
+    if not source.follows_pages:
+        warnings.append(
+            f"links.next_pages is not set for {source.name}: only its start URLs were read as index pages "
+            "(set links.next_pages to follow pagination)"
+        )
+    if report.listings_written == 0 and not report.errors:
+        warnings.append(
+            f"the crawl of {source.name} wrote 0 listings from {report.pages_fetched} page(s): check links.listings "
+            "(or feed:/api:) and fields with `listingwatch sources check` and a short `crawl --max-pages 20`"
+        )
+    if report.lost:
+        warnings.append(f"{report.lost} page(s) were lost behind the login wall (see lost_urls in the report)")
+    return warnings
 
 
 def _process_tag(worker: WorkerSlot | None) -> str:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from crawlers.fingerprint import KEEP_FRAGMENTS_SETTING
 from crawlers.frontier import WorkerSlot, frontier_settings
+from crawlers.middlewares import MAX_PAGES_SETTING
 from crawlers.origins import denied_origins
 from crawlers.pagepool import browser_page_limit
 from crawlers.proxy import proxy_settings
@@ -77,10 +79,14 @@ def scrapy_settings(
         "CLOSESPIDER_PAGECOUNT": max_pages or limits.max_pages or 0,
         "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
         "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
+        KEEP_FRAGMENTS_SETTING: source.links.keep_fragments,
+        MAX_PAGES_SETTING: max_pages or limits.max_pages or 0,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
             "crawlers.middlewares.OriginOffsiteMiddleware": 50,
+            "crawlers.middlewares.PageBudgetMiddleware": 60,
             "crawlers.middlewares.WarcCaptureMiddleware": 585,
+            "crawlers.middlewares.LoginWallRedirectMiddleware": 610,
         },
         "EXTENSIONS": {
             "scrapy.extensions.closespider.CloseSpider": None,

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import jmespath
+import jmespath.exceptions
 import phonenumbers
 import re2
 import yaml
@@ -109,11 +111,16 @@ class LinkRule(_Strict):
 
 
 class Links(_Strict):
-    listings: LinkRule | None = Field(default=None, description="Required unless `feed:` is set.")
+    listings: LinkRule | None = Field(default=None, description="Required unless `feed:` or `api:` is set.")
     next_pages: LinkRule | None = Field(
         default=None,
         description="Links to more index pages (pagination). Unset: only start_urls are index pages, so a page "
         "of 100,000 links is never followed as 100,000 index pages.",
+    )
+    keep_fragments: bool = Field(
+        default=False,
+        description="Every #fragment is part of a page's identity (items at /item.html#<id>). Hash routes "
+        "(#/… and #!…) are kept on every source.",
     )
 
 
@@ -130,6 +137,73 @@ class Feed(_Strict):
         "e.g. a.tgme_widget_message_date::attr(href)."
     )
     title_from_text: bool = Field(default=True, description="Posts have no title: use the start of the text.")
+
+
+def _check_jmespath(value: str) -> str:
+    try:
+        jmespath.compile(value)
+    except jmespath.exceptions.JMESPathError as err:
+        raise ValueError(f"invalid JMESPath {value!r} ({' '.join(str(err).split())})") from None
+    return value
+
+
+JmesPathStr = Annotated[str, AfterValidator(_check_jmespath)]
+
+
+class ApiFields(_Strict):
+    """JMESPath expressions read on each item's JSON (the item URL's reply, else the list entry)."""
+
+    title: JmesPathStr | None = None
+    description: JmesPathStr | None = None
+    price: JmesPathStr | None = Field(default=None, description="A number (or numeric text).")
+    currency: JmesPathStr | None = Field(default=None, description="An ISO 4217 code such as USD or EUR.")
+    seller: JmesPathStr | None = None
+    seller_url: JmesPathStr | None = None
+    posted_at: JmesPathStr | None = Field(default=None, description="ISO 8601 text or Unix seconds.")
+    images: JmesPathStr | None = Field(default=None, description="A URL or a list of URLs.")
+
+
+class Api(_Strict):
+    """Read listings from the site's JSON API instead of its HTML (the replies are the WARC evidence)."""
+
+    list_url: str = Field(
+        description="The list endpoint with {page} (counted from first_page) or {cursor} (empty on the first request)."
+    )
+    first_page: int = Field(default=1, ge=0)
+    items: JmesPathStr = Field(description="Where a list reply holds its items, e.g. products or data.items.")
+    id: JmesPathStr = Field(default="id", description="An item's ID inside a list entry; fills {id} in the URLs.")
+    next_cursor: JmesPathStr | None = Field(
+        default=None, description="With {cursor}: the next cursor in a list reply; none or empty ends the list."
+    )
+    has_more: JmesPathStr | None = Field(
+        default=None, description="A list reply's 'more pages' flag; false ends the list. An empty page always does."
+    )
+    item_url: str | None = Field(
+        default=None, description="One item's endpoint with {id}; unset: the fields are read from the list entry."
+    )
+    listing_url: str = Field(
+        description="The page a person opens for the item, with {id} (e.g. …/item.html#{id}): the listing's URL, "
+        "its ID and the packet's location. Its fragment is kept."
+    )
+    fields: ApiFields = Field(default_factory=ApiFields)
+    price_minor_units: bool = Field(
+        default=False, description="Prices are in the currency's minor unit (cents): 4500 USD is 45.00."
+    )
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> "Api":
+        page, cursor = "{page}" in self.list_url, "{cursor}" in self.list_url
+        if page == cursor:
+            raise ValueError("api.list_url needs exactly one of {page} or {cursor}")
+        if cursor and self.next_cursor is None:
+            raise ValueError("api.list_url pages by {cursor}: set api.next_cursor (where a reply names the next one)")
+        for key, url in (("list_url", self.list_url), ("item_url", self.item_url), ("listing_url", self.listing_url)):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"api.{key} {url!r} is not an absolute http(s) URL")
+        for key, url in (("item_url", self.item_url), ("listing_url", self.listing_url)):
+            if url is not None and "{id}" not in url:
+                raise ValueError(f"api.{key} {url!r} needs {{id}} where the item's ID goes")
+        return self
 
 
 class FieldSelectors(_Strict):
@@ -262,7 +336,7 @@ class SourceConfig(_Strict):
     allowed_domains: list[str] = Field(min_length=1)
     render: Literal["http", "browser"] = "http"
     schedule: str = "@daily"
-    links: Links
+    links: Links = Field(default_factory=Links)
     fields: FieldSelectors = Field(default_factory=FieldSelectors)
     browser: BrowserActions = Field(default_factory=BrowserActions)
     politeness: Politeness = Field(default_factory=Politeness)
@@ -271,6 +345,7 @@ class SourceConfig(_Strict):
     photos: Photos = Field(default_factory=Photos)
     contacts: ContactOptions = Field(default_factory=ContactOptions)
     feed: Feed | None = None
+    api: Api | None = None
     login: Login | None = None
     proxy: str | None = Field(
         default=None,
@@ -345,9 +420,20 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _listings_or_feed(self) -> "SourceConfig":
-        if self.links.listings is None and self.feed is None:
-            raise ValueError("links.listings is required (which links lead to listing pages) unless feed: is set")
+        if self.links.listings is None and self.feed is None and self.api is None:
+            raise ValueError(
+                "links.listings is required (which links lead to listing pages) unless feed: or api: is set"
+            )
+        if self.api is not None and (self.feed is not None or self.uses_browser):
+            raise ValueError("api: reads JSON over HTTP: remove feed: and render: browser from this source")
         return self
+
+    @property
+    def follows_pages(self) -> bool:
+        """Whether more than the start pages' first screen is read: pagination, an API's paging, scroll or clicks."""
+        act = self.browser
+        loads_more = self.uses_browser and bool(act.scroll_times or (act.click_selector and act.click_times))
+        return self.links.next_pages is not None or self.api is not None or loads_more
 
     @model_validator(mode="after")
     def _onion_needs_proxy(self) -> "SourceConfig":

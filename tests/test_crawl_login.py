@@ -7,6 +7,7 @@ their raw and URL-encoded spellings must appear in no WARC record, log, output o
 
 import gzip
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ import pytest
 from core.settings import Settings
 from crawlers.login import Credentials, LoginError, load_credentials
 from crawlers.run import CrawlReport, run_crawl
+from listingwatch.demo.marketplaces.expiring import COUNT as BOARD_COUNT
 from listingwatch.demo.marketplaces.members import COUNT, PASSWORD, USERNAME
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
+from listingwatch.runs.summary import RunSummary, describe
 from tests.plugins.sites import demo_source, read_listings
 
 SECRETS = Credentials(USERNAME, PASSWORD).secrets()
@@ -85,3 +88,53 @@ def test_credentials_come_from_the_environment_or_a_secrets_file(
     assert (creds.username, creds.password) == ("ann", "p@ss word") and "p@ss" not in repr(creds)
     with pytest.raises(LoginError, match="has no entry 'forum'"):
         load_credentials(f"file:{secrets}#forum", "forum")
+
+
+@pytest.fixture
+def board_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
+    with start_sites() as server:
+        monkeypatch.setenv("LISTINGWATCH_BOARD_USERNAME", USERNAME)
+        monkeypatch.setenv("LISTINGWATCH_BOARD_PASSWORD", PASSWORD)
+        yield server
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("render", ["http", "browser"])
+def test_a_session_that_expires_every_few_pages_still_gets_every_listing(
+    board_site: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
+) -> None:
+    # Every expired page redirects to the one login URL: followed, the second such redirect would be
+    # dropped by the dupefilter as already seen, and its page lost.
+    source = demo_source("board", board_site).model_copy(update={"render": render, "name": f"board-{render}"})
+    report = run_crawl(source, crawl_settings, output=tmp_path / "board.jsonl", timeout_s=120)
+    listings = read_listings(report.output)
+    assert report.errors == [] and report.lost == 0 and report.skipped == {}
+    assert sorted(item.url for item in listings) == sorted(
+        f"{board_site.url}/board/t/{n}" for n in range(1, BOARD_COUNT + 1)
+    )
+    assert all(item.title and item.description and item.seller.name for item in listings)
+    assert board_site.board.logins >= 3
+    assert _leaks(report) == []
+
+
+@pytest.mark.integration
+def test_pages_behind_a_wall_that_never_lifts_are_counted_as_lost(
+    board_site: SitesServer, crawl_settings: Settings, tmp_path: Path
+) -> None:
+    board_site.board.session_requests = 1  # the page the login redirects to uses the whole session up
+    source = demo_source("board", board_site)
+    source = source.model_copy(
+        update={"name": "board-walled", "login": source.login.model_copy(update={"max_relogins": 2})}
+    )
+    report = run_crawl(source, crawl_settings, output=tmp_path / "walled.jsonl", timeout_s=60)
+    assert report.listings_written == 0
+    assert report.lost == 1 and report.lost_urls == [f"{board_site.url}/board/"]
+    assert report.skipped == {"login_wall": 1}  # sent again after each re-login, max_relogins times
+    assert any("lost behind the login wall" in warning for warning in report.warnings)
+    assert board_site.board.logins == 3  # the first login and two re-logins, no more
+
+
+def test_the_run_summary_names_lost_pages() -> None:
+    summary = RunSummary(source="board", run_key="k", finished_at=datetime.now(UTC), pages_lost=4)
+    assert "LOST 4 page(s) behind the login wall" in describe(summary)

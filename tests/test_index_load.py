@@ -64,7 +64,7 @@ def test_reloading_the_same_file_changes_nothing(settings: Settings, es_client: 
 
 def test_same_listing_under_another_url_spelling_is_one_document(settings: Settings, es_client: Elasticsearch) -> None:
     spellings = [
-        "https://Market.Example:443/item/1?utm_source=feed#photos",
+        "https://Market.Example:443/item/1?utm_source=feed",
         "https://market.example/item/1?fbclid=abc",
         "https://market.example/item/1",
     ]

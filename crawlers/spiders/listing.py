@@ -1,9 +1,12 @@
 """The generic listing spider: index pages -> listing links (+ next pages) -> one `Listing` per listing page.
 
 Everything site-specific comes from the `SourceConfig` passed in as JSON; browser-mode
-sources get their waits, scrolls, clicks and a full-page screenshot via scrapy-playwright.
+sources get their waits, scrolls, clicks and a full-page screenshot via scrapy-playwright;
+`api:` sources read the site's JSON API instead (list pages -> item replies -> listings).
 Non-listing pages (bot challenges, login walls, errors) and failed requests are counted under
-``listingwatch/skipped/<reason>`` and logged, never written as listings.
+``listingwatch/skipped/<reason>`` and logged, never written as listings. A page that met the
+login wall and could not be fetched after logging in again is also counted as lost
+(``listingwatch/lost``), with its URL in the report.
 """
 
 import asyncio
@@ -22,10 +25,11 @@ from core.schema import MAX_TEXT, MAX_TITLE, Evidence, Listing, Photo, Seller
 from core.urls import canonical_url
 from crawlers.browser import CLICK_JS, SCROLL_JS, full_page_png
 from crawlers.evidence import Capture, save_screenshot
+from crawlers.extract.api import api_fields, fill, list_url, load_json, read_list
 from crawlers.extract.fields import PageFields, extract_fields, select_text
 from crawlers.extract.pagekind import detect_page_kind
 from crawlers.failures import UNREACHABLE, failure_reason
-from crawlers.login import LoginError
+from crawlers.login import LOGIN_WALL_META, LoginError
 from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
 from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
 from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
@@ -35,6 +39,7 @@ from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
 
 FEED_TITLE_CHARS = 120
 PHOTO_MEMO = 20_000  # photo URLs remembered per crawl (bounded memory; beyond it a reused photo is refetched)
+MAX_LOST_URLS = 100  # lost pages named in the report (all are counted)
 
 
 def _extractor(rule: LinkRule) -> LinkExtractor:
@@ -70,13 +75,15 @@ class ListingSpider(scrapy.Spider):
         self.allowed_domains = self.source.allowed_hosts  # ports are checked by OriginOffsiteMiddleware
         self.screenshot_dir = Path(screenshot_dir)
         self.errors: list[str] = []
+        self.lost_urls: list[str] = []
+        self._keep_fragments = self.source.links.keep_fragments
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
         self._hasher = PhotoHasher(memo=PHOTO_MEMO, ocr=self.source.photos.ocr)
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
-        if next_pages is None:
+        if not self.source.follows_pages:
             self.logger.warning(
                 "links.next_pages is not set for %s: only its start URLs are read as index pages", self.source.name
             )
@@ -93,6 +100,9 @@ class ListingSpider(scrapy.Spider):
                 self.errors.append(str(err))
                 self.logger.error("%s", err)
                 return
+        if self.source.api is not None:
+            yield self._api_list_request(list_url(self.source.api), None)
+            return
         for url in self.source.start_urls:
             yield self._index_request(url)
 
@@ -101,26 +111,51 @@ class ListingSpider(scrapy.Spider):
         """Credential spellings the WARC writer scrubs from request records."""
         return self.session.secrets if self.session is not None else []
 
+    def _at_login_wall(self, response: Response) -> bool:
+        """A page of a login-gated source that shows (or redirected to) the login form instead of the page."""
+        if self.session is None:
+            return False
+        if response.meta.get(LOGIN_WALL_META):
+            return True
+        if not isinstance(response, TextResponse):
+            return False
+        if detect_page_kind(response.status, response.url, response.text)[0] == "login_wall":
+            return True
+        self.session.progress()
+        return False
+
     async def _after_login_wall(
-        self, response: TextResponse, rebuild: Callable[[str], scrapy.Request]
+        self, response: Response, rebuild: Callable[[str], scrapy.Request]
     ) -> scrapy.Request | None:
-        """Log in again (once for all the requests that hit the wall) and retry the page that was asked for."""
+        """Log in again (once for all the requests that hit the wall) and send the page asked for again.
+
+        The retry bypasses the dupefilter: the page was asked for but never seen. It is sent again at
+        most ``login.max_relogins`` times; a page that still cannot be fetched is counted as lost.
+        """
         assert self.session is not None
         tries = response.meta.get(RETRIES_META, 0)
-        wanted = response.meta.get("redirect_urls", [response.url])[0]
-        if tries >= 3:
-            self._skip("login_wall", wanted)
+        wanted = response.meta.get("redirect_urls", [response.request.url if response.request else response.url])[0]
+        if tries >= self.session.config.max_relogins:
+            self._lose("login_wall", wanted)
             return None
         try:
             await self.session.login(response.meta.get(GENERATION_META, 0))
         except LoginError as err:
-            self._skip("login_failed", wanted)
+            self._lose("login_failed", wanted)
             if str(err) not in self.errors:
                 self.errors.append(str(err))
             return None
         request = rebuild(wanted).replace(dont_filter=True)
         request.meta[RETRIES_META] = tries + 1
         return request
+
+    def _lose(self, reason: str, url: str) -> None:
+        """A page the crawl wanted and could not fetch: counted and named, never silently dropped."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("listingwatch/lost")
+        if len(self.lost_urls) < MAX_LOST_URLS:
+            self.lost_urls.append(url)
+        self._skip(reason, url)
 
     def _meta(self, methods: list[PageMethod], keep_page: bool = False) -> dict[str, Any]:
         if not self._browser:
@@ -149,7 +184,7 @@ class ListingSpider(scrapy.Spider):
                 PageMethod("evaluate", CLICK_JS, [actions.click_selector, actions.click_times, actions.scroll_wait_ms])
             )
         return scrapy.Request(
-            canonical_url(url),
+            canonical_url(url, self._keep_fragments),
             callback=self.parse_index,
             errback=self.on_error,
             meta={**self._meta(methods), GENERATION_META: self.session.generation if self.session else 0},
@@ -163,21 +198,19 @@ class ListingSpider(scrapy.Spider):
         if actions.screenshot:
             methods.append(PageMethod(full_page_png))
         return scrapy.Request(
-            canonical_url(url),
+            canonical_url(url, self._keep_fragments),
             callback=self.parse_listing,
             errback=self.on_error,
             meta={**self._meta(methods, True), GENERATION_META: self.session.generation if self.session else 0},
         )
 
     async def parse_index(self, response: Response) -> AsyncIterator[scrapy.Request | Listing]:
-        if not isinstance(response, TextResponse):
-            self._skip("not_html", response.url)
-            return
-        if self.session is not None and detect_page_kind(response.status, response.url, response.text)[0] == (
-            "login_wall"
-        ):
+        if self._at_login_wall(response):
             if retry := await self._after_login_wall(response, self._index_request):
                 yield retry
+            return
+        if not isinstance(response, TextResponse):
+            self._skip("not_html", response.url)
             return
         if self.source.feed is not None:
             async for post in self._feed_items(response):
@@ -192,21 +225,88 @@ class ListingSpider(scrapy.Spider):
     async def parse_listing(self, response: Response) -> AsyncIterator[Listing]:
         # Body and screenshot are captured by now: the tab can serve the next listing.
         self.page_pool.release(response.meta.pop("playwright_page", None))
+        if self._at_login_wall(response):
+            if retry := await self._after_login_wall(response, self._listing_request):
+                yield retry
+            return
         if not isinstance(response, TextResponse):
             self._skip("not_html", response.url)
             return
         html = response.text
         kind, reason = detect_page_kind(response.status, response.url, html)
-        if kind == "login_wall" and self.session is not None:
-            if retry := await self._after_login_wall(response, self._listing_request):
-                yield retry
-            return
         if kind != "listing":
             self._skip(reason or kind, response.url)
             return
         fields = extract_fields(html, response.url, self.source.fields)
         if listing := await self._listing(response.url, fields, response):
             yield listing
+
+    def _api_list_request(self, url: str, page: int | None) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_api_list,
+            errback=self.on_error,
+            cb_kwargs={"page": page},
+            meta={GENERATION_META: self.session.generation if self.session else 0},
+        )
+
+    def _api_item_request(self, url: str, item_id: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_api_item,
+            errback=self.on_error,
+            cb_kwargs={"item_id": item_id},
+            meta={GENERATION_META: self.session.generation if self.session else 0},
+        )
+
+    def _api_json(self, response: Response) -> object | None:
+        """The reply's JSON; anything else (an error page, HTML) is skipped with its reason."""
+        kind, reason = detect_page_kind(response.status, response.url, getattr(response, "text", ""))
+        if kind != "listing":
+            self._skip(reason or kind, response.url)
+            return None
+        data = load_json(response.text) if isinstance(response, TextResponse) else None
+        if data is None:
+            self._skip("not_json", response.url)
+        return data
+
+    async def parse_api_list(self, response: Response, page: int | None) -> AsyncIterator[scrapy.Request | Listing]:
+        """One page of the API's list: a request (or, with no item_url, a listing) per entry, then the next page."""
+        if self._at_login_wall(response):
+            if retry := await self._after_login_wall(response, lambda url: self._api_list_request(url, page)):
+                yield retry
+            return
+        api = self.source.api
+        assert api is not None
+        if (data := self._api_json(response)) is None:
+            return
+        found = read_list(api, data, page)
+        for item_id, entry in found.entries:
+            if api.item_url is not None:
+                yield self._api_item_request(fill(api.item_url, item_id), item_id)
+            elif listing := await self._api_listing(item_id, entry, response):
+                yield listing
+        if found.next_page is not None:
+            yield self._api_list_request(list_url(api, page=found.next_page), found.next_page)
+        elif found.next_cursor is not None:
+            yield self._api_list_request(list_url(api, cursor=found.next_cursor), None)
+
+    async def parse_api_item(self, response: Response, item_id: str) -> AsyncIterator[scrapy.Request | Listing]:
+        if self._at_login_wall(response):
+            if retry := await self._after_login_wall(response, lambda url: self._api_item_request(url, item_id)):
+                yield retry
+            return
+        if (data := self._api_json(response)) is not None and (
+            listing := await self._api_listing(item_id, data, response)
+        ):
+            yield listing
+
+    async def _api_listing(self, item_id: str, item: object, response: Response) -> Listing | None:
+        """The listing of one API item: its URL is the page a person opens (fragment kept), its evidence the reply."""
+        api = self.source.api
+        assert api is not None and isinstance(response, TextResponse)
+        url = canonical_url(fill(api.listing_url, item_id), keep_fragments=True)
+        return await self._listing(url, api_fields(api, item), response)
 
     async def _feed_items(self, response: TextResponse) -> AsyncIterator[Listing]:
         """Every post on a feed page (a channel preview) as a listing of its own, keyed by the post's link."""
@@ -219,7 +319,7 @@ class ListingSpider(scrapy.Spider):
             if not link:
                 self._skip("feed_item_without_link", response.url)
                 continue
-            url = canonical_url(response.urljoin(link))
+            url = canonical_url(response.urljoin(link), self._keep_fragments)
             if url in self._seen_posts:  # pages of a feed overlap
                 continue
             self._seen_posts.add(url)

@@ -15,7 +15,10 @@ sites_app = typer.Typer(help="The local marketplace sites used by tests and the 
 def crawl(
     source: Annotated[str, typer.Argument(help="Source name (file stem in the sources dir) or a path to a YAML file.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan; fetch nothing.")] = False,
-    max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option("--max-pages", min=1, help="Fetch at most N pages (photos, robots.txt and the login form aside)."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL file (default: var/crawl/...).")] = None,
     timeout: Annotated[
         float | None,
@@ -26,7 +29,14 @@ def crawl(
             "the crawl stops cleanly; one that does not stop is interrupted, then killed. Ctrl-C stops it cleanly.",
         ),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Keep state in var/jobs/ (JOBDIR).")] = True,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--no-resume",
+            help="--resume continues the previous crawl of this source that was stopped (its queue and seen pages "
+            "in var/jobs/); the default, --no-resume, discards that state and starts from the start URLs.",
+        ),
+    ] = False,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -73,7 +83,13 @@ def crawl(
     config = find_source(settings.crawl.sources_dir, source)
     dirs = evidence_dirs(settings, config.name)
     output = output or settings.var_dir / "crawl" / config.name / f"{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
-    jobdir = dirs["jobs"] if resume else None
+    jobdir = dirs["jobs"]
+    resumable = (jobdir / "requests.seen").exists()
+    mode = (
+        ("resumed: continues the stopped crawl in " if resumable else "fresh: no stopped crawl to resume in ")
+        if resume
+        else ("fresh: discards the stopped crawl in " if resumable else "fresh: state kept in ")
+    ) + str(jobdir)
     timeout = crawl_timeout_s(config, settings, timeout)
     console = Console(stderr=True)
     if dry_run:
@@ -88,7 +104,7 @@ def crawl(
             ("output", str(output)),
             ("warc", str(dirs["warc"])),
             ("screenshots", str(dirs["screenshots"])),
-            ("jobdir", str(jobdir)),
+            ("mode", mode),
             ("proxy", config.proxy or "none"),
             ("login", f"{config.login.url} ({config.login.credentials})" if config.login else "none"),
             ("feed", "every post on a page is a listing" if config.feed else "no"),
@@ -96,6 +112,10 @@ def crawl(
             plan.add_row(key, plain(value))
         console.print(plan)
         return
+    if not resume:
+        import shutil
+
+        shutil.rmtree(jobdir, ignore_errors=True)
     if workers or settings.crawl.frontier == "redis":
         from listingwatch.cli.crawl_workers import crawl_with_workers
 
@@ -127,8 +147,11 @@ def crawl(
     ending = "interrupted" if interrupted else "timed out" if report.timed_out else report.finish_reason
     out = Console()
     table = Table(title=f"crawl {config.name}: {escape(ending or 'did not finish')}", show_header=False)
+    table.add_row("mode", "resumed" if resume and resumable else "fresh")
     table.add_row("pages fetched", str(report.pages_fetched))
     table.add_row("listings written", str(report.listings_written))
+    if report.lost:
+        table.add_row("pages lost", str(report.lost))
     for reason, count in sorted(report.skipped.items()):
         table.add_row(plain(f"skipped: {reason}"), str(count))
     out.print(table)
@@ -146,6 +169,10 @@ def crawl(
         paths.append(("wacz", packaged))
     for label, path in paths:
         out.print(f"{label}: {escape(str(path))}", soft_wrap=True, highlight=False)
+    for url in report.lost_urls:
+        out.print(f"lost: {escape(url)}", soft_wrap=True, highlight=False)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True, highlight=False)
     for error in report.errors:
         console.print(f"[red]error:[/red] {escape(error)}", soft_wrap=True, highlight=False)
     if interrupted:
@@ -191,8 +218,10 @@ def sources_check(
             console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
             line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
-            if config.links.next_pages is None:
+            if not config.follows_pages:
                 line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
+            if config.platform.startswith("TODO"):
+                line += " [yellow](platform: still a TODO: name who receives takedown requests)[/yellow]"
             console.print(line, soft_wrap=True, highlight=False)
     if bad:
         raise ConfigError(f"{bad} of {len(files)} source file(s) are invalid; see above.")
@@ -200,7 +229,13 @@ def sources_check(
 
 @sources_app.command("new")
 def sources_new(
-    name: Annotated[str, typer.Argument(help="Source name: lowercase letters, digits, - and _ (the file name).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Source name: lowercase letters, digits, - and _ (the file name). With -o FILE the draft is named "
+            "after FILE instead, since a source's name must match its file name."
+        ),
+    ],
     from_url: Annotated[str, typer.Option("--from", help="The page that lists the listings (an index page).")],
     output: Annotated[
         Path | None,
@@ -223,8 +258,13 @@ def sources_new(
     from core.settings import get_settings
     from crawlers.draft import draft_source, listing_links
 
+    if output is not None and output.stem != name:
+        name = output.stem  # `sources check` requires name: to match the file name
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", name):
-        raise ConfigError(f"Source name {name!r} must be lowercase letters, digits, - and _; pick another.")
+        raise ConfigError(
+            f"Source name {name!r} must be lowercase letters, digits, - and _ (with -o, the file name is the "
+            "source name); pick another."
+        )
     if not from_url.startswith(("http://", "https://")):
         raise ConfigError(f"--from {from_url!r} must be an absolute http(s) URL.")
     settings = get_settings()
@@ -240,7 +280,9 @@ def sources_new(
     console = Console()
     console.print(escape(text), soft_wrap=True, highlight=False)
     console.print(
-        f"Draft written to {escape(str(target))}; edit it, then `listingwatch sources check`.", soft_wrap=True
+        f"Draft {escape(name)} written to {escape(str(target))}; edit it (platform: is a TODO), then "
+        "`listingwatch sources check`.",
+        soft_wrap=True,
     )
 
 

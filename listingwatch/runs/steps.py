@@ -39,6 +39,7 @@ class CrawlStepReport(BaseModel):
     pages_fetched: int
     listings: int
     skipped: dict[str, int] = Field(default_factory=dict, description="Pages skipped, by reason (too_large, ...).")
+    lost: int = Field(default=0, description="Pages wanted but never fetched (a login wall outlasting re-logins).")
     timed_out: bool = Field(default=False, description="An attempt was stopped by the crawl's time bound.")
     errors: int
     error_samples: list[str] = Field(default_factory=list)
@@ -133,6 +134,7 @@ def crawl_step(
         pages_fetched=pages,
         listings=len(merged),
         skipped=dict(sorted(skipped.items())),
+        lost=sum(r.lost for r in reports),
         timed_out=any(r.timed_out for r in reports),
         errors=len(errors),
         error_samples=errors[:MAX_ERROR_SAMPLES],
@@ -244,6 +246,7 @@ def summarize(paths: RunPaths) -> RunSummary:
         model_version=classify.model_version,
         pages_fetched=crawl.pages_fetched,
         pages_skipped=crawl.skipped,
+        pages_lost=crawl.lost,
         crawl_timed_out=crawl.timed_out,
         listings=classify.listings,
         new=classify.new,

@@ -17,6 +17,7 @@ class RunSummary(BaseModel):
     model_version: str | None = None
     pages_fetched: int = 0
     pages_skipped: dict[str, int] = Field(default_factory=dict, description="By reason: too_large, timeout, ...")
+    pages_lost: int = Field(default=0, description="Pages the crawl wanted and never fetched (login wall).")
     crawl_timed_out: bool = Field(default=False, description="The crawl was stopped by its time bound.")
     listings: int = 0
     new: int = 0
@@ -49,6 +50,7 @@ def describe(summary: RunSummary) -> str:
     lines = [
         f"Run summary for source {summary.source} (run {summary.run_key}, model {summary.model_version or 'none'}):",
         f"  pages fetched {summary.pages_fetched}; skipped: {skipped}"
+        + (f"; LOST {summary.pages_lost} page(s) behind the login wall" if summary.pages_lost else "")
         + ("; the crawl was STOPPED BY ITS TIME BOUND" if summary.crawl_timed_out else ""),
         f"  listings {summary.listings} "
         f"(new {summary.new}, changed {summary.changed}, unchanged {summary.unchanged}, gone {summary.gone})",
