@@ -49,13 +49,13 @@ class Contacts(_Model):
     )
     email: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     telegram: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
+    telegram_bot: list[ShortStr] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Telegram bot usernames (end in 'bot'): order bots."
+    )
     wickr: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     whatsapp: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     signal: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
     snapchat: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST)
-    telegram_bot: list[ShortStr] = Field(
-        default_factory=list, max_length=MAX_LIST, description="Telegram bot usernames (end in 'bot'): order bots."
-    )
     threema: list[ShortStr] = Field(default_factory=list, max_length=MAX_LIST, description="Threema IDs, upper case.")
     session: list[ShortStr] = Field(
         default_factory=list, max_length=MAX_LIST, description="Session messenger IDs (66 hex digits, '05…')."
@@ -70,6 +70,12 @@ class Contacts(_Model):
     paypal: list[ShortStr] = Field(
         default_factory=list, max_length=MAX_LIST, description="PayPal.me names and PayPal account e-mails."
     )
+
+
+# The contact kinds, in the order the schema, the index, the search syntax and the app list them;
+# `phone_unverified` is a lead kept on the listing, not a kind a search or a seller link uses.
+CONTACT_FIELDS: tuple[str, ...] = tuple(Contacts.model_fields)
+CONTACT_KINDS: tuple[str, ...] = tuple(f for f in CONTACT_FIELDS if f != "phone_unverified")
 
 
 class CryptoAddress(_Model):

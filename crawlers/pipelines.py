@@ -9,9 +9,9 @@ import phonenumbers
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from core.schema import MAX_LIST, Contacts, CryptoAddress, Listing, Shipping
+from core.schema import CONTACT_FIELDS, MAX_LIST, Contacts, CryptoAddress, Listing, Shipping
 from crawlers.extract.crypto import find_addresses
-from crawlers.extract.entities import CONTACT_FIELDS, extract_entities, find_price
+from crawlers.extract.entities import extract_entities, find_price
 from crawlers.sources import SourceConfig
 
 # Country-code domains that are sold as generic names (.io, .co, .me ...) say nothing about a seller's country.

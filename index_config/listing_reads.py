@@ -7,9 +7,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from core.schema import CONTACT_KINDS
 from core.settings import Settings
 from index_config.manage import listings_alias, observations_alias
-from index_config.sellers import CONTACT_KINDS
 
 MAX_OBSERVATIONS = 200
 MAX_RELATED = 50

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ListingwatchError
 from core.lexicon import fold_text
+from core.schema import CONTACT_KINDS
 from core.settings import Settings
 from index_config import cursors
 from index_config.manage import listings_alias
@@ -60,22 +61,7 @@ TEXT_FIELDS = ("title^3", "seller.name^2", "description")
 FOLDED = {"title": "folded.title", "seller.name": "folded.seller", "description": "folded.description"}
 # `name:` in the box that is not a field but plainly part of a word or link: no warning for these.
 NOT_FIELDS = frozenset({"http", "https", "mailto", "tel"})
-CONTACT_FIELDS = (
-    "phone",
-    "email",
-    "telegram",
-    "telegram_bot",
-    "wickr",
-    "whatsapp",
-    "signal",
-    "snapchat",
-    "threema",
-    "session",
-    "cashtag",
-    "venmo",
-    "zelle",
-    "paypal",
-)
+CONTACT_FIELDS = CONTACT_KINDS
 LIST_SOURCE = [
     "id",
     "url",

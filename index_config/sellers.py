@@ -31,25 +31,10 @@ from typing import Any
 from datasketch import MinHash, MinHashLSH
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from core.schema import CONTACT_KINDS
 from core.settings import Settings
 from index_config.manage import alias_name, listings_alias
 
-CONTACT_KINDS = (
-    "phone",
-    "email",
-    "telegram",
-    "telegram_bot",
-    "wickr",
-    "whatsapp",
-    "signal",
-    "snapchat",
-    "threema",
-    "session",
-    "cashtag",
-    "venmo",
-    "zelle",
-    "paypal",
-)
 # An identifier used by more distinct sellers than this links nothing. Photos and text are the usual hubs
 # (stock pictures, template paragraphs), so they are held tighter than a handle or wallet; a seller's own
 # profile URL always links.

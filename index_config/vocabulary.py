@@ -6,7 +6,8 @@ international spelling (compared in E.164, as the extractor stores it), a crypto
 without its payment-URI scheme (`bitcoin:`), or a prefix ending in `*` or `…`, a platform by its
 registry key, name or alias, a site by host without port, a substance by class or by one of its
 lexicon words ("meth", "fent", "tranq"), a triage decision as the CLI spells it. A new contact
-field adds one row here and one in `search.CONTACT_FIELDS`.
+field is a field of `core.schema.Contacts` (which the index mapping and search read) and, if its
+value needs reading, one row here.
 """
 
 from collections.abc import Callable

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.schema import Listing
+from core.schema import CONTACT_FIELDS, Listing
 from core.settings import Settings
-from crawlers.extract.entities import CONTACT_FIELDS
 from crawlers.run import run_crawl
 from crawlers.sources import SourceConfig
 from tests.channel_contacts import BTC_SEGWIT, CHANNEL, OWNER, POSTS, serve_channel

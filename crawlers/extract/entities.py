@@ -129,24 +129,6 @@ class Entities:
     ship_to: list[str] = field(default_factory=list)
 
 
-# The contact fields above in the order the schema, the index and the app list them.
-CONTACT_FIELDS = (
-    "phone",
-    "phone_unverified",
-    "email",
-    "telegram",
-    "telegram_bot",
-    "wickr",
-    "whatsapp",
-    "signal",
-    "snapchat",
-    "threema",
-    "session",
-    "cashtag",
-    "venmo",
-    "zelle",
-    "paypal",
-)
 # Platforms whose bare "@name" is their own username (a channel or social source names one of these).
 BARE_HANDLE_PLATFORMS = ("telegram", "snapchat", "signal", "wickr", "venmo")
 
