@@ -6,9 +6,8 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from core.settings import Settings
 from index_config.manage import listings_alias
+from index_config.queries import flagged_and
 from index_config.sellers import sellers_alias
-
-FLAGGED = {"term": {"classification.flagged": True}}
 
 
 def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -20,7 +19,7 @@ def overview(client: Elasticsearch, settings: Settings, days: int = 90) -> dict[
     body = client.search(
         index=listings_alias(settings),
         size=0,
-        query={"bool": {"filter": [FLAGGED, {"range": {"first_seen": {"gte": f"now-{days}d/d"}}}]}},
+        query=flagged_and({"range": {"first_seen": {"gte": f"now-{days}d/d"}}}),
         aggs={
             "per_day": {
                 "date_histogram": {"field": "first_seen", "calendar_interval": "day", "format": "yyyy-MM-dd"},

@@ -14,6 +14,11 @@ HIGHEST_SCORE_FIRST: list[dict[str, str]] = [{"classification.score": "desc"}]
 LEAST_RECENTLY_FETCHED_FIRST: list[dict[str, str]] = [{"fetched_at": "asc"}]
 
 
+def flagged_and(*filters: dict[str, Any]) -> dict[str, Any]:
+    """Flagged listings that also match every one of `filters` (term, range... clauses)."""
+    return {"bool": {"filter": [FLAGGED, *filters]}}
+
+
 def flagged_listings(
     client: Elasticsearch,
     index: str,

@@ -34,6 +34,7 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from core.schema import CONTACT_KINDS
 from core.settings import Settings
 from index_config.manage import alias_name, listings_alias
+from index_config.queries import FLAGGED
 
 # An identifier used by more distinct sellers than this links nothing. Photos and text are the usual hubs
 # (stock pictures, template paragraphs), so they are held tighter than a handle or wallet; a seller's own
@@ -318,7 +319,7 @@ def _candidates(client: Elasticsearch, settings: Settings) -> Iterator[dict[str,
     """Flagged or analyst-confirmed listings, read through a point in time (no 10k window)."""
     query = {
         "bool": {
-            "should": [{"term": {"classification.flagged": True}}, {"term": {"triage.status": "confirmed"}}],
+            "should": [FLAGGED, {"term": {"triage.status": "confirmed"}}],
             "minimum_should_match": 1,
         }
     }

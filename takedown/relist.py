@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from core.store.takedowns import TakedownItem
 from index_config.manage import listings_alias
+from index_config.queries import flagged_and
 from index_config.triage import fetch_listings
 from takedown import cases, mirror
 from takedown.platforms import Registry
@@ -115,14 +116,7 @@ def candidates(client: Elasticsearch, settings: Settings, since: datetime) -> li
     """Flagged listings first seen after `since` (newest first, bounded)."""
     response = client.search(
         index=listings_alias(settings),
-        query={
-            "bool": {
-                "filter": [
-                    {"term": {"classification.flagged": True}},
-                    {"range": {"first_seen": {"gt": since.isoformat()}}},
-                ]
-            }
-        },
+        query=flagged_and({"range": {"first_seen": {"gt": since.isoformat()}}}),
         sort=[{"first_seen": "desc"}],
         size=MAX_CANDIDATES,
     )

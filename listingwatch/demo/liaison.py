@@ -24,6 +24,7 @@ from core.store.models import User
 from core.store.triage import current_decisions, record_decision
 from core.store.users import add_user, get_user
 from index_config.manage import listings_alias
+from index_config.queries import flagged_and
 from index_config.triage import write_triage
 from listingwatch.demo.marketplaces.takedowns import site_item
 from takedown import cases
@@ -57,15 +58,7 @@ def candidates(client: Elasticsearch, settings: Settings, platform: str, size: i
     """The platform's highest-scoring flagged synthetic-scope offers on the moderated local sites."""
     response = client.search(
         index=listings_alias(settings),
-        query={
-            "bool": {
-                "filter": [
-                    {"term": {"classification.flagged": True}},
-                    {"term": {"classification.scope": "synthetic"}},
-                    {"term": {"platform": platform}},
-                ]
-            }
-        },
+        query=flagged_and({"term": {"classification.scope": "synthetic"}}, {"term": {"platform": platform}}),
         sort=[{"classification.score": "desc"}, {"url": "asc"}],
         size=size * 3,
     )
