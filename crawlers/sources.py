@@ -19,7 +19,16 @@ import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import ConfigError
 from core.jsonl import validation_problems
@@ -276,6 +285,12 @@ class SourceConfig(_Strict):
         default=None,
         description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
         "every request of this source goes through it. Required for .onion start URLs.",
+    )
+    private_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local networks (CIDR, e.g. 127.0.0.1/32) that re-checks and removal "
+        "checks of this source may reach; every other such address is refused, redirects included. Only for sites "
+        "served on your own machine or network (the demo sites).",
     )
 
     @property
