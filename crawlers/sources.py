@@ -193,7 +193,7 @@ class Limits(_Strict):
 
 
 class EvidenceOptions(_Strict):
-    """What a browser page archives besides its main document (HTTP pages archive exactly what was fetched)."""
+    """What a browser page archives besides its main document, and what of it a takedown packet may carry."""
 
     subresources: int = Field(
         default=20,
@@ -202,6 +202,12 @@ class EvidenceOptions(_Strict):
         description="Most sub-resources (scripts, XHR, images) recorded per browser page, as network responses.",
     )
     subresource_max_bytes: int = Field(default=2_000_000, ge=1024, description="Larger sub-resources are skipped.")
+    share: Literal["full", "redacted", "none"] = Field(
+        default="redacted",
+        description="What takedown packets carry of a login-gated source's captures: full (as captured), redacted "
+        "(a logged-out capture when the page is public, else the account name redacted; no screenshots) or none. "
+        "none also withholds a public source's captures.",
+    )
 
 
 class Photos(_Strict):

@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,8 @@ class PacketOptions:
     tsa_url: str | None = None
     tsa_timeout: float = 20.0
     evidence_root: Path | None = None  # screenshots are read only from inside it (the crawler's var/)
+    # Applied to the evidence files before the report is written (login-gated sources: `takedown.gated`).
+    gate: Callable[[list[PacketListing], dict[str, bytes], list[str]], dict[str, bytes]] | None = None
 
 
 @dataclass
@@ -133,6 +136,8 @@ def build_packet(
     packet_id = packet_id_for(platform, listing_ids, now)
     warnings: list[str] = []
     files = _evidence(entries, warnings, options.evidence_root)
+    if options.gate is not None:
+        files = options.gate(entries, files, warnings)
 
     fields = platform.required_fields
     rows = [platform_row(e, platform.name, fields) for e in entries]

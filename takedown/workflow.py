@@ -20,6 +20,7 @@ from core.store.takedowns import TakedownItem, TakedownPacket
 from core.store.triage import confirmed_listing_ids, current_decisions
 from index_config.triage import fetch_listings
 from takedown import cases, mirror
+from takedown.gated import gate_evidence
 from takedown.packet import Packet, PacketOptions, build_packet
 from takedown.platforms import Registry, load_registry
 from takedown.rows import PacketListing
@@ -107,6 +108,7 @@ def packet_options(settings: Settings) -> PacketOptions:
         tsa_url=settings.takedown.tsa_url,
         tsa_timeout=settings.takedown.tsa_timeout,
         evidence_root=settings.var_dir,
+        gate=gate_evidence(settings),
     )
 
 
