@@ -205,18 +205,22 @@ class Refetcher:
         Raises `Refused` for a URL or hop this source may not reach and `RefetchError` for a
         fetch that did not finish (network error, deadline, too many redirects).
         """
+        self._wait(deadline)
         own = time.monotonic() + self.timeout
         deadline = own if deadline is None else min(own, deadline)
-        self._wait(deadline)
         try:
             return self._follow(url, deadline)
         finally:
             self._last = time.monotonic()
 
-    def _wait(self, deadline: float) -> None:
+    def _wait(self, deadline: float | None) -> None:
+        """The source's delay since the last fetch, never past the caller's deadline (the run's bound)."""
         delay = self.source.politeness.download_delay
         if self._last is not None and delay:
-            time.sleep(max(0.0, min(self._last + delay - time.monotonic(), deadline - time.monotonic())))
+            wait = self._last + delay - time.monotonic()
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+            time.sleep(max(0.0, wait))
 
     def _follow(self, url: str, deadline: float) -> Refetched:
         if self._client is None:

@@ -10,6 +10,7 @@ import gzip
 import ipaddress
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -205,3 +206,18 @@ def test_an_onion_source_is_rechecked_through_its_proxy_into_the_warc(
     assert {port for _, _, port in site.seen} <= proxy.upstream_ports
     warc = gzip.decompress(writer.files[0].read_bytes())
     assert warc.count(b"WARC-Type: response") == 2 and b"market-bot/2" in warc
+
+
+def test_fetches_of_one_source_wait_its_download_delay(
+    sites: tuple[Site, Site], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, _ = sites
+    waits: list[float] = []
+    monkeypatch.setattr("crawlers.refetch.time.sleep", waits.append)
+    with Refetcher(_source(site, politeness={"user_agent": "market-bot/2", "download_delay": 30}), settings) as fetcher:
+        fetcher.fetch(f"{site.url}/item/1")
+        fetcher.fetch(f"{site.url}/item/2")
+        fetcher.fetch(f"{site.url}/item/3", deadline=time.monotonic() + 2)
+    # None before the first fetch; then the delay less the time since, and never past a run's deadline.
+    assert len(waits) == 2 and 25 < waits[0] <= 30 and 0 < waits[1] <= 2
+    assert [path for path, _, _ in site.seen] == ["/item/1", "/item/2", "/item/3"]
