@@ -35,6 +35,7 @@ from urllib.parse import quote, quote_plus
 
 import yaml
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from core.errors import ListingwatchError
@@ -84,7 +85,7 @@ class _Record:
     record_id: str
     headers: list[tuple[str, str]]
     uri: str
-    http_headers: object
+    http_headers: StatusAndHeaders | None
     payload: bytes
 
 
@@ -255,14 +256,19 @@ def _gate_one(
 def _searchable(data: bytes) -> bytes:
     """Every record's headers and payload of a WARC slice, decompressed, for searching."""
     return b"\n".join(
-        b"\n".join(f"{k}: {v}".encode("latin-1", "replace") for k, v in getattr(r.http_headers, "headers", []))
+        b"\n".join(
+            f"{k}: {v}".encode("latin-1", "replace") for k, v in (r.http_headers.headers if r.http_headers else [])
+        )
         + b"\n"
         + r.payload
         for r in _records(data)
     )
 
 
-def gate_evidence(settings: Settings, logged_out: LoggedOut | None = None) -> Callable[..., dict[str, bytes]]:
+Gate = Callable[[list[PacketListing], dict[str, bytes], list[str]], dict[str, bytes]]
+
+
+def gate_evidence(settings: Settings, logged_out: LoggedOut | None = None) -> Gate:
     """The packet hook: apply each gated source's `evidence.share` to the packet's evidence files."""
     fetch_public = logged_out or logged_out_capture(settings)
 
