@@ -22,10 +22,11 @@ from core.schema import Listing
 from core.settings import Settings, load_settings
 from crawlers.evidence import WarcWriter
 from takedown.gated import gate_evidence, name_pattern, redact_warc
-from takedown.packet import PacketOptions, build_packet
+from takedown.packet import build_packet
 from takedown.platforms import load_registry
 from takedown.rows import PacketListing
 from takedown.warcslice import slice_records
+from takedown.workflow import packet_options
 
 ACCOUNT = "Crawler.Acct@example.org"
 SPELLINGS = [b"crawler.acct@example.org", b"crawler.acct%40example.org", b"Crawler.Acct&#64;example.org"]
@@ -243,10 +244,7 @@ def test_the_packet_says_what_was_redacted_and_carries_no_account_name(
     settings = _settings(tmp_path, base, "redacted")
     entry, _ = _entry(tmp_path, f"{base}/gated/7")
     registry = load_registry()
-    options = PacketOptions(
-        chromium=settings.crawl.chromium_path, browser_args=list(settings.crawl.browser_args),
-        gate=gate_evidence(settings),
-    )  # fmt: skip
+    options = packet_options(settings)  # the export's own options: the gate is on
     packet = build_packet([entry], registry.catch_all, tmp_path / "packets", options, datetime.now(UTC))
     with zipfile.ZipFile(packet.path) as archive:
         names = archive.namelist()
