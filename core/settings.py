@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -110,6 +110,11 @@ class CrawlSettings(BaseModel):
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     download_timeout: float = Field(default=30.0, gt=0)
     max_redirects: int = Field(default=5, ge=0)
+    private_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local networks (CIDR) every source's re-checks and removal checks "
+        "may reach; unset, they refuse all such addresses (a source can list its own under private_networks).",
+    )
     warc_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     http_cache: bool = Field(default=False, description="Scrapy HttpCache for developing selectors; never in prod.")
     frontier: Literal["local", "redis"] = Field(

@@ -21,7 +21,16 @@ import re2
 import yaml
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import ConfigError
 from core.jsonl import validation_problems
@@ -258,7 +267,7 @@ class Limits(_Strict):
 
 
 class EvidenceOptions(_Strict):
-    """What a browser page archives besides its main document (HTTP pages archive exactly what was fetched)."""
+    """What a browser page archives besides its main document, and what of it a takedown packet may carry."""
 
     subresources: int = Field(
         default=20,
@@ -267,6 +276,12 @@ class EvidenceOptions(_Strict):
         description="Most sub-resources (scripts, XHR, images) recorded per browser page, as network responses.",
     )
     subresource_max_bytes: int = Field(default=2_000_000, ge=1024, description="Larger sub-resources are skipped.")
+    share: Literal["full", "redacted", "none"] = Field(
+        default="redacted",
+        description="What takedown packets carry of a login-gated source's captures: full (as captured), redacted "
+        "(a logged-out capture when the page is public, else the account name redacted; no screenshots) or none. "
+        "none also withholds a public source's captures.",
+    )
 
 
 class Photos(_Strict):
@@ -351,6 +366,12 @@ class SourceConfig(_Strict):
         default=None,
         description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
         "every request of this source goes through it. Required for .onion start URLs.",
+    )
+    private_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local networks (CIDR, e.g. 127.0.0.1/32) that re-checks and removal "
+        "checks of this source may reach; every other such address is refused, redirects included. Only for sites "
+        "served on your own machine or network (the demo sites).",
     )
 
     @property

@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,8 @@ class PacketOptions:
     tsa_url: str | None = None
     tsa_timeout: float = 20.0
     evidence_root: Path | None = None  # screenshots are read only from inside it (the crawler's var/)
+    # Applied to the evidence files before the report is written (login-gated sources: `takedown.gated`).
+    gate: Callable[[list[PacketListing], dict[str, bytes], list[str]], dict[str, bytes]] | None = None
 
 
 @dataclass
@@ -158,6 +161,8 @@ def build_packet(
     packet_id = packet_id_for(platform, listing_ids, now)
     warnings: list[str] = []
     files = _evidence(entries, warnings, options.evidence_root)
+    if options.gate is not None:
+        files = options.gate(entries, files, warnings)
 
     missing = [e.listing.id for e in entries if e.listing.id not in reviews]
     if missing:

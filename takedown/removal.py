@@ -4,7 +4,9 @@ Schedule: hourly for the first `hourly_checks_hours` after reporting (time to re
 measured to the hour), then daily; removed listings keep being checked daily for
 `watch_removed_days` so a reinstated one is caught. Each check is an observation of its own:
 its request and response go into a WARC under ``var/warc/takedown/`` and an observation
-document, so "it was gone at 14:00" is as provable as "it was up at 09:00".
+document, so "it was gone at 14:00" is as provable as "it was up at 09:00". Fetches go
+through the source's re-fetcher (`crawlers.refetch`: its proxy, user agent, origins,
+public addresses only, limits); a listing whose source is not configured is not fetched.
 
 A seller's own deletion ("deleted by its author", "ended by the seller": registry
 `seller_markers`) is `deleted`: the page is gone but the platform did nothing, so it is
@@ -24,7 +26,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,9 +34,10 @@ from core.errors import ListingwatchError
 from core.schema import Listing
 from core.settings import Settings
 from core.store.takedowns import RemovalCheck, TakedownItem
-from crawlers.evidence import WarcWriter
+from crawlers.evidence import Capture, WarcWriter
 from crawlers.recheck import judge as recheck_judge
-from crawlers.sources import SourceConfig, find_source
+from crawlers.refetch import Hop, Refetcher, RefetchError
+from crawlers.sources import SourceConfig, source_by_name
 from index_config.manage import observations_alias
 from index_config.triage import fetch_listings
 from takedown import cases, mirror
@@ -92,53 +94,41 @@ def due(item: TakedownItem, now: datetime, settings: Settings) -> bool:
     return now - item.last_checked_at >= interval - timedelta(minutes=5)
 
 
-def fetch(url: str, settings: Settings, writer: WarcWriter, max_bytes: int) -> Fetched:
-    """GET with the crawler's user agent, bounded redirects, time and size; every hop goes into the WARC."""
-    headers = {"User-Agent": settings.crawl.user_agent}
+def _capture(writer: WarcWriter, hops: list[Hop]) -> Capture | None:
+    capture = None
+    for hop in hops:
+        capture = writer.capture(
+            url=hop.url,
+            method="GET",
+            request_headers=hop.request_headers,
+            request_body=b"",
+            status=hop.status,
+            reason=hop.reason,
+            response_headers=hop.response_headers,
+            body=hop.body,
+            extra_headers={"WARC-Protocol": "takedown-removal-check"},
+        )
+    return capture
+
+
+def fetch(url: str, fetcher: Refetcher, writer: WarcWriter) -> Fetched:
+    """GET through the source's re-fetcher (its proxy, origins, limits); every hop received goes into the WARC."""
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True,
-                max_redirects=settings.crawl.max_redirects,
-                timeout=settings.crawl.download_timeout,
-                headers=headers,
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) >= max_bytes:
-                    del body[max_bytes:]
-                    break
-            for hop in [*response.history, response]:
-                data = bytes(body) if hop is response else hop.content
-                capture = writer.capture(
-                    url=str(hop.request.url),
-                    method="GET",
-                    request_headers=list(hop.request.headers.items()),
-                    request_body=b"",
-                    status=hop.status_code,
-                    response_headers=list(hop.headers.items()),
-                    body=data,
-                    extra_headers={"WARC-Protocol": "takedown-removal-check"},
-                )
-            charset = response.charset_encoding or "utf-8"
-            try:
-                html = bytes(body).decode(charset, errors="replace")
-            except LookupError:
-                html = bytes(body).decode("utf-8", errors="replace")
-            return Fetched(
-                status=response.status_code,
-                final_url=str(response.url),
-                html=html,
-                warc_file=str(capture.warc_file),
-                record_id=capture.record_id,
-                body_sha256=capture.body_sha256,
-                captured_at=capture.captured_at,
-            )
-    except httpx.HTTPError as err:
-        return Fetched(status=None, final_url=url, html="", error=f"{type(err).__name__}: {err}")
+        page = fetcher.fetch(url)
+    except RefetchError as err:
+        _capture(writer, err.hops)  # a refused redirect is kept: where the platform sent us is evidence too
+        return Fetched(status=None, final_url=err.hops[-1].url if err.hops else url, html="", error=str(err))
+    capture = _capture(writer, page.hops)
+    assert capture is not None
+    return Fetched(
+        status=page.final.status,
+        final_url=page.final.url,
+        html=page.html,
+        warc_file=str(capture.warc_file),
+        record_id=capture.record_id,
+        body_sha256=capture.body_sha256,
+        captured_at=capture.captured_at,
+    )
 
 
 def judge(
@@ -224,6 +214,21 @@ def _observation(doc: dict[str, Any], fetched: Fetched, verdict: Verdict, reason
     return hashlib.sha256(key.encode()).hexdigest()[:32], body
 
 
+def _not_fetched(url: str, source: str | None) -> Fetched:
+    reason = f"source {source!r} is not configured here, so its proxy and allowed domains are unknown; not fetched"
+    return Fetched(status=None, final_url=url, html="", error=reason)
+
+
+def _fetcher(name: str | None, settings: Settings, fetchers: dict[str, Refetcher | None]) -> Refetcher | None:
+    """The source's re-fetcher (one per source per run), or None for a source not configured."""
+    if name and name not in fetchers:
+        try:
+            fetchers[name] = Refetcher(source_by_name(settings.crawl.sources_dir, name), settings)
+        except ListingwatchError:
+            fetchers[name] = None
+    return fetchers.get(name) if name else None
+
+
 def run_checks(
     session: Session,
     client: Elasticsearch,
@@ -240,7 +245,7 @@ def run_checks(
     if not items:
         return []
     docs = fetch_listings(client, settings, [i.listing_id for i in items])
-    sources: dict[str, SourceConfig | None] = {}
+    fetchers: dict[str, Refetcher | None] = {}
     writer = WarcWriter(warc_dir(settings), "removal-checks", settings.crawl.warc_max_bytes)
     outcomes: list[CheckOutcome] = []
     changed: list[TakedownItem] = []
@@ -248,15 +253,9 @@ def run_checks(
         for item in items:
             doc = docs.get(item.listing_id) or {"id": item.listing_id, "url": item.url}
             doc = {**doc, "id": item.listing_id}
-            name = doc.get("source")
-            if name and name not in sources:
-                try:
-                    sources[name] = find_source(settings.crawl.sources_dir, name)
-                except ListingwatchError:
-                    sources[name] = None
-            source = sources.get(name) if name else None
-            limit = (source.limits.max_page_bytes if source else None) or settings.crawl.max_page_bytes
-            fetched = fetch(item.url, settings, writer, limit)
+            fetcher = _fetcher(doc.get("source"), settings, fetchers)
+            source = fetcher.source if fetcher else None
+            fetched = fetch(item.url, fetcher, writer) if fetcher else _not_fetched(item.url, doc.get("source"))
             verdict, reason = judge(doc, source, registry.find(item.platform) or registry.catch_all, fetched)
             if "url" in doc and "source" in doc:
                 oid, body = _observation(doc, fetched, verdict, reason)
@@ -286,6 +285,9 @@ def run_checks(
             outcomes.append(CheckOutcome(item.id, item.url, verdict, reason, before, item.status))
     finally:
         writer.close()
+        for opened in fetchers.values():
+            if opened is not None:
+                opened.close()
     session.flush()
     mirror.sync(client, settings, changed)
     return outcomes

@@ -21,6 +21,7 @@ from core.store.takedowns import TakedownItem, TakedownPacket
 from core.store.triage import confirmed_listing_ids, current_decisions, history
 from index_config.triage import fetch_listings
 from takedown import cases, custody, mirror
+from takedown.gated import gate_evidence
 from takedown.notice import Review
 from takedown.packet import Packet, PacketOptions, build_packet
 from takedown.platforms import Registry, load_registry
@@ -112,6 +113,7 @@ def packet_options(settings: Settings) -> PacketOptions:
         tsa_url=settings.takedown.tsa_url,
         tsa_timeout=settings.takedown.tsa_timeout,
         evidence_root=settings.var_dir,
+        gate=gate_evidence(settings),
     )
 
 

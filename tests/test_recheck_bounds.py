@@ -84,6 +84,7 @@ def _source(port: int) -> SourceConfig:
             "platform": "p",
             "start_urls": [f"http://127.0.0.1:{port}/"],
             "allowed_domains": ["127.0.0.1"],
+            "private_networks": ["127.0.0.1/32"],
             "links": {"listings": {}},
             "fields": {"title": "h1", "description": "p"},
         }

@@ -104,7 +104,10 @@ def world(es_settings: Settings, es_client: Elasticsearch, tmp_path_factory: pyt
         start_sites() as sites,
         running_authority(tmp_path_factory.mktemp("tsa")) as tsa,
         fresh_prefix(es_settings, tmp / "var") as base,
+        pytest.MonkeyPatch.context() as mp,
     ):
+        # Removal checks load the source by name and fetch only its origins: point the demo sources at these sites.
+        mp.setenv("LISTINGWATCH_SITES_URL", sites.url)
         settings = base.model_copy(
             update={"takedown": base.takedown.model_copy(update={"tsa_url": tsa.url, "packets_dir": tmp / "packets"})}
         )

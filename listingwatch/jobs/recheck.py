@@ -2,17 +2,14 @@
 
 Platforms ask "is it still up?" before acting, and analysts need to know when a takedown
 worked. A full recrawl would answer it slowly and only for listings still linked from an
-index page, so each flagged listing's own URL is fetched once, politely (the crawler's
-user agent, timeout and size cap), and judged with the crawler's own page-kind detection
+index page, so each flagged listing's own URL is fetched once through its source's
+re-fetcher (`crawlers.refetch`: the source's proxy, user agent, origins, public addresses
+only, size cap, deadline and delay) and judged with the crawler's own page-kind detection
 and field extraction for its source.
 
-Listed URLs are hostile input, so the re-check is bounded like the crawler: each fetch has a
-wall-clock deadline (a page that drips one byte a second is cut off), redirects are followed
-only to the source's own origins (`crawlers.origins`, the policy the crawler's offsite
-middleware applies; never the Elasticsearch node) and at most `crawl.max_redirects` times,
-and the whole run stops at `airflow.recheck_timeout_minutes`, recording the listings it did
-not reach, so results already gathered are written rather than lost. A listing's `source`
-field only ever names a file in the sources folder; it is never read as a path.
+The whole run stops at `airflow.recheck_timeout_minutes`, recording the listings it did not
+reach, so results already gathered are written rather than lost. A listing's `source` field
+only ever names a file in the sources folder; it is never read as a path.
 
 Browser-rendered pages are judged on status and page kind only: their content needs the
 browser, and a plain fetch would report every one as changed. Results go to
@@ -22,27 +19,23 @@ new content by its source's next scheduled crawl.
 
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from email.message import Message
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
-from typing import IO
 
 from pydantic import BaseModel, Field
 
 from core.errors import ListingwatchError
 from core.schema import Listing
 from core.settings import Settings
-from crawlers.origins import OriginPolicy
 from crawlers.recheck import Status, judge
+from crawlers.refetch import Refetcher, RefetchError
 from crawlers.sources import SourceConfig, source_by_name
 from listingwatch.runs.listings_io import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 50
-READ_CHUNK = 64 * 1024
 
 
 class RecheckResult(BaseModel):
@@ -84,71 +77,42 @@ def flagged_listings(settings: Settings, limit: int) -> list[Listing]:
     return [Listing.model_validate(doc) for doc in docs]
 
 
-class RefusedOrigin(ValueError):
-    """A URL (or a redirect's target) outside the source's allowed origins."""
-
-
-class _OriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow a redirect only to an allowed origin, and at most `max_redirects` times."""
-
-    def __init__(self, policy: OriginPolicy, max_redirects: int) -> None:
-        self.policy = policy
-        self.max_redirections = max_redirects
-
-    def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
-    ) -> urllib.request.Request | None:
-        if reason := self.policy.why_refused(newurl):
-            raise RefusedOrigin(f"redirect to {newurl[:200]} refused: {reason}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def fetch(url: str, policy: OriginPolicy, settings: Settings, max_bytes: int, deadline: float) -> tuple[int, str, str]:
-    """GET one page within the source's origins, reading at most `max_bytes` before `deadline`: (status, url, html).
-
-    `deadline` is a `time.monotonic()` value; it bounds the whole fetch, not each read, so a
-    server that sends a byte a second cannot hold the re-check.
-    """
-    if reason := policy.why_refused(url):
-        raise RefusedOrigin(f"{url[:200]} refused: {reason}")
-    opener = urllib.request.build_opener(_OriginRedirects(policy, settings.crawl.max_redirects))
-    request = urllib.request.Request(url, headers={"User-Agent": settings.crawl.user_agent})  # noqa: S310
-    timeout = max(0.1, min(settings.crawl.download_timeout, deadline - time.monotonic()))
-    try:
-        response = opener.open(request, timeout=timeout)
-    except urllib.error.HTTPError as err:
-        response = err  # a 404 or 500 is an answer about the listing, not a failure to ask
-    with response:
-        body = bytearray()
-        while len(body) < max_bytes:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"the page was still arriving after {settings.crawl.download_timeout:.0f}s")
-            chunk = response.read1(min(READ_CHUNK, max_bytes - len(body)))
-            if not chunk:
-                break
-            body += chunk
-        charset = response.headers.get_content_charset() or "utf-8"
-        return response.status, response.url, bytes(body).decode(charset, errors="replace")
-
-
 def recheck_listing(
-    listing: Listing, source: SourceConfig, settings: Settings, *, deadline: float | None = None
+    listing: Listing,
+    source: SourceConfig,
+    settings: Settings,
+    *,
+    deadline: float | None = None,
+    refetcher: Refetcher | None = None,
 ) -> RecheckResult:
-    """Fetch one listing URL (size- and time-capped, own origins only) and judge it; failures are a result."""
+    """Fetch one listing URL through the source's re-fetcher and judge it; failures are a result."""
     base = {"id": listing.id, "url": listing.url, "source": listing.source}
-    own = time.monotonic() + settings.crawl.download_timeout
-    try:
-        status, final_url, html = fetch(
-            listing.url,
-            OriginPolicy.for_source(source, settings),
-            settings,
-            source.limits.max_page_bytes or settings.crawl.max_page_bytes,
-            own if deadline is None else min(own, deadline),
-        )
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        return RecheckResult(**base, status="unreachable", detail=f"{type(err).__name__}: {err}"[:500])
-    verdict, detail = judge(listing, source, status, final_url, html)
-    return RecheckResult(**base, status=verdict, http_status=status, detail=detail)
+    with nullcontext(refetcher) if refetcher else Refetcher(source, settings) as fetcher:
+        try:
+            page = fetcher.fetch(listing.url, deadline)
+        except RefetchError as err:
+            return RecheckResult(**base, status="unreachable", detail=str(err)[:500])
+    verdict, detail = judge(listing, source, page.final.status, page.final.url, page.html)
+    return RecheckResult(**base, status=verdict, http_status=page.final.status, detail=detail)
+
+
+def _recheck_one(
+    listing: Listing, settings: Settings, deadline: float, fetchers: dict[str, Refetcher | None], stack: ExitStack
+) -> RecheckResult:
+    base = {"id": listing.id, "url": listing.url, "source": listing.source}
+    if time.monotonic() >= deadline:
+        return RecheckResult(**base, status="not_checked", detail="the run reached its time bound")
+    if listing.source not in fetchers:
+        try:
+            source = source_by_name(settings.crawl.sources_dir, listing.source)
+            fetchers[listing.source] = stack.enter_context(Refetcher(source, settings))
+        except ListingwatchError as err:
+            log.warning("Cannot re-check listings of %r: %s", listing.source[:100], err)
+            fetchers[listing.source] = None
+    fetcher = fetchers[listing.source]
+    if fetcher is None:
+        return RecheckResult(**base, status="unknown_source")
+    return recheck_listing(listing, fetcher.source, settings, deadline=deadline, refetcher=fetcher)
 
 
 def recheck_flagged(settings: Settings, *, key: str, limit: int, timeout_s: float | None = None) -> RecheckReport:
@@ -160,25 +124,9 @@ def recheck_flagged(settings: Settings, *, key: str, limit: int, timeout_s: floa
     started = time.monotonic()
     deadline = started + (timeout_s or settings.airflow.recheck_timeout_minutes * 60.0)
     listings = flagged_listings(settings, limit)
-    sources: dict[str, SourceConfig | None] = {}
-    results: list[RecheckResult] = []
-    for listing in listings:
-        base = {"id": listing.id, "url": listing.url, "source": listing.source}
-        if time.monotonic() >= deadline:
-            results.append(RecheckResult(**base, status="not_checked", detail="the run reached its time bound"))
-            continue
-        if listing.source not in sources:
-            try:
-                sources[listing.source] = source_by_name(settings.crawl.sources_dir, listing.source)
-            except ListingwatchError as err:
-                log.warning("Cannot re-check listings of %r: %s", listing.source[:100], err)
-                sources[listing.source] = None
-        source = sources[listing.source]
-        if source is None:
-            results.append(RecheckResult(**base, status="unknown_source"))
-        else:
-            results.append(recheck_listing(listing, source, settings, deadline=deadline))
-            time.sleep(max(0.0, min(source.politeness.download_delay, deadline - time.monotonic())))
+    fetchers: dict[str, Refetcher | None] = {}
+    with ExitStack() as stack:
+        results = [_recheck_one(listing, settings, deadline, fetchers, stack) for listing in listings]
 
     workdir = recheck_dir(settings, key)
     write_json_atomic(workdir / "results.jsonl", "".join(r.model_dump_json() + "\n" for r in results))
