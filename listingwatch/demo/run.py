@@ -49,6 +49,11 @@ def _bar(console: Console) -> Progress:
     return Progress(*columns, TimeElapsedColumn(), console=console)
 
 
+def demo_log(settings: Settings) -> Path:
+    """Where the demo writes what libraries say (warnings, INFO lines); each source's DAG log sits beside it."""
+    return settings.var_dir / "logs" / "demo.log"
+
+
 def ensure_model(settings: Settings, console: Console, *, quick: bool = False) -> str:
     """The active model's version; with none, train, export and promote one first (the full model unless `quick`).
 
@@ -169,11 +174,6 @@ def flagged_table(hits: list[dict[str, Any]]) -> Table:
             plain(hit.get("url", "")),
         )
     return table
-
-
-def demo_log(settings: Settings) -> Path:
-    """Where the demo writes what libraries say (warnings, INFO lines); each source's DAG log sits beside it."""
-    return settings.var_dir / "logs" / "demo.log"
 
 
 def run_demo(
