@@ -6,6 +6,7 @@ inside the test session an earlier test's imports would hide what a user's first
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_first_training_shows_bars_and_no_library_output(tmp_path: Path) -> None
     terminal = out + err
     log = (tmp_path / "var" / "logs" / "demo.log").read_text(encoding="utf-8")
 
-    assert "=== model quick-" in out
+    assert re.search(r"=== model clf-\S+-quick$", out, flags=re.M)
     for stage in ("fine-tune", "calibrating on the validation split", "exporting int8 ONNX"):
         assert stage in terminal
     for noise in ("TracerWarning", "Warning:", "quantiz", "Loading weights", "MISSING", "WARNING"):
