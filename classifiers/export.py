@@ -10,6 +10,7 @@ F1 on the validation split falls more than `MAX_F1_DROP` below the PyTorch model
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,18 +81,29 @@ def quantise(src: Path, dst: Path) -> Path:
     return dst
 
 
-def export_model(model_dir: Path, *, verify: bool = True) -> Path:
-    """Write `onnx/model.int8.onnx` into the model directory; returns its path."""
+def export_model(model_dir: Path, *, verify: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write `onnx/model.int8.onnx` into the model directory; returns its path.
+
+    `progress(done, total)` is told after each step (trace, fuse, quantise, F1 check): together
+    they take minutes, and a caller's progress bar should move meanwhile.
+    """
     model_dir = Path(model_dir)
     ModelDir.open(model_dir)  # a clear error if it is not a complete model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    report = progress or (lambda _done, _total: None)
+    steps = 4 if verify else 3
+    report(0, steps)
     fp32 = export_fp32(model_dir)
+    report(1, steps)
     fused = optimise(fp32)
+    report(2, steps)
     int8 = quantise(fused, model_dir / ONNX_FILE)
     fused.unlink()
     fp32.unlink()  # only the int8 graph is served; the PyTorch weights remain the reference
+    report(3, steps)
     if verify:
         check_int8(model_dir)
+        report(4, steps)
     return int8
 
 

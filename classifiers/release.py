@@ -68,9 +68,8 @@ def train_and_release(
             settings, quick=quick, seed=seed, layers=layers, real=real, triage=triage, progress=progress
         )
     if export:
-        if progress:
-            progress(EXPORT_STAGE, 0, 0)
-        export_model(model_dir)
+        export_step = (lambda done, total: progress(EXPORT_STAGE, done, total)) if progress else None
+        export_model(model_dir, progress=export_step)
     if promote or (promote is None and registry.promoted_version(settings) is None):
         registry.promote(settings, model_dir.name)
     return model_dir

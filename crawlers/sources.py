@@ -41,6 +41,7 @@ MAX_ALIASES = 20  # anchors for a repeated selector are fine; nested ones multip
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _PROXY_SCHEMES = {"socks5h", "socks5", "http", "https"}
+_SITE = re.compile(r"[a-z0-9][a-z0-9._:\-]{0,199}")
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once"}
 
 
@@ -347,6 +348,11 @@ class SourceConfig(_Strict):
         "classifier reads it as context, so a product page on a market reads as an offer and a news page does not.",
     )
     enabled: bool = True
+    site: str | None = Field(
+        default=None,
+        description="The listings' site value (the site: search and facet, seller names per site). Unset: the "
+        "host of each listing's URL. Name one site apart from others on the same host, or its mirrors as one.",
+    )
     start_urls: list[str] = Field(min_length=1)
     allowed_domains: list[str] = Field(min_length=1)
     render: Literal["http", "browser"] = "http"
@@ -378,6 +384,20 @@ class SourceConfig(_Strict):
     def uses_browser(self) -> bool:
         """Pages are rendered in Chromium (Playwright), which needs the browser pool and its own handlers."""
         return self.render == "browser"
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        """Lower case, as `site:` searches are read, and one word a facet link or a search can carry."""
+        if value is None:
+            return None
+        site = value.strip().lower()
+        if not _SITE.fullmatch(site):
+            raise ValueError(
+                f"{value!r} must be one word of letters, digits, '.', '-', '_' or ':' (no spaces or '/'), "
+                "e.g. market.example or market-mirrors"
+            )
+        return site
 
     @field_validator("start_urls")
     @classmethod

@@ -360,6 +360,7 @@ class ListingSpider(scrapy.Spider):
                 url=url,
                 source=self.source.name,
                 platform=self.source.platform,
+                site=self.source.site,
                 source_kind=self.source.kind,
                 render_mode=self.source.render,
                 http_status=response.status,

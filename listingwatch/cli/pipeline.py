@@ -22,6 +22,14 @@ def demo(
         list[str] | None, typer.Option("--source", "-s", help="Only these sources (default: every enabled one).")
     ] = None,
     stop: Annotated[bool, typer.Option("--stop", help="Stop the services an earlier demo left running.")] = False,
+    quick_model: Annotated[
+        bool,
+        typer.Option(
+            "--quick-model",
+            help="With no model in service yet, train the small smoke-test model (a few minutes, rougher flags) "
+            "instead of the full one (about ten minutes).",
+        ),
+    ] = False,
 ) -> None:
     """The main job: start Elasticsearch and the local sites, ensure a model, run every source DAG, show results."""
     from rich.console import Console
@@ -33,7 +41,7 @@ def demo(
     if stop:
         stop_demo(get_settings(), console)
         return
-    outcomes = run_demo(get_settings(), console, only=source or None)
+    outcomes = run_demo(get_settings(), console, only=source or None, quick_model=quick_model)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 

@@ -15,19 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.errors import ListingwatchError
 from core.settings import Settings
 from listingwatch.demo.services import ensure_sites, stop_sites
+from listingwatch.library_logs import LibraryLogs
 from listingwatch.orchestration.airflow_home import bootstrap_airflow, configure_airflow
 from listingwatch.runs.paths import latest_summary
 from listingwatch.runs.summary import RunSummary
 from listingwatch.terminal import escape, plain
 
 # What a first start should expect: the full model is about ten times the quick one's training work.
-FIRST_TRAINING = "roughly 10 minutes on 2 CPU cores"
+FIRST_TRAINING = {False: "roughly 10 minutes on 2 CPU cores", True: "a few minutes"}
 
 
 @dataclass
@@ -43,8 +44,21 @@ def _step(console: Console, text: str) -> Any:
     return console.status(f"[bold]{text}[/bold]", spinner="dots")
 
 
-def ensure_model(settings: Settings, console: Console) -> str:
-    """The active model's version; with none, train, export and promote the full model first."""
+def _bar(console: Console) -> Progress:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=console)
+
+
+def demo_log(settings: Settings) -> Path:
+    """Where the demo writes what libraries say (warnings, INFO lines); each source's DAG log sits beside it."""
+    return settings.var_dir / "logs" / "demo.log"
+
+
+def ensure_model(settings: Settings, console: Console, *, quick: bool = False) -> str:
+    """The active model's version; with none, train, export and promote one first (the full model unless `quick`).
+
+    One bar follows the stages: training steps of the fine-tune, calibration, then the export's steps.
+    """
     from classifiers.registry import active_model_dir
     from classifiers.release import train_and_release
 
@@ -52,17 +66,16 @@ def ensure_model(settings: Settings, console: Console) -> str:
     if active is not None:
         return active.name
     console.print(
-        "No trained model yet: training the classifier once (fine-tune, calibrate, int8 export). "
-        f"This takes {FIRST_TRAINING}; later runs reuse the model."
+        f"No trained model yet: training the {'quick smoke-test' if quick else 'full'} classifier once "
+        f"(fine-tune, calibrate, int8 export). This takes {FIRST_TRAINING[quick]}; later runs reuse the model."
     )
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, TextColumn("{task.completed}/{task.total}"), console=console) as progress:
+    with _bar(console) as progress:
         bar = progress.add_task("building the training corpus and loading the base model", total=None)
 
         def report(stage: str, step: int, total: int) -> None:
             progress.update(bar, description=stage, completed=step, total=total or None)
 
-        return train_and_release(settings, promote=True, progress=report).name
+        return train_and_release(settings, quick=quick, promote=True, progress=report).name
 
 
 def enabled_sources(settings: Settings, console: Console) -> list[str]:
@@ -184,8 +197,20 @@ def liaison_round(settings: Settings, sites_url: str, console: Console) -> None:
     )
 
 
-def run_demo(settings: Settings, console: Console, *, only: list[str] | None = None) -> list[SourceOutcome]:
-    """Bring everything up, run the source DAGs, print what was found; returns per-source outcomes."""
+def run_demo(
+    settings: Settings, console: Console, *, only: list[str] | None = None, quick_model: bool = False
+) -> list[SourceOutcome]:
+    """Bring everything up, run the source DAGs, print what was found; returns per-source outcomes.
+
+    Libraries' warnings and log lines go to `demo_log`, not between the bars and tables.
+    """
+    with LibraryLogs(demo_log(settings), console) as library_logs:
+        return _run_demo(settings, console, library_logs, only, quick_model)
+
+
+def _run_demo(
+    settings: Settings, console: Console, library_logs: LibraryLogs, only: list[str] | None, quick_model: bool
+) -> list[SourceOutcome]:
     from index_config.client import get_client
     from index_config.manage import init_indices, listings_alias
     from index_config.node import ensure_node
@@ -197,10 +222,12 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     with _step(console, "Starting the local marketplace sites"):
         url, _started = ensure_sites(settings)
     console.print(plain(f"Local marketplace sites: {url}"))
-    version = ensure_model(settings, console)
+    version = ensure_model(settings, console, quick=quick_model)
+    library_logs.install()  # transformers, imported by training, keeps a console handler of its own
     console.print(plain(f"Classifier model: {version}"))
     with _step(console, "Preparing Airflow (database, pools, DAG files)"):
         bootstrap_airflow(settings)
+    library_logs.install()  # Airflow's first import puts its console handler on the root logger
     console.print(plain(f"Airflow home: {configure_airflow(settings)['AIRFLOW_HOME']}"))
 
     sources = only or enabled_sources(settings, console)
@@ -209,14 +236,7 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
     log_dir = settings.var_dir / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with _bar(console) as progress:
         overall = progress.add_task("Running source DAGs through Airflow", total=len(sources))
         for source in sources:
             progress.update(overall, description=f"DAG crawl_{source}: crawl -> classify -> index")
@@ -239,7 +259,8 @@ def run_demo(settings: Settings, console: Console, *, only: list[str] | None = N
         "Query the index yourself:\n"
         f"  curl -s '{endpoint}/{alias}/_search?q=classification.flagged:true&size=5&pretty'\n"
         "Airflow UI with these DAGs: `listingwatch airflow standalone`.\n"
-        "Services (node, sites, web app) are left running; stop them with `listingwatch demo --stop`.",
+        "Services (node, sites, web app) are left running; stop them with `listingwatch demo --stop`.\n"
+        f"Library warnings and logs: {escape(demo_log(settings))}; each source's DAG log: {escape(log_dir)}/.",
         soft_wrap=True,  # a command wrapped with hard newlines breaks when copied
     )
     return outcomes
