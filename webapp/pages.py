@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -17,6 +18,7 @@ from index_config.saved_searches import LIST_FIELDS, params_from_query_string
 from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, count, parse_params, search
 from index_config.sellers import get_seller, list_sellers
 from index_config.triage import write_triage
+from monitor.timeline import lag_rows, listing_timeline, timelines
 from webapp import graph
 from webapp.evidence import evidence_path, read_record
 from webapp.security import Principal, check_csrf, page_role, principal
@@ -174,9 +176,12 @@ def listing_page(request: Request, listing_id: str, user: Analyst) -> Response:
     view = listing_view(request.app.state.es, request.app.state.settings, listing_id)
     if view is None:
         raise HTTPException(status_code=404, detail="No listing with this id in the index.")
+    with session_scope(request.app.state.settings) as db:
+        timeline = listing_timeline(request.app.state.es, request.app.state.settings, db, listing_id)
     return _render(
         request,
         "listing.html",
+        timeline=timeline.steps() if timeline else [],
         v=view,
         doc=view["doc"],
         text=highlighted_fields(view["doc"]),
@@ -258,7 +263,10 @@ def seller_page(request: Request, cluster_id: str, user: Analyst) -> Response:
 
 @router.get("/overview")
 def overview_page(request: Request, user: Analyst) -> Response:
-    return _render(request, "overview.html", data=overview(request.app.state.es, request.app.state.settings))
+    es, settings = request.app.state.es, request.app.state.settings
+    with session_scope(settings) as db:
+        lags = [r.as_dict() for r in lag_rows(timelines(es, settings, db).values(), "platform", datetime.now(UTC))]
+    return _render(request, "overview.html", data=overview(es, settings), lags=lags)
 
 
 @router.post("/saved")
