@@ -247,6 +247,10 @@ ROUTES = {
     ("GET", "/liaison/packets/{packet_id}.zip"): "liaison",
     ("POST", "/liaison/packets/{packet_id}/sent"): "liaison",
     ("GET", "/api/takedown/report"): "liaison",
+    ("GET", "/alerts"): "analyst",
+    ("POST", "/alerts"): "analyst",
+    ("POST", "/alerts/{sub_id}/test"): "analyst",
+    ("POST", "/alerts/{sub_id}/delete"): "analyst",
 }
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/api/openapi.json")}
 
@@ -259,7 +263,9 @@ def test_every_route_is_in_the_role_table(web_env: WebEnv) -> None:
 
 
 def _fill(path: str, env: WebEnv) -> str:
-    return path.format(listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=999_999, packet_id="none")
+    return path.format(
+        listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=999_999, packet_id="none", sub_id=999_999
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
@@ -316,6 +322,7 @@ def test_hostile_listing_renders_inert_on_every_page(web_server: WebEnv) -> None
             "/sellers",
             f"/sellers/{cluster}",
             "/overview",
+            "/alerts",
         ]
         for page in pages:
             reply = c.get(page)
