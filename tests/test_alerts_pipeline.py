@@ -18,6 +18,7 @@ from listingwatch.runs.paths import run_key, run_paths
 from monitor.alerts.run import run_alerts
 from monitor.alerts.subscriptions import NewSubscription, add_subscription
 from tests.alert_receivers import WebhookReceiver
+from tests.index_data import fresh_prefix
 from tests.plugins.web import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,15 +33,20 @@ def setup(es_settings, trained_model, sites, airflow_db, tmp_path_factory):
     (sources / f"{SOURCE}.yaml").write_text(
         (es_settings.crawl.sources_dir / f"{SOURCE}.yaml").read_text(encoding="utf-8")
     )
-    settings = es_settings.model_copy(
+    base = es_settings.model_copy(
         update={
-            "var_dir": tmp_path_factory.mktemp("alerts-var"),
             "model": trained_model.settings.model,
             "crawl": es_settings.crawl.model_copy(update={"sources_dir": sources}),
             "airflow": es_settings.airflow.model_copy(update={"retries": 0, "dags_folder": airflow_db}),
             "alerts": es_settings.alerts.model_copy(update={"min_score": 0.0, "app_url": "https://lw.example"}),
         }
     )
+    # An index of its own: listings other modules indexed from the same sites keep their earlier first_seen.
+    with fresh_prefix(base, tmp_path_factory.mktemp("alerts-var")) as settings:
+        yield from _running(settings)
+
+
+def _running(settings):
     sync_dag_files(settings)
     up, down_port = WebhookReceiver(free_port()).start(), free_port()
     with session_scope(settings) as db:
@@ -48,7 +54,7 @@ def setup(es_settings, trained_model, sites, airflow_db, tmp_path_factory):
         add_subscription(db, ana, NewSubscription("new_offer", up.url, "webhook"))
         add_subscription(db, ana, NewSubscription("new_offer", f"http://127.0.0.1:{down_port}/hook", "webhook"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LISTINGWATCH_CRAWL__SOURCES_DIR", str(sources))
+        mp.setenv("LISTINGWATCH_CRAWL__SOURCES_DIR", str(settings.crawl.sources_dir))
         get_settings.cache_clear()
         try:
             yield settings, up, down_port
