@@ -239,6 +239,13 @@ class AlertsSettings(BaseModel):
     min_score: float = Field(default=0.9, ge=0, le=1, description="new_offer default when a subscription sets none.")
     lookback_hours: float = Field(default=48.0, gt=0, description="How far back a run looks for events it missed.")
 
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> "AlertsSettings":
+        local = self.smtp_host in (None, "127.0.0.1", "localhost", "::1")
+        if self.smtp_security == "none" and self.smtp_username and not local:
+            raise ValueError("alerts.smtp_security none would send the SMTP password in clear; use starttls or tls")
+        return self
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

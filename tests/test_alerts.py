@@ -262,3 +262,39 @@ def test_cli_add_list_send_test_remove(
         assert runner.invoke(app, ["alerts", "remove", "1"]).exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_the_airflow_failure_callback_alerts_and_records_a_failed_run(
+    store: Settings, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from core.settings import get_settings
+    from listingwatch.orchestration.callbacks import task_failed
+
+    monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(store.var_dir))
+    get_settings.cache_clear()
+    _subscribe(store, "ana", NewSubscription("task_failed", receiver.url, "webhook"))
+    when = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    context = {
+        "ti": SimpleNamespace(dag_id="crawl_shop", task_id="crawl", try_number=3),  # what Airflow hands the callback
+        "dag_run": SimpleNamespace(run_id="scheduled__1", logical_date=when, run_after=when),
+        "exception": RuntimeError("Source shop fetched no pages"),
+    }
+    try:
+        task_failed(context)
+    finally:
+        get_settings.cache_clear()
+    (alert,) = receiver.bodies[0]["alerts"]
+    assert alert["data"]["error"] == "Source shop fetched no pages" and alert["data"]["try_number"] == 3
+    with session_scope(store) as db:
+        (outcome,) = db.query(SourceRunOutcome)
+        assert (outcome.source, outcome.ok, outcome.error) == ("shop", False, "Source shop fetched no pages")
+
+
+def test_smtp_credentials_are_never_sent_in_clear_to_a_remote_relay(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+
+    smtp = {"smtp_host": "mail.example", "smtp_security": "none", "smtp_username": "u", "smtp_password": "p"}
+    with pytest.raises(ConfigError, match="in clear"):
+        load_settings(var_dir=tmp_path, alerts=smtp)

@@ -144,7 +144,10 @@ def send_test(subscription: Annotated[int, typer.Argument(help="The number `aler
 
 @alerts_app.command("run")
 def run() -> None:
-    """Find new events for every subscription and deliver what is due (retries included); safe to run often."""
+    """Find new events for every subscription and deliver what is due (retries included); safe to run often.
+
+    Exits 1 when a delivery failed in this pass (it is retried later), so cron mails you about it.
+    """
     from core.settings import get_settings
     from listingwatch.terminal import visible
     from monitor.alerts.run import run_alerts
