@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.store.alerts import SourceRunOutcome
+from crawlers.sources import SourceConfig
 
 HISTORY = 50  # runs read back; enough to walk from one bound to the other many times over
 
@@ -69,3 +70,14 @@ def history_of(session: Session, source: str) -> list[RunFacts]:
         .limit(HISTORY)
     )
     return [RunFacts(r.finished_at, r.ok, r.new_flagged) for r in reversed(list(rows))]
+
+
+def schedule_text(session: Session, source: SourceConfig, now: datetime) -> str:
+    """How the sources page and logs show a source's schedule: its cron, or the adaptive interval now and why."""
+    if source.schedule_min is None or source.schedule_max is None:
+        return source.schedule
+    decision = decide(history_of(session, source.name), source.schedule_min, source.schedule_max, now)
+    when = f"next crawl {decision.next_at.isoformat(timespec='minutes')}" if decision.next_at else "due now"
+    return (
+        f"adaptive {source.schedule_min}..{source.schedule_max}: every {decision.interval} ({decision.reason}); {when}"
+    )

@@ -50,3 +50,21 @@ def test_sources_without_bounds_are_not_adaptive() -> None:
     assert source_schedule(SourceConfig(**base, schedule="@hourly")) == "@hourly"
     assert source_schedule(SourceConfig(**base, schedule_min="30m", schedule_max="2d")) == timedelta(minutes=30)
     assert source_schedule(SourceConfig(**base, enabled=False, schedule_min="1h", schedule_max="1d")) is None
+
+
+def test_the_sources_page_text_says_the_interval_now_and_why(tmp_path) -> None:
+    from core.settings import load_settings
+    from core.store import session_scope
+    from core.store.alerts import SourceRunOutcome
+    from crawlers.sources import find_source
+    from monitor.schedule import schedule_text
+
+    settings = load_settings(var_dir=tmp_path)
+    classifieds = find_source(settings.crawl.sources_dir, "classifieds")  # the shipped adaptive source
+    shop = find_source(settings.crawl.sources_dir, "shop")
+    with session_scope(settings) as db:
+        db.add(SourceRunOutcome(source="classifieds", run_key="r1", finished_at=T0, ok=True, listings=5))
+    with session_scope(settings) as db:
+        text = schedule_text(db, classifieds, T0 + H)
+        assert text.startswith("adaptive 1:00:00..1 day") and "every 2:00:00" in text and "next crawl" in text
+        assert schedule_text(db, shop, T0) == "@daily"

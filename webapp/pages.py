@@ -336,17 +336,25 @@ def api_docs(request: Request, user: Analyst) -> Response:
 def sources_page(request: Request, user: Admin) -> Response:
     """The configured sources and any that fail validation (edit the YAML files; `listingwatch sources check`)."""
     from crawlers.sources import SourceConfig, load_sources
+    from monitor.schedule import schedule_text
 
     directory = request.app.state.settings.crawl.sources_dir
+    loaded = load_sources(directory)
     rows = []
-    for name, result in load_sources(directory).items():
+    with session_scope(request.app.state.settings) as db:  # adaptive sources show their interval now and why
+        schedules = {
+            name: schedule_text(db, result, datetime.now(UTC))
+            for name, result in loaded.items()
+            if isinstance(result, SourceConfig)
+        }
+    for name, result in loaded.items():
         if isinstance(result, SourceConfig):
             rows.append(
                 {
                     "name": name,
                     "platform": result.platform,
                     "render": result.render,
-                    "schedule": result.schedule,
+                    "schedule": schedules[name],
                     "enabled": result.enabled,
                     "start_urls": result.start_urls,
                     "error": None,
