@@ -364,7 +364,8 @@ class SourceConfig(_Strict):
     @field_validator("schedule_min", "schedule_max", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        return _parse_duration(value) if isinstance(value, str) else value
+        # ISO 8601 ("PT1H") is how the model serialises itself (the crawl subprocess reads it back).
+        return _parse_duration(value) if isinstance(value, str) and not value.startswith("P") else value
 
     @model_validator(mode="after")
     def _schedule_bounds(self) -> "SourceConfig":

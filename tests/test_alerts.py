@@ -265,15 +265,12 @@ def test_cli_add_list_send_test_remove(
 
 
 def test_the_airflow_failure_callback_alerts_and_records_a_failed_run(
-    store: Settings, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    store: Settings, receiver: WebhookReceiver
 ) -> None:
     from types import SimpleNamespace
 
-    from core.settings import get_settings
-    from listingwatch.orchestration.callbacks import task_failed
+    from listingwatch.orchestration.callbacks import failure_callback
 
-    monkeypatch.setenv("LISTINGWATCH_VAR_DIR", str(store.var_dir))
-    get_settings.cache_clear()
     _subscribe(store, "ana", NewSubscription("task_failed", receiver.url, "webhook"))
     when = datetime(2026, 12, 1, 6, tzinfo=UTC)
     context = {
@@ -281,10 +278,7 @@ def test_the_airflow_failure_callback_alerts_and_records_a_failed_run(
         "dag_run": SimpleNamespace(run_id="scheduled__1", logical_date=when, run_after=when),
         "exception": RuntimeError("Source shop fetched no pages"),
     }
-    try:
-        task_failed(context)
-    finally:
-        get_settings.cache_clear()
+    failure_callback(store)(context)
     (alert,) = receiver.bodies[0]["alerts"]
     assert alert["data"]["error"] == "Source shop fetched no pages" and alert["data"]["try_number"] == 3
     with session_scope(store) as db:

@@ -68,3 +68,13 @@ def test_the_sources_page_text_says_the_interval_now_and_why(tmp_path) -> None:
         text = schedule_text(db, classifieds, T0 + H)
         assert text.startswith("adaptive 1:00:00..1 day") and "every 2:00:00" in text and "next crawl" in text
         assert schedule_text(db, shop, T0) == "@daily"
+
+
+def test_schedule_bounds_survive_the_round_trip_to_the_crawl_subprocess() -> None:
+    """The crawl job carries the source as JSON, where durations are ISO 8601 ("PT1H")."""
+    from core.settings import get_settings
+    from crawlers.sources import SourceConfig, find_source
+
+    source = find_source(get_settings().crawl.sources_dir, "classifieds")
+    again = SourceConfig.model_validate_json(source.model_dump_json())
+    assert (again.schedule_min, again.schedule_max) == (H, 24 * H)

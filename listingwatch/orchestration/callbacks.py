@@ -6,9 +6,10 @@ move on, but the alert would be lost silently, so problems are logged here in on
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from core.settings import get_settings
+from core.settings import Settings
 from crawlers.sources import find_source
 from listingwatch.runs.after_run import after_failure
 from listingwatch.runs.paths import run_key
@@ -18,14 +19,18 @@ log = logging.getLogger(__name__)
 CRAWL_PREFIX = "crawl_"
 
 
-def task_failed(context: dict[str, Any]) -> None:
-    try:
-        settings = get_settings()
-        ti, dag_run = context["ti"], context["dag_run"]
-        error = str(context.get("exception") or "the task failed")
-        record_task_failure(settings, ti.dag_id, ti.task_id, dag_run.run_id, int(ti.try_number or 1), error)
-        if ti.dag_id.startswith(CRAWL_PREFIX):
-            source = find_source(settings.crawl.sources_dir, ti.dag_id.removeprefix(CRAWL_PREFIX))
-            after_failure(settings, source, run_key(dag_run.logical_date or dag_run.run_after), error)
-    except Exception as err:
-        log.error("The failure alert for this task could not be recorded: %s: %s", type(err).__name__, err)
+def failure_callback(settings: Settings) -> Callable[[dict[str, Any]], None]:
+    """The `on_failure_callback` of the DAGs built with `settings` (the same store and sources as their tasks)."""
+
+    def task_failed(context: dict[str, Any]) -> None:
+        try:
+            ti, dag_run = context["ti"], context["dag_run"]
+            error = str(context.get("exception") or "the task failed")
+            record_task_failure(settings, ti.dag_id, ti.task_id, dag_run.run_id, int(ti.try_number or 1), error)
+            if ti.dag_id.startswith(CRAWL_PREFIX):
+                source = find_source(settings.crawl.sources_dir, ti.dag_id.removeprefix(CRAWL_PREFIX))
+                after_failure(settings, source, run_key(dag_run.logical_date or dag_run.run_after), error)
+        except Exception as err:
+            log.error("The failure alert for this task could not be recorded: %s: %s", type(err).__name__, err)
+
+    return task_failed

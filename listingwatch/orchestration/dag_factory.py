@@ -17,7 +17,7 @@ from crawlers.run import crawl_timeout_s
 from crawlers.sources import SourceConfig, find_source
 from listingwatch.jobs.recheck import recheck_flagged
 from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
-from listingwatch.orchestration.callbacks import task_failed
+from listingwatch.orchestration.callbacks import failure_callback
 from listingwatch.runs.after_run import after_run
 from listingwatch.runs.crawl_fanout import crawl_worker_step, merge_worker_crawls
 from listingwatch.runs.paths import RunPaths, run_key, run_paths
@@ -38,7 +38,7 @@ def default_args(settings: Settings) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=settings.airflow.retry_delay_seconds),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=settings.airflow.max_retry_delay_minutes),
-        "on_failure_callback": task_failed,
+        "on_failure_callback": failure_callback(settings),
     }
 
 
