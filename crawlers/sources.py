@@ -94,6 +94,15 @@ def _parse_duration(value: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def format_duration(value: timedelta) -> str:
+    """The YAML's own way of writing a duration: 1d, 6h, 90m."""
+    minutes = int(value.total_seconds() // 60)
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
+
+
 def _check_cron(value: str) -> str:
     value = value.strip()
     if value in _CRON_MACROS:
@@ -275,6 +284,13 @@ class SourceConfig(_Strict):
         description="socks5h://host:port (Tor: socks5h://127.0.0.1:9050) or http://host:port; "
         "every request of this source goes through it. Required for .onion start URLs.",
     )
+
+    @property
+    def schedule_summary(self) -> str:
+        """The cron, or the adaptive bounds that replace it (what listings of sources show)."""
+        if self.schedule_min is None:
+            return self.schedule
+        return f"adaptive {format_duration(self.schedule_min)}..{format_duration(self.schedule_max)}"  # type: ignore[arg-type]
 
     @property
     def uses_browser(self) -> bool:

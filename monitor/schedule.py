@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.store.alerts import SourceRunOutcome
-from crawlers.sources import SourceConfig
+from crawlers.sources import SourceConfig, format_duration
 
 HISTORY = 50  # runs read back; enough to walk from one bound to the other many times over
 
@@ -36,7 +36,7 @@ class Decision:
     def describe(self, source: str) -> str:
         when = self.next_at.isoformat(timespec="minutes") if self.next_at else "now"
         verdict = "crawl now" if self.due else f"skip; next crawl at {when}"
-        return f"Adaptive schedule of {source}: interval {self.interval} ({self.reason}); {verdict}."
+        return f"Adaptive schedule of {source}: interval {format_duration(self.interval)} ({self.reason}); {verdict}."
 
 
 def interval_after(history: list[RunFacts], low: timedelta, high: timedelta) -> tuple[timedelta, str]:
@@ -78,6 +78,4 @@ def schedule_text(session: Session, source: SourceConfig, now: datetime) -> str:
         return source.schedule
     decision = decide(history_of(session, source.name), source.schedule_min, source.schedule_max, now)
     when = f"next crawl {decision.next_at.isoformat(timespec='minutes')}" if decision.next_at else "due now"
-    return (
-        f"adaptive {source.schedule_min}..{source.schedule_max}: every {decision.interval} ({decision.reason}); {when}"
-    )
+    return f"{source.schedule_summary}: every {format_duration(decision.interval)} ({decision.reason}); {when}"

@@ -66,7 +66,7 @@ def test_the_sources_page_text_says_the_interval_now_and_why(tmp_path) -> None:
         db.add(SourceRunOutcome(source="classifieds", run_key="r1", finished_at=T0, ok=True, listings=5))
     with session_scope(settings) as db:
         text = schedule_text(db, classifieds, T0 + H)
-        assert text.startswith("adaptive 1:00:00..1 day") and "every 2:00:00" in text and "next crawl" in text
+        assert text.startswith("adaptive 1h..1d") and "every 2h" in text and "next crawl" in text
         assert schedule_text(db, shop, T0) == "@daily"
 
 

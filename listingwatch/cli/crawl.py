@@ -189,7 +189,8 @@ def sources_check(
             bad += 1
             console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
-            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
+            when = escape(config.schedule_summary)
+            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {when}) {escape(path)}"
             if config.links.next_pages is None:
                 line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
             console.print(line, soft_wrap=True, highlight=False)
@@ -286,7 +287,7 @@ def sources_list(
     table = Table("name", "platform", "render", "schedule", "enabled", "start urls")
     for name, result in load_sources(directory or get_settings().crawl.sources_dir).items():
         if isinstance(result, SourceConfig):
-            table.add_row(*(plain(v) for v in (name, result.platform, result.render, result.schedule,
+            table.add_row(*(plain(v) for v in (name, result.platform, result.render, result.schedule_summary,
                           result.enabled, "\n".join(result.start_urls))))  # fmt: skip
     Console().print(table)
 

@@ -14,7 +14,7 @@ from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, tas
 
 from core.settings import Settings, get_settings
 from crawlers.run import crawl_timeout_s
-from crawlers.sources import SourceConfig, find_source
+from crawlers.sources import SourceConfig, find_source, format_duration
 from listingwatch.jobs.recheck import recheck_flagged
 from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
 from listingwatch.orchestration.callbacks import failure_callback
@@ -71,9 +71,8 @@ def schedule_doc(source: SourceConfig) -> str:
     if source.schedule_min is None:
         return f"schedule `{source.schedule}`"
     return (
-        f"adaptive schedule between {source.schedule_min} and {source.schedule_max}: the DAG wakes every "
-        f"{source.schedule_min} and its `due` task crawls only when the interval the run history sets has passed "
-        "(its log says which interval and why)"
+        f"{source.schedule_summary}: the DAG wakes every {format_duration(source.schedule_min)} and its `due` "
+        "task crawls only when the interval the run history sets has passed (its log says which interval and why)"
     )
 
 
