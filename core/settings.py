@@ -270,6 +270,34 @@ class TakedownSettings(BaseModel):
     name_reviewers: bool = Field(default=False, description="Name the human reviewer in notices (default: role only).")
 
 
+class AlertsSettings(BaseModel):
+    """Alert delivery: SMTP relay, webhook timeouts, retry back-off, where alert links point (docs/webapp.md)."""
+
+    app_url: str = Field(default="http://127.0.0.1:8000", description="The web app's address as readers reach it.")
+    smtp_host: str | None = Field(default=None, description="SMTP relay; unset = e-mail subscriptions cannot send.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls on 587, tls (implicit) on 465, none only for a relay on localhost."
+    )
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle that signs the relay's certificate.")
+    smtp_from: str = "listingwatch@localhost"
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Bound on one SMTP or webhook delivery.")
+    retry_base_s: float = Field(default=60.0, gt=0, description="First retry after this; doubles per failure.")
+    retry_max_s: float = Field(default=3600.0, gt=0, description="Back-off stops growing here.")
+    max_attempts: int = Field(default=48, ge=1, description="Then the delivery is marked dead (alerts list shows it).")
+    min_score: float = Field(default=0.9, ge=0, le=1, description="new_offer default when a subscription sets none.")
+    lookback_hours: float = Field(default=48.0, gt=0, description="How far back a run looks for events it missed.")
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> "AlertsSettings":
+        local = self.smtp_host in (None, "127.0.0.1", "localhost", "::1")
+        if self.smtp_security == "none" and self.smtp_username and not local:
+            raise ValueError("alerts.smtp_security none would send the SMTP password in clear; use starttls or tls")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LISTINGWATCH_",
@@ -295,6 +323,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     db: DbSettings = Field(default_factory=DbSettings)
     takedown: TakedownSettings = Field(default_factory=TakedownSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ pattern such as ``(a+)+$`` cannot pin a core on a hostile URL; one RE2 cannot ru
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -91,6 +92,28 @@ def _check_regex(value: str) -> str:
             "rewrite it without backreferences or lookaround"
         ) from None
     return value
+
+
+MIN_ADAPTIVE = timedelta(minutes=5)
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _parse_duration(value: str) -> timedelta:
+    """`30m`, `1h`, `2d` (a schedule bound); anything else is a plain error."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 30m, 1h or 2d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def format_duration(value: timedelta) -> str:
+    """The YAML's own way of writing a duration: 1d, 6h, 90m."""
+    minutes = int(value.total_seconds() // 60)
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
 
 
 def _check_cron(value: str) -> str:
@@ -357,6 +380,14 @@ class SourceConfig(_Strict):
     allowed_domains: list[str] = Field(min_length=1)
     render: Literal["http", "browser"] = "http"
     schedule: str = "@daily"
+    schedule_min: timedelta | None = Field(
+        default=None,
+        description="With schedule_max: crawl adaptively, as often as this while it keeps yielding new flagged "
+        "listings (e.g. 1h, 30m); docs/engineers.md.",
+    )
+    schedule_max: timedelta | None = Field(
+        default=None, description="...and as rarely as this while it yields none (e.g. 1d, 12h)."
+    )
     links: Links = Field(default_factory=Links)
     fields: FieldSelectors = Field(default_factory=FieldSelectors)
     browser: BrowserActions = Field(default_factory=BrowserActions)
@@ -379,6 +410,13 @@ class SourceConfig(_Strict):
         "checks of this source may reach; every other such address is refused, redirects included. Only for sites "
         "served on your own machine or network (the demo sites).",
     )
+
+    @property
+    def schedule_summary(self) -> str:
+        """The cron, or the adaptive bounds that replace it (what listings of sources show)."""
+        if self.schedule_min is None:
+            return self.schedule
+        return f"adaptive {format_duration(self.schedule_min)}..{format_duration(self.schedule_max)}"  # type: ignore[arg-type]
 
     @property
     def uses_browser(self) -> bool:
@@ -489,6 +527,24 @@ class SourceConfig(_Strict):
     @classmethod
     def _cron(cls, value: str) -> str:
         return _check_cron(value)
+
+    @field_validator("schedule_min", "schedule_max", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        # ISO 8601 ("PT1H") is how the model serialises itself (the crawl subprocess reads it back).
+        return _parse_duration(value) if isinstance(value, str) and not value.startswith("P") else value
+
+    @model_validator(mode="after")
+    def _schedule_bounds(self) -> "SourceConfig":
+        low, high = self.schedule_min, self.schedule_max
+        if (low is None) != (high is None):
+            raise ValueError("set schedule_min and schedule_max together (e.g. 1h and 1d), or neither")
+        if low is not None and high is not None:
+            if low < MIN_ADAPTIVE:
+                raise ValueError(f"schedule_min must be at least {MIN_ADAPTIVE} (got {low})")
+            if low > high:
+                raise ValueError(f"schedule_min ({low}) is longer than schedule_max ({high})")
+        return self
 
 
 def expand_env(text: str) -> str:

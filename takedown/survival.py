@@ -59,6 +59,15 @@ def quantile(points: list[tuple[float, float]], share_done: float) -> float | No
     return None
 
 
+def km_quantile(hours: list[float], ended: list[bool], share_done: float) -> float | None:
+    """The Kaplan–Meier time by which `share_done` of the items had the event; None: not reached."""
+    if not 0 < share_done < 1:
+        raise ValueError("share_done must be between 0 and 1")
+    if len(hours) != len(ended):
+        raise ValueError("hours and ended must have the same length")
+    return quantile(curve([Observation(h, e) for h, e in zip(hours, ended, strict=True)]), share_done)
+
+
 def estimate(observations: list[Observation]) -> Estimate:
     points = curve(observations)
     return Estimate(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from core.settings import get_settings, load_settings
+from crawlers.sources import find_source
 from listingwatch.orchestration.dag_files import expected_shims, shim_dir, sync_dag_files
 
 VALID_SOURCE = {
@@ -68,11 +69,16 @@ def test_source_dags_take_schedule_and_pool_from_their_yaml(repo_dagbag) -> None
     for name, raw in _source_yamls().items():
         dag = repo_dagbag.dags[f"crawl_{name}"]
         enabled = raw.get("enabled", True)
-        assert dag.schedule == (raw.get("schedule", "@daily") if enabled else None), name
+        adaptive = "schedule_min" in raw
+        wanted = (
+            find_source(settings.crawl.sources_dir, name).schedule_min if adaptive else raw.get("schedule", "@daily")
+        )
+        assert dag.schedule == (wanted if enabled else None), name
         crawl = dag.get_task("crawl")
         browser = raw.get("render", "http") == "browser"
         assert (crawl.pool == settings.airflow.browser_pool) is browser, name
-        assert [t.task_id for t in dag.topological_sort()] == ["crawl", "classify", "index", "publish_summary"]
+        steps = ["crawl", "classify", "index", "publish_summary", "alerts"]
+        assert [t.task_id for t in dag.topological_sort()] == (["due", *steps] if adaptive else steps), name
 
 
 def test_broken_source_yaml_is_one_import_error_and_spares_the_others(tmp_path: Path, monkeypatch) -> None:

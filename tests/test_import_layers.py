@@ -19,6 +19,7 @@ PACKAGES = (
     "index_config",
     "webapp",
     "takedown",
+    "monitor",
     "dags",
     "benchmarks",
     "tests",
@@ -103,7 +104,8 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 # of `Listing` or through the index. `takedown` (the packet stage, last in the flow) builds on the
 # crawler (re-fetching a listing, WARC evidence) and the index (reading confirmed listings). The
 # shells run the stages: `listingwatch` (CLI, runs, Airflow glue, jobs, demo) may import any
-# floor; `webapp` any floor but the command shell; `dags` only the Airflow glue.
+# floor; `webapp` any floor but the command shell; `dags` only the Airflow glue. `monitor` (alerts,
+# timelines, adaptive schedules) reads the index and the store and sends messages, for the shells.
 CORE = ("core",)
 STAGES = ("crawlers", "classifiers", "index_config")
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
@@ -112,8 +114,9 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "classifiers": CORE,
     "index_config": CORE,
     "takedown": (*CORE, "crawlers", "index_config"),
-    "webapp": (*CORE, *STAGES, "takedown"),
-    "listingwatch": (*CORE, *STAGES, "takedown", "webapp", "listingwatch"),
+    "monitor": (*CORE, *STAGES, "takedown"),
+    "webapp": (*CORE, *STAGES, "takedown", "monitor"),
+    "listingwatch": (*CORE, *STAGES, "takedown", "monitor", "webapp", "listingwatch"),
     "dags": ("listingwatch.orchestration",),
 }
 

@@ -88,7 +88,8 @@ def first_run(pipeline_settings):
 
 def test_run_succeeds_and_publishes_its_summary(first_run, pipeline_settings) -> None:
     _dag, dag_run = first_run
-    assert _states(dag_run) == dict.fromkeys(["crawl", "classify", "index", "publish_summary"], "success")
+    steps = ["due", "crawl", "classify", "index", "publish_summary", "alerts"]  # classifieds is adaptive
+    assert _states(dag_run) == dict.fromkeys(steps, "success")
     summary = _summary(pipeline_settings, FIRST)
     assert summary.pages_fetched > summary.listings > 0
     assert summary.new == summary.listings and summary.changed == summary.gone == 0
@@ -171,7 +172,7 @@ def test_source_whose_site_is_down_fails_its_own_run_and_spares_the_others(
     dag_run = source_dag(DOWN, pipeline_settings).test(logical_date=FIRST)
     states = _states(dag_run)
     assert states["crawl"] == "failed"
-    assert {states[t] for t in ("classify", "index", "publish_summary")} == {"upstream_failed"}
+    assert {states[t] for t in ("classify", "index", "publish_summary", "alerts")} == {"upstream_failed"}
     assert not run_paths(pipeline_settings, DOWN, run_key(FIRST)).summary.exists()
     assert _counts(es_client, pipeline_settings) == counts_before
 

@@ -250,6 +250,10 @@ ROUTES = {
     ("GET", "/liaison/packets/{packet_id}.zip"): "liaison",
     ("POST", "/liaison/packets/{packet_id}/sent"): "liaison",
     ("GET", "/api/takedown/report"): "liaison",
+    ("GET", "/alerts"): "analyst",
+    ("POST", "/alerts"): "analyst",
+    ("POST", "/alerts/{sub_id}/test"): "analyst",
+    ("POST", "/alerts/{sub_id}/delete"): "analyst",
 }
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 
@@ -262,7 +266,12 @@ def test_every_route_is_in_the_role_table(web_env: WebEnv) -> None:
 
 def _fill(path: str, env: WebEnv) -> str:
     return path.format(
-        listing_id=env.ids["evidence"], cluster_id="0" * 16, search_id=999_999, packet_id="none", name="nobody"
+        listing_id=env.ids["evidence"],
+        cluster_id="0" * 16,
+        search_id=999_999,
+        packet_id="none",
+        name="nobody",
+        sub_id=999_999,
     )
 
 
@@ -320,6 +329,7 @@ def test_hostile_listing_renders_inert_on_every_page(web_server: WebEnv) -> None
             "/sellers",
             f"/sellers/{cluster}",
             "/overview",
+            "/alerts",
         ]
         for page in pages:
             reply = c.get(page)

@@ -97,6 +97,7 @@ def test_analyst_journey(page: Page, web_server: WebEnv, artifacts_dir: Path) ->
 
     page.goto("/overview")
     page.wait_for_function("document.querySelector('#chart-platform').width > 0")
+    page.wait_for_function("document.querySelector('#chart-lags').width > 0")  # lags.js drew the lag chart
     assert page.evaluate("typeof Chart") == "function"
     page.screenshot(path=artifacts_dir / "overview.png", full_page=True)
 

@@ -57,7 +57,7 @@ def templates() -> Jinja2Templates:
 
 def create_app(settings: Settings) -> FastAPI:
     """The app for `settings`; opens (and migrates) the store now so a bad db.url fails at start."""
-    from webapp import api, liaison, pages
+    from webapp import alerts, api, liaison, pages
 
     get_engine(settings)
     app = FastAPI(
@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(liaison.router)
     app.include_router(liaison.api_router)
+    app.include_router(alerts.router)
 
     @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(api_role("analyst"))])
     def openapi_schema() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -33,6 +34,7 @@ from index_config.saved_searches import LIST_FIELDS, params_from_query_string
 from index_config.search import CONTACT_FIELDS, FIELDS, SearchParams, count, parse_params, search
 from index_config.sellers import get_seller, list_sellers
 from index_config.triage import ListingNotIndexed, decide
+from monitor.timeline import lag_rows, listing_timeline, timelines
 from webapp import graph
 from webapp.deps import Admin, Analyst, DbSession, EsDep, SettingsDep, ThrottleDep, TokenCacheDep
 from webapp.security import Principal, check_csrf, client_address, principal
@@ -197,13 +199,17 @@ def search_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDe
 
 
 @router.get("/listings/{listing_id}")
-def listing_page(request: Request, listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+def listing_page(
+    request: Request, listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep, db: DbSession
+) -> Response:
     view = listing_view(es, settings, listing_id, takedown_notes=user.may("liaison"))
     if view is None:
         raise HTTPException(status_code=404, detail="No listing with this id in the index.")
+    timeline = listing_timeline(es, settings, db, listing_id)
     return _render(
         request,
         "listing.html",
+        timeline=timeline.steps() if timeline else [],
         v=view,
         doc=view["doc"],
         text=highlighted_fields(view["doc"]),
@@ -283,8 +289,9 @@ def seller_page(request: Request, cluster_id: str, user: Analyst, es: EsDep, set
 
 
 @router.get("/overview")
-def overview_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
-    return _render(request, "overview.html", data=overview(es, settings))
+def overview_page(request: Request, user: Analyst, es: EsDep, settings: SettingsDep, db: DbSession) -> Response:
+    lags = [r.as_dict() for r in lag_rows(timelines(es, settings, db).values(), "platform", datetime.now(UTC))]
+    return _render(request, "overview.html", data=overview(es, settings), lags=lags)
 
 
 @router.post("/saved")
@@ -399,20 +406,28 @@ def api_docs(request: Request, user: Analyst) -> Response:
 
 
 @router.get("/admin/sources")
-def sources_page(request: Request, user: Admin, settings: SettingsDep) -> Response:
+def sources_page(request: Request, user: Admin, settings: SettingsDep, db: DbSession) -> Response:
     """The configured sources and any that fail validation (edit the YAML files; `listingwatch sources check`)."""
     from crawlers.sources import SourceConfig, load_sources
+    from monitor.schedule import schedule_text
 
     directory = settings.crawl.sources_dir
+    loaded = load_sources(directory)
     rows = []
-    for name, result in load_sources(directory).items():
+    # adaptive sources show their interval now and why
+    schedules = {
+        name: schedule_text(db, result, datetime.now(UTC))
+        for name, result in loaded.items()
+        if isinstance(result, SourceConfig)
+    }
+    for name, result in loaded.items():
         if isinstance(result, SourceConfig):
             rows.append(
                 {
                     "name": name,
                     "platform": result.platform,
                     "render": result.render,
-                    "schedule": result.schedule,
+                    "schedule": schedules[name],
                     "enabled": result.enabled,
                     "start_urls": result.start_urls,
                     "error": None,

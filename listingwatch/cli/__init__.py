@@ -12,7 +12,7 @@ import sys
 import typer
 
 from core.errors import ListingwatchError
-from listingwatch.cli import crawl, es, index, model, pipeline, share, store, takedown, web
+from listingwatch.cli import alerts, crawl, es, index, model, pipeline, report, share, store, takedown, web
 
 app = typer.Typer(
     name="listingwatch",
@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (es, index, crawl, model, pipeline, store, web, takedown, share):
+for module in (es, index, crawl, model, pipeline, store, web, takedown, share, alerts, report):
     module.register(app)
 
 

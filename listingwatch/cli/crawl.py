@@ -217,7 +217,8 @@ def sources_check(
             bad += 1
             console.print(f"[red]✗[/red] {escape(err)}", soft_wrap=True, highlight=False)
         else:
-            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {escape(config.schedule)}) {escape(path)}"
+            when = escape(config.schedule_summary)
+            line = f"[green]✓[/green] {escape(path.stem)} ({config.render}, {when}) {escape(path)}"
             if not config.follows_pages:
                 line += " [yellow](links.next_pages unset: pagination is not followed)[/yellow]"
             if config.platform.startswith("TODO"):
@@ -330,7 +331,7 @@ def sources_list(
             "name": name,
             "platform": result.platform,
             "render": result.render,
-            "schedule": result.schedule,
+            "schedule": result.schedule_summary,
             "enabled": result.enabled,
             "start urls": sep.join(result.start_urls),
         }

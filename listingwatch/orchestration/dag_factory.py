@@ -14,13 +14,15 @@ from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, tas
 
 from core.settings import Settings, get_settings
 from crawlers.run import crawl_timeout_s
-from crawlers.sources import SourceConfig, find_source
+from crawlers.sources import SourceConfig, find_source, format_duration
 from listingwatch.jobs.recheck import recheck_flagged
 from listingwatch.jobs.retrain import PromotionDecision, decide_promotion, promote_candidate, train_candidate
+from listingwatch.orchestration.callbacks import failure_callback
+from listingwatch.runs.after_run import after_run
 from listingwatch.runs.crawl_fanout import crawl_worker_step, merge_worker_crawls
 from listingwatch.runs.paths import RunPaths, run_key, run_paths
 from listingwatch.runs.steps import classify_step, crawl_step, index_step, summarize
-from listingwatch.runs.summary import describe
+from listingwatch.runs.summary import RunSummary, describe
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ def default_args(settings: Settings) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=settings.airflow.retry_delay_seconds),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=settings.airflow.max_retry_delay_minutes),
+        "on_failure_callback": failure_callback(settings),
     }
 
 
@@ -57,8 +60,24 @@ def source_dag(name: str, settings: Settings | None = None) -> DAG:
     return build_source_dag(find_source(settings.crawl.sources_dir, name), settings)
 
 
+def source_schedule(source: SourceConfig) -> str | timedelta | None:
+    """The cron, or with schedule_min/schedule_max a wake-up every schedule_min that the `due` task gates."""
+    if not source.enabled:
+        return None
+    return source.schedule_min or source.schedule
+
+
+def schedule_doc(source: SourceConfig) -> str:
+    if source.schedule_min is None:
+        return f"schedule `{source.schedule}`"
+    return (
+        f"{source.schedule_summary}: the DAG wakes every {format_duration(source.schedule_min)} and its `due` "
+        "task crawls only when the interval the run history sets has passed (its log says which interval and why)"
+    )
+
+
 def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
-    """crawl -> classify -> index -> publish_summary, on the source's own cron (none while disabled)."""
+    """[due ->] crawl -> classify -> index -> publish_summary -> alerts, on its schedule (none while disabled)."""
     asset = summary_asset(source.name)
     crawl_pool: dict[str, Any] = {"pool": settings.airflow.browser_pool} if source.uses_browser else {}
     crawl_pool["queue"] = settings.airflow.crawl_queue  # Celery: crawl tasks go to the workers with Chromium
@@ -66,14 +85,14 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
     with DAG(
         dag_id=f"crawl_{source.name}",
         description=f"Crawl {source.name} ({source.platform}), classify new/changed listings, index them.",
-        schedule=source.schedule if source.enabled else None,
+        schedule=source_schedule(source),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=[*tags, "enabled" if source.enabled else "disabled"],
+        tags=[*tags, "enabled" if source.enabled else "disabled", *(["adaptive"] if source.schedule_min else [])],
         default_args=default_args(settings),
         doc_md=(
-            f"Source YAML: `{source.name}` in `{settings.crawl.sources_dir}`; schedule `{source.schedule}`"
+            f"Source YAML: `{source.name}` in `{settings.crawl.sources_dir}`; {schedule_doc(source)}"
             f"{'' if source.enabled else ' (disabled: runs only when triggered)'}. "
             "Each run publishes a summary as an event of the asset "
             f"`{asset.name}` and in the `publish_summary` log. See docs/engineers.md."
@@ -118,8 +137,39 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
             get_current_context()["outlet_events"][asset].extra = payload
             return payload
 
-        publish_summary(index(classify(crawled)))
+        @task
+        def alerts(summary: dict[str, Any]) -> dict[str, Any]:
+            paths = current_run_paths(settings, source.name)
+            result = after_run(settings, paths, RunSummary.model_validate(summary))
+            log.info("New flagged listings this run: %s; %s", result["new_flagged"], result["alerts"])
+            return result
+
+        alerts(publish_summary(index(classify(crawled))))
+        if source.schedule_min is not None and source.schedule_max is not None:
+            low, high = source.schedule_min, source.schedule_max
+
+            @task.short_circuit
+            def due() -> bool:
+                """Crawl once the adaptive interval has passed (skipping skips the run); manual runs always crawl."""
+                from core.store import session_scope
+                from monitor.schedule import decide, history_of
+
+                run_type = get_current_context()["dag_run"].run_type
+                if getattr(run_type, "value", run_type) != "scheduled":
+                    log.info("Adaptive schedule of %s: a %s run always crawls.", source.name, run_type)
+                    return True
+                with session_scope(settings) as db:
+                    decision = decide(history_of(db, source.name), low, high, datetime.now(UTC))
+                log.info("%s", decision.describe(source.name))
+                return decision.due
+
+            due() >> crawl_first(dag)
     return dag
+
+
+def crawl_first(dag: DAG) -> list[Any]:
+    """The DAG's entry tasks (the crawl, or its mapped workers), which the `due` gate goes in front of."""
+    return [t for t in dag.roots if t.task_id != "due"]
 
 
 def recheck_dag(settings: Settings | None = None) -> DAG:

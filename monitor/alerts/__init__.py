@@ -1,0 +1,1 @@
+"""Alerts: subscriptions, event detection, rendering, channels (SMTP, webhooks) and the once-only delivery log."""
