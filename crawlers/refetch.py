@@ -34,6 +34,7 @@ import httpcore
 import httpx
 
 from core.settings import Settings
+from crawlers.evidence import Capture, WarcWriter
 from crawlers.origins import OriginPolicy
 from crawlers.sources import SourceConfig
 
@@ -273,3 +274,25 @@ class Refetcher:
             )
         finally:
             response.close()
+
+
+def capture_hops(writer: WarcWriter, hops: list[Hop], protocol: str) -> Capture | None:
+    """Write every hop of a re-fetch (redirects too: where a platform sent us is evidence) as WARC records.
+
+    `protocol` names why the page was fetched again (a removal check, a logged-out capture); returns
+    the last hop's capture, or None when there were no hops.
+    """
+    capture = None
+    for hop in hops:
+        capture = writer.capture(
+            url=hop.url,
+            method="GET",
+            request_headers=hop.request_headers,
+            request_body=b"",
+            status=hop.status,
+            reason=hop.reason,
+            response_headers=hop.response_headers,
+            body=hop.body,
+            extra_headers={"WARC-Protocol": protocol},
+        )
+    return capture

@@ -42,7 +42,7 @@ from core.errors import ListingwatchError
 from core.settings import Settings
 from crawlers.evidence import WarcWriter
 from crawlers.recheck import judge
-from crawlers.refetch import Refetcher, RefetchError
+from crawlers.refetch import Refetcher, RefetchError, capture_hops
 from crawlers.sources import Login, SourceConfig, source_by_name
 from takedown.rows import PacketListing
 from takedown.warcslice import slice_records
@@ -176,19 +176,7 @@ def logged_out_capture(settings: Settings) -> LoggedOut:
             verdict, _ = judge(entry.listing, source, page.final.status, page.final.url, page.html)
             if verdict not in ("live", "changed"):
                 return None
-            last = None
-            for hop in page.hops:
-                last = writer.capture(
-                    url=hop.url,
-                    method="GET",
-                    request_headers=hop.request_headers,
-                    request_body=b"",
-                    status=hop.status,
-                    reason=hop.reason,
-                    response_headers=hop.response_headers,
-                    body=hop.body,
-                    extra_headers={"WARC-Protocol": "takedown-logged-out-capture"},
-                )
+            last = capture_hops(writer, page.hops, "takedown-logged-out-capture")
         except RefetchError:
             return None
         finally:

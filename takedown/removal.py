@@ -34,9 +34,9 @@ from core.errors import ListingwatchError
 from core.schema import Listing
 from core.settings import Settings
 from core.store.takedowns import RemovalCheck, TakedownItem
-from crawlers.evidence import Capture, WarcWriter
+from crawlers.evidence import WarcWriter
 from crawlers.recheck import judge as recheck_judge
-from crawlers.refetch import Hop, Refetcher, RefetchError
+from crawlers.refetch import Refetcher, RefetchError, capture_hops
 from crawlers.sources import SourceConfig, source_by_name
 from index_config.manage import observations_alias
 from index_config.triage import fetch_listings
@@ -94,31 +94,16 @@ def due(item: TakedownItem, now: datetime, settings: Settings) -> bool:
     return now - item.last_checked_at >= interval - timedelta(minutes=5)
 
 
-def _capture(writer: WarcWriter, hops: list[Hop]) -> Capture | None:
-    capture = None
-    for hop in hops:
-        capture = writer.capture(
-            url=hop.url,
-            method="GET",
-            request_headers=hop.request_headers,
-            request_body=b"",
-            status=hop.status,
-            reason=hop.reason,
-            response_headers=hop.response_headers,
-            body=hop.body,
-            extra_headers={"WARC-Protocol": "takedown-removal-check"},
-        )
-    return capture
-
-
 def fetch(url: str, fetcher: Refetcher, writer: WarcWriter) -> Fetched:
     """GET through the source's re-fetcher (its proxy, origins, limits); every hop received goes into the WARC."""
     try:
         page = fetcher.fetch(url)
     except RefetchError as err:
-        _capture(writer, err.hops)  # a refused redirect is kept: where the platform sent us is evidence too
+        capture_hops(
+            writer, err.hops, "takedown-removal-check"
+        )  # a refused redirect is kept: where the platform sent us is evidence too
         return Fetched(status=None, final_url=err.hops[-1].url if err.hops else url, html="", error=str(err))
-    capture = _capture(writer, page.hops)
+    capture = capture_hops(writer, page.hops, "takedown-removal-check")
     assert capture is not None
     return Fetched(
         status=page.final.status,
