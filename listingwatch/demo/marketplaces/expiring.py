@@ -17,18 +17,11 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from listingwatch.demo.marketplaces.generator import GeneratedListing
-from listingwatch.demo.marketplaces.members import PASSWORD, USERNAME
+from listingwatch.demo.marketplaces.members import PASSWORD, USERNAME, html_page
 
 SESSION_REQUESTS = 5
 PER_PAGE = 6
 COUNT = 12
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
-        f"<body>{body}</body></html>"
-    )
 
 
 class ExpiringBoard:
@@ -47,7 +40,7 @@ class ExpiringBoard:
         with self._lock:
             self.csrf.add(token)
         note = f'<p class="error">{escape(error)}</p>' if error else ""
-        return _page(
+        return html_page(
             "Sign in - Board",
             f"<h1>Sign in</h1><p>Members only.</p>{note}"
             f'<form method="post" action="/board/login"><input type="hidden" name="token" value="{token}">'
@@ -98,7 +91,7 @@ class ExpiringBoard:
                 for n, item in enumerate(self.listings[start : start + PER_PAGE], start=start + 1)
             )
             more = f'<a class="next" href="/board/?page={page + 1}">Next</a>' if start + PER_PAGE < COUNT else ""
-            return 200, _page("Board", f'{nav}<ul class="topics">{rows}</ul>{more}'), {}
+            return 200, html_page("Board", f'{nav}<ul class="topics">{rows}</ul>{more}'), {}
         last = path.rsplit("/", 1)[-1]
         if path.startswith("/board/t/") and last.isdigit() and 1 <= int(last) <= len(self.listings):
             item = self.listings[int(last) - 1]
@@ -107,5 +100,5 @@ class ExpiringBoard:
                 f'<span class="poster">{escape(item.seller)}</span><div class="message">{escape(item.description)}'
                 "</div></article>"
             )
-            return 200, _page(item.title, body), {}
-        return 404, _page("Not found", "<h1>Not found</h1>"), {}
+            return 200, html_page(item.title, body), {}
+        return 404, html_page("Not found", "<h1>Not found</h1>"), {}
