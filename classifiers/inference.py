@@ -3,7 +3,8 @@
 `Classifier.load()` picks the model in service (see `classifiers.registry`) and runs its
 int8 ONNX export when there is one, else the PyTorch weights. `predict` deduplicates texts
 within the call, tokenises with head+tail truncation, runs length-sorted batches padded only
-to their own longest member, and calibrates the logits with the lexicon stacker. Flagged
+to their own longest member, and calibrates the logits with the lexicon stacker. A flagged listing's substances are the
+classes its text names as the product (`core.grounding`), else the substance heads'. Flagged
 listings also get token attributions by occlusion: each word (or, in long texts, each run of
 words) is hidden from attention in turn and the drop in the model's sale logit is its weight.
 That costs one extra forward row per word, so it is done only for flagged listings.
@@ -35,6 +36,7 @@ from pydantic_core import to_json
 
 from core import jsonl
 from core.errors import ListingwatchError
+from core.grounding import substances_for
 from core.labels import OUTPUTS, SUBSTANCES, scope_of
 from core.lexicon import Lexicon, features, load_lexicon, match_fields
 from core.schema import (
@@ -159,7 +161,8 @@ class Classifier:
             score = float(s.probs[0])
             flagged = score >= self.threshold
             labels = {name: round(float(p), 6) for name, p in zip(OUTPUTS, s.probs, strict=True)}
-            substances = [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance] if flagged else []
+            heads = [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance]
+            substances = substances_for(f.fields(), self.lexicon, heads)[0] if flagged else []
             out.append(
                 Classification(
                     score=round(score, 6),

@@ -35,7 +35,7 @@ from .modeldir import CorpusSpec, Meta, ModelDir, Thresholds, write_json
 from .realcorpus import file_sha256
 from .registry import new_version
 from .stacker import fit_stacker
-from .text import CURRENT_FORMAT
+from .text import CURRENT_FORMAT, SOURCE_KINDS
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -55,7 +55,8 @@ class TrainConfig:
     transfer_factor: int = 1  # distillation also sees this many times as many more generated train-family rows
     real_train_rows: int = 3000  # real train rows drawn per run (stratified by source and label); CPU time is the limit
     real_validation_rows: int = 800  # real validation rows scored for the stacker and threshold (same stratified draw)
-    context_dropout: float = 0.4  # share of train rows read as bare text (with_context_dropout)
+    context_dropout: float = 0.5  # share of train rows read as bare text (with_context_dropout)
+    context_swap: float = 0.2  # share of the rest whose source kind is replaced by another kind (with_context_dropout)
     described_share: float = 0.0  # share of real market titles given a vendor-style description (corpus.py)
 
 
@@ -140,16 +141,24 @@ def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example
     market rows always carry a seller and a price and look-alikes rarely do: without this the
     model read "has a seller" or "market" as "is an offer", and a pharmacy's product titles
     without their context ("Vicks Baby Rub 10 ml") scored as offers.
+
+    On `context_swap` of the rows that keep a kind, the kind is replaced by another one. Every
+    real shop row was a look-alike, so `kind: shop` had become a veto (a fentanyl offer on a
+    "research chemical" shop scored 0.14); with kinds that sometimes lie, the words have to decide.
     """
     rng = random.Random(cfg.seed + 1)
+    kinds = [k for k in SOURCE_KINDS if k != "unknown"]
     out = []
     for ex in train:
         bare = rng.random() < cfg.context_dropout
         hide = [bare or rng.random() < cfg.context_dropout / 2 for _ in range(3)]
+        kind = ex.source_kind
+        if not hide[0] and rng.random() < cfg.context_swap:
+            kind = rng.choice([k for k in kinds if k != ex.source_kind])
         out.append(
             replace(
                 ex,
-                source_kind="unknown" if hide[0] else ex.source_kind,
+                source_kind="unknown" if hide[0] else kind,
                 seller="" if hide[1] else ex.seller,
                 price=False if hide[2] else ex.price,
             )
