@@ -263,16 +263,20 @@ def train_model(
     layers: int = 6,
     real: Path | None = None,
     triage: Path | None = None,
+    config: TrainConfig | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Train, calibrate and write a complete model directory; returns its path (not promoted).
+
+    `config` replaces the preset (QUICK, FULL or FULL_REAL) that `quick` and `real` choose; the
+    seed and layers given here still apply.
 
     `real` is a real-text corpus (`scripts/fetch_real_corpus.py`): its held-out sources form the
     test split the retrain job compares on. `triage` is analysts' labels (`listingwatch triage
     export`), added to the train split only; its hash and row count go into `meta.corpus_spec`.
     `layers` below 6 distils into a shallower student.
     """
-    base = QUICK if quick else (FULL_REAL if real is not None else FULL)
+    base = config or (QUICK if quick else (FULL_REAL if real is not None else FULL))
     cfg = TrainConfig(**{**asdict(base), "seed": seed, "layers": layers})
     started = time.monotonic()
     spec = CorpusSpec(

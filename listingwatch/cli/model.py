@@ -68,8 +68,22 @@ def train(
     promote: Annotated[
         bool | None, typer.Option("--promote/--no-promote", help="Put it in service (default: only if none is yet).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote even if the model misses the release gate (recorded in its evaluation/gate.json).",
+        ),
+    ] = False,
 ) -> None:
-    """Fine-tune the classifier on the project corpus and write a new versioned model directory."""
+    """Fine-tune the classifier on the project corpus and write a new versioned model directory.
+
+    Before a model goes into service it must pass the release gate on the held-out real rows, read
+    bare and with the source kind: issue #20's precision, recall and look-alike targets, the probe
+    listings, and no measure more than 0.02 below the model in service. A model that misses it
+    stays in the registry unpromoted, the reasons are printed, and the command exits non-zero.
+    Quick models are not gated unless a full model is in service.
+    """
     from rich.progress import Progress
 
     from classifiers.modeldir import ModelDir
@@ -100,10 +114,11 @@ def train(
             triage=triage,
             export=export,
             promote=promote,
+            force=force,
             progress=report,
         )
     if promoted_version(settings) == path.name:
-        typer.echo(f"promoted {path.name}")
+        typer.echo(f"promoted {path.name} (release gate: {path / 'evaluation' / 'gate.json'})")
     typer.echo(f"trained {path}")
     trained = ModelDir.open(path)
     for split_name, res in trained.metrics["splits"].items():
@@ -149,6 +164,18 @@ def evaluate(
     rows = {"all rows": result["scopes"], **({"real rows": result["real"]} if result.get("real") else {})}
     for line in scope_table({**rows, **result["per_source"]}):
         typer.echo(line)
+    if result.get("heldout"):
+        from classifiers.gate import check, probes_table, readings_table, substance_table
+
+        typer.echo("held-out real rows, bare and with the source kind:")
+        for line in [*readings_table(result["heldout"]), "", *substance_table(result["heldout"])]:
+            typer.echo(line)
+        typer.echo("probes (bare / market / shop):")
+        for line in probes_table(result["heldout"]):
+            typer.echo(line)
+        misses = check(result["heldout"])
+        verdict = f"{len(misses)} missed: {'; '.join(misses)}" if misses else "met"
+        typer.echo(f"release gate targets: {verdict}")
 
 
 @model_app.command("export")
