@@ -23,7 +23,7 @@ from core.settings import Settings, get_settings
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
 from .gate import gate_report, probes_table, readings_table, substance_table
-from .inference import Classifier
+from .inference import Classifier, reported_substance_scores
 from .modeldir import ModelDir
 from .text import ListingInput
 
@@ -183,7 +183,8 @@ def evaluate_model(
     y_sale = np.array([e.sale for e in examples])
     y_sub = np.array([[float(s in e.substances) for s in SUBSTANCES] for e in examples])
     langs = [e.lang for e in examples]
-    result = M.summary(y_sale, probs[:, 0], clf.threshold, y_sub, probs[:, 1:], langs)
+    p_sub = reported_substance_scores([e.input() for e in examples], probs[:, 1:], clf.lexicon)
+    result = M.summary(y_sale, probs[:, 0], clf.threshold, y_sub, p_sub, langs)
     flagged = probs[:, 0] >= clf.threshold
     result["scopes"] = scope_report(examples, flagged)
     real = np.array([e.source == "real" for e in examples])

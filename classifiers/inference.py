@@ -228,6 +228,20 @@ class Classifier:
         return results
 
 
+def reported_substance_scores(items: Sequence[ListingInput], p_sub: np.ndarray, lexicon: Lexicon) -> np.ndarray:
+    """Substance scores as a verdict reports them: 1/0 where the text names the product, the heads' elsewhere.
+
+    Training's and evaluation's per-substance figures go through this, so the model card measures
+    the substances analysts see, not the heads alone.
+    """
+    out = np.array(p_sub, dtype=np.float64, copy=True)
+    for i, item in enumerate(items):
+        named, source = substances_for(item.fields(), lexicon, [])
+        if source == "text":
+            out[i] = [float(name in named) for name in SUBSTANCES]
+    return out
+
+
 def _word_units(text: str, offsets: list[tuple[int, int]], first: int = 0) -> list[tuple[list[int], int, int]]:
     """Group word pieces from `first` on into words, skip punctuation, merge into <= MAX_UNITS runs."""
     words: list[tuple[list[int], int, int]] = []

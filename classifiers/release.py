@@ -48,6 +48,7 @@ def release_gate(settings: Settings, model_dir: Path) -> GateResult:
     from .evaluate import real_test_examples
     from .gate import check, gate_report
     from .inference import Classifier
+    from .modelcard import add_gate_section
     from .modeldir import ModelDir
     from .registry import active_model_dir
 
@@ -71,11 +72,39 @@ def release_gate(settings: Settings, model_dir: Path) -> GateResult:
         except ListingwatchError as err:
             note = f"the model in service ({served_dir.name}) could not be measured, so no fallback check: {err}"
     failures = check(candidate, served)
+    add_gate_section(Path(model_dir) / "MODEL_CARD.md", gate_lines(candidate, served, failures, note))
     out = Path(model_dir) / GATE_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     body = {"candidate": candidate, "served": served, "failures": failures, "note": note}
     out.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
     return GateResult(True, failures, note, out)
+
+
+def gate_lines(candidate: dict, served: dict | None, failures: list[str], note: str) -> list[str]:
+    """The release gate's section of the model card."""
+    from .gate import MAX_FALLBACK, probes_table, readings_table, substance_table
+
+    against = f"against {served['model_version']} in service" if served else "no model in service to compare with"
+    verdict = "**passed**" if not failures else f"**missed** ({len(failures)}): " + "; ".join(failures)
+    lines = [
+        f"Held-out real rows (`model.real_corpus`, test split), read bare and with the source kind; issue #20's "
+        f"targets and no measure more than {MAX_FALLBACK} below the model in service ({against}). Verdict: {verdict}.",
+        *([note] if note else []),
+        "",
+        *readings_table(candidate),
+        "",
+        "Substance class named on flagged offers of that class (flagged offers behind each figure):",
+        "",
+        *substance_table(candidate),
+        "",
+        "Probes (bare / source_kind market / shop; ✗ = wrong):",
+        "",
+        *probes_table(candidate),
+    ]
+    if served:
+        lines += ["", f"The model in service, {served['model_version']}, on the same rows:", ""]
+        lines += readings_table(served)
+    return lines
 
 
 def refusal(model_dir: Path, gate: GateResult) -> str:

@@ -30,6 +30,7 @@ from .backends import ONNX_FILE, TorchBackend, run_batched
 from .corpus import Example, build_corpus, corpus_for, triage_examples
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
+from .inference import reported_substance_scores
 from .modelcard import write_model_card
 from .modeldir import CorpusSpec, Meta, ModelDir, Thresholds, write_json
 from .realcorpus import file_sha256
@@ -397,7 +398,8 @@ def _calibrate(out: Path, settings: Settings, meta: Meta, backend: TorchBackend,
         probs = stacker.predict(logits, lex)
         y = targets(exs)
         langs = [e.lang for e in exs]
-        results[name] = M.summary(y[:, 0], probs[:, 0], thresholds.sale, y[:, 1:], probs[:, 1:], langs)
+        p_sub = reported_substance_scores([e.input() for e in exs], probs[:, 1:], lexicon)
+        results[name] = M.summary(y[:, 0], probs[:, 0], thresholds.sale, y[:, 1:], p_sub, langs)
     metrics = {
         "version": meta.version,
         "headline": {"name": M.HEADLINE, "split": "test", "value": results["test"][M.HEADLINE]},
