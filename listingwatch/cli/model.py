@@ -1,4 +1,4 @@
-"""`listingwatch model train|evaluate|export|info|promote` and `listingwatch classify IN OUT`.
+"""`listingwatch model train|evaluate|export|info|promote|docs` and `listingwatch classify IN OUT`.
 
 Heavy imports (torch, transformers, onnxruntime) happen inside the commands so that
 `listingwatch --help` stays instant.
@@ -197,6 +197,23 @@ def promote(version: Annotated[str, typer.Argument(help="Model version to put in
 
     do_promote(get_settings(), version)
     typer.echo(f"promoted {version}")
+
+
+@model_app.command()
+def docs(
+    version: Annotated[str | None, typer.Argument(help="Model version; default: the one in service.")] = None,
+    doc: Annotated[Path, typer.Option(help="The page whose generated model-card block is rewritten.")] = Path(
+        "docs/classifier.md"
+    ),
+) -> None:
+    """Rewrite the figures docs/classifier.md quotes (substances, threshold, release gate) from a model's card."""
+    from classifiers.modelcard import docs_block, write_docs_block
+
+    if not doc.is_file():
+        raise ListingwatchError(f"{doc} does not exist; pass --doc with the path of docs/classifier.md.")
+    path = _model_dir(version)
+    write_docs_block(doc, docs_block(path))
+    typer.echo(f"quoted {path.name}'s model card into {doc}")
 
 
 @model_app.command()
