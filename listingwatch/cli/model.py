@@ -4,6 +4,7 @@ Heavy imports (torch, transformers, onnxruntime) happen inside the commands so t
 `listingwatch --help` stays instant.
 """
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -117,8 +118,11 @@ def train(
             force=force,
             progress=report,
         )
+    gate = path / "evaluation" / "gate.json"
     if promoted_version(settings) == path.name:
-        typer.echo(f"promoted {path.name} (release gate: {path / 'evaluation' / 'gate.json'})")
+        missed = json.loads(gate.read_text(encoding="utf-8"))["failures"] if gate.is_file() else []
+        how = f"despite missing the release gate (--force; {gate})" if missed else f"(passed the release gate: {gate})"
+        typer.echo(f"promoted {path.name} " + (how if gate.is_file() else "(quick model: not gated)"))
     typer.echo(f"trained {path}")
     trained = ModelDir.open(path)
     for split_name, res in trained.metrics["splits"].items():
