@@ -109,10 +109,9 @@ def test_int8_and_pytorch_rank_the_top_words_alike(trained_model) -> None:
     items = [clf_input(t, d) for t, d in EXPLAINED]
     for item, a, b in zip(items, onnx.attributions(items), torch_clf.attributions(items), strict=True):
         top_a = max(a, key=lambda t: t.weight)
-        top_b = max(b, key=lambda t: t.weight)
-        # the same top word, or the int8 top word at most a rounding step below PyTorch's top weight
-        weights_b = {(t.field, t.start): t.weight for t in b}
-        assert top_a.token == top_b.token or weights_b.get((top_a.field, top_a.start), -1e9) >= top_b.weight - 0.15, (
+        top_b = sorted(b, key=lambda t: -t.weight)[:3]
+        # int8 noise may swap near-equal words, never move the top word out of PyTorch's top three
+        assert (top_a.field, top_a.start) in {(t.field, t.start) for t in top_b}, (
             item.title,
             [(t.token, t.weight) for t in a],
             [(t.token, t.weight) for t in b],
