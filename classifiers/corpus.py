@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 
 from core.errors import ConfigError
+from core.grounding import offered_substances
 from core.labels import SUBSTANCES, checked_substances
 from core.lexicon import DATA_DIR as LEXICON_DIR
 from core.lexicon import load_lexicon
@@ -183,7 +184,7 @@ def generate_family(family: dict, per_family: int, rng: random.Random) -> Iterat
     terms = _surface_terms()
     filler = _Filler(templates["slots"], terms, rng)
     p_obf = float(family.get("obfuscate", 0.25))
-    for _ in range(per_family):
+    for _ in range(per_family * int(family.get("weight", 1))):
         sub = _pick_substance(family.get("substance"), rng)
         sub2 = rng.choice([s for s in SUBSTANCES if s != sub])
         values: dict[str, str] = {}
@@ -285,6 +286,7 @@ def real_examples(path: Path, expected_sha256: str | None = None) -> list[Exampl
 
     Real rows are their own strata: families are `real_<source>_<group>`, so a held-out market
     stays whole in test and the generated corpus is a supplement beside it, not mixed into it.
+    An offer's substances are relabelled from its text where it names the product (`relabelled`).
     """
     from .realcorpus import file_sha256, read_rows
 
@@ -301,7 +303,7 @@ def real_examples(path: Path, expected_sha256: str | None = None) -> list[Exampl
                 description=row["description"],
                 seller=row["seller"],
                 sale=int(row["sale"]),
-                substances=sorted(row["substances"]),
+                substances=relabelled(row),
                 lang=row.get("lang", "en"),
                 platform=row["source_kind"],
                 family=f"real_{row['origin']}_{row['group']}",
@@ -314,6 +316,19 @@ def real_examples(path: Path, expected_sha256: str | None = None) -> list[Exampl
             )
         )
     return out
+
+
+def relabelled(row: dict) -> list[str]:
+    """An offer's substances as its text names them (`core.grounding`), else its source's label.
+
+    Market labels come from the market's category: a fentanyl listing filed under "opioids/other"
+    was labelled `other_drug`, an Opana listing under "other" too. The words win where they name
+    the product; where they do not (slang, a bare brand-less title), the category label stays.
+    """
+    if not int(row["sale"]):
+        return sorted(row["substances"])
+    named = offered_substances({"title": row["title"], "description": row["description"]}, load_lexicon())
+    return named or sorted(row["substances"])
 
 
 def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Example]:

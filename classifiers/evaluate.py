@@ -22,7 +22,8 @@ from core.settings import Settings, get_settings
 
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
-from .inference import Classifier
+from .gate import gate_report, probes_table, readings_table, substance_table
+from .inference import Classifier, reported_substance_scores
 from .modeldir import ModelDir
 from .text import ListingInput
 
@@ -182,7 +183,8 @@ def evaluate_model(
     y_sale = np.array([e.sale for e in examples])
     y_sub = np.array([[float(s in e.substances) for s in SUBSTANCES] for e in examples])
     langs = [e.lang for e in examples]
-    result = M.summary(y_sale, probs[:, 0], clf.threshold, y_sub, probs[:, 1:], langs)
+    p_sub = reported_substance_scores([e.input() for e in examples], probs[:, 1:], clf.lexicon)
+    result = M.summary(y_sale, probs[:, 0], clf.threshold, y_sub, p_sub, langs)
     flagged = probs[:, 0] >= clf.threshold
     result["scopes"] = scope_report(examples, flagged)
     real = np.array([e.source == "real" for e in examples])
@@ -190,6 +192,10 @@ def evaluate_model(
         scope_report([e for e, r in zip(examples, real, strict=True) if r], flagged[real]) if real.any() else None
     )
     result["per_source"] = per_source(examples, flagged)
+    heldout = [e for e in examples if e.source == "real"]
+    if not heldout and data is None and split == "test" and settings.model.real_corpus.is_file():
+        heldout = real_test_examples(settings)  # a model trained without real text, read on the same rows
+    result["heldout"] = gate_report(clf, heldout) if heldout else None
     baseline = lexicon_baseline(examples)
     result["lexicon_baseline"] = M.binary_metrics(y_sale, baseline, 0.5)
     result["confusion"] = {
@@ -302,6 +308,25 @@ def _row(name: str, m: dict) -> str:
     return f"| {name} | {scores} | {m['support']} | {m['n']} |"
 
 
+def _heldout_markdown(heldout: dict | None) -> list[str]:
+    if not heldout:
+        return []
+    return [
+        "## Held-out real rows, read bare and with the source kind (issue #20 targets)",
+        "",
+        *readings_table(heldout),
+        "",
+        "Substance class named on flagged offers of that class (flagged offers behind each figure):",
+        "",
+        *substance_table(heldout),
+        "",
+        "## Probes (bare / source_kind market / shop; ✗ = wrong)",
+        "",
+        *probes_table(heldout),
+        "",
+    ]
+
+
 def _markdown(r: dict) -> str:
     head = "| | precision | recall | F1 | PR-AUC | positives | n |\n|---|---|---|---|---|---|---|"
     lines = [
@@ -320,6 +345,7 @@ def _markdown(r: dict) -> str:
         "",
         *scope_table({"all rows": r["scopes"], **({"real rows": r["real"]} if r.get("real") else {})}),
         "",
+        *_heldout_markdown(r.get("heldout")),
         "## Per source (held-out markets and look-alike sources)",
         "",
         *scope_table(r["per_source"]),

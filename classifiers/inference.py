@@ -3,9 +3,10 @@
 `Classifier.load()` picks the model in service (see `classifiers.registry`) and runs its
 int8 ONNX export when there is one, else the PyTorch weights. `predict` deduplicates texts
 within the call, tokenises with head+tail truncation, runs length-sorted batches padded only
-to their own longest member, and calibrates the logits with the lexicon stacker. Flagged
+to their own longest member, and calibrates the logits with the lexicon stacker. A flagged listing's substances are the
+classes its text names as the product (`core.grounding`), else the substance heads'. Flagged
 listings also get token attributions by occlusion: each word (or, in long texts, each run of
-words) is hidden from attention in turn and the drop in the model's sale logit is its weight.
+words) is replaced by [MASK] in turn and the drop in the model's sale logit is its weight.
 That costs one extra forward row per word, so it is done only for flagged listings.
 
 `classify_file` is the JSONL shell around it with a persistent skip cache keyed by
@@ -35,6 +36,7 @@ from pydantic_core import to_json
 
 from core import jsonl
 from core.errors import ListingwatchError
+from core.grounding import substances_for
 from core.labels import OUTPUTS, SUBSTANCES, scope_of
 from core.lexicon import Lexicon, features, load_lexicon, match_fields
 from core.schema import (
@@ -159,7 +161,8 @@ class Classifier:
             score = float(s.probs[0])
             flagged = score >= self.threshold
             labels = {name: round(float(p), 6) for name, p in zip(OUTPUTS, s.probs, strict=True)}
-            substances = [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance] if flagged else []
+            heads = [n for n in SUBSTANCES if labels[n] >= self.thresholds.substance]
+            substances = substances_for(f.fields(), self.lexicon, heads)[0] if flagged else []
             out.append(
                 Classification(
                     score=round(score, 6),
@@ -182,11 +185,18 @@ class Classifier:
     # ------------------------------------------------------------------ explanations
 
     def attributions(self, items: Sequence[ListingInput]) -> list[list[TokenAttribution]]:
-        """Occlusion attributions: the drop in the sale logit when each word is hidden from attention.
+        """Occlusion attributions: the drop in the sale logit when each word is replaced by [MASK].
 
-        Only words of the listing's fields are units; the context line is never hidden.
+        Words are replaced, not hidden with the attention mask: the fused int8 ONNX graph reads the
+        mask as a sequence length (ONNX Runtime's attention fusion assumes right padding), so a hidden
+        word in the middle cut off the last token instead and every word got the same weight. A
+        replaced token means the same thing to every backend. Only words of the listing's fields
+        are units; the context line is never replaced.
         """
         results = []
+        blank = self.tokenizer.mask_token_id
+        if blank is None:
+            blank = self.tokenizer.unk_token_id
         for f in items:
             text, starts = self.text(f)
             enc = encode(self.tokenizer, [text], self.max_length)
@@ -200,7 +210,7 @@ class Classifier:
             input_ids = np.tile(np.asarray(ids, dtype=np.int64), (len(units) + 1, 1))
             mask = np.ones((len(units) + 1, width), dtype=np.int64)
             for r, (positions, _s, _e) in enumerate(units, start=1):
-                mask[r, positions] = 0
+                input_ids[r, positions] = blank
             logits = self.backend.logits(input_ids, mask)[:, 0]
             weights = logits[0] - logits[1:]
             ranked = sorted(range(len(units)), key=lambda k: -abs(weights[k]))[:TOP_TOKENS]
@@ -216,6 +226,20 @@ class Classifier:
                 )
             results.append(attrs)
         return results
+
+
+def reported_substance_scores(items: Sequence[ListingInput], p_sub: np.ndarray, lexicon: Lexicon) -> np.ndarray:
+    """Substance scores as a verdict reports them: 1/0 where the text names the product, the heads' elsewhere.
+
+    Training's and evaluation's per-substance figures go through this, so the model card measures
+    the substances analysts see, not the heads alone.
+    """
+    out = np.array(p_sub, dtype=np.float64, copy=True)
+    for i, item in enumerate(items):
+        named, source = substances_for(item.fields(), lexicon, [])
+        if source == "text":
+            out[i] = [float(name in named) for name in SUBSTANCES]
+    return out
 
 
 def _word_units(text: str, offsets: list[tuple[int, int]], first: int = 0) -> list[tuple[list[int], int, int]]:

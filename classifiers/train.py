@@ -30,12 +30,13 @@ from .backends import ONNX_FILE, TorchBackend, run_batched
 from .corpus import Example, build_corpus, corpus_for, triage_examples
 from .encoding import encode, length_batches, pad_batch
 from .export import check_int8
+from .inference import reported_substance_scores
 from .modelcard import write_model_card
 from .modeldir import CorpusSpec, Meta, ModelDir, Thresholds, write_json
 from .realcorpus import file_sha256
 from .registry import new_version
 from .stacker import fit_stacker
-from .text import CURRENT_FORMAT
+from .text import CURRENT_FORMAT, SOURCE_KINDS
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -55,7 +56,8 @@ class TrainConfig:
     transfer_factor: int = 1  # distillation also sees this many times as many more generated train-family rows
     real_train_rows: int = 3000  # real train rows drawn per run (stratified by source and label); CPU time is the limit
     real_validation_rows: int = 800  # real validation rows scored for the stacker and threshold (same stratified draw)
-    context_dropout: float = 0.4  # share of train rows read as bare text (with_context_dropout)
+    context_dropout: float = 0.5  # share of train rows read as bare text (with_context_dropout)
+    context_swap: float = 0.2  # share of the rest whose source kind is replaced by another kind (with_context_dropout)
     described_share: float = 0.0  # share of real market titles given a vendor-style description (corpus.py)
 
 
@@ -140,16 +142,24 @@ def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example
     market rows always carry a seller and a price and look-alikes rarely do: without this the
     model read "has a seller" or "market" as "is an offer", and a pharmacy's product titles
     without their context ("Vicks Baby Rub 10 ml") scored as offers.
+
+    On `context_swap` of the rows that keep a kind, the kind is replaced by another one. Every
+    real shop row was a look-alike, so `kind: shop` had become a veto (a fentanyl offer on a
+    "research chemical" shop scored 0.14); with kinds that sometimes lie, the words have to decide.
     """
     rng = random.Random(cfg.seed + 1)
+    kinds = [k for k in SOURCE_KINDS if k != "unknown"]
     out = []
     for ex in train:
         bare = rng.random() < cfg.context_dropout
         hide = [bare or rng.random() < cfg.context_dropout / 2 for _ in range(3)]
+        kind = ex.source_kind
+        if not hide[0] and rng.random() < cfg.context_swap:
+            kind = rng.choice([k for k in kinds if k != ex.source_kind])
         out.append(
             replace(
                 ex,
-                source_kind="unknown" if hide[0] else ex.source_kind,
+                source_kind="unknown" if hide[0] else kind,
                 seller="" if hide[1] else ex.seller,
                 price=False if hide[2] else ex.price,
             )
@@ -254,16 +264,20 @@ def train_model(
     layers: int = 6,
     real: Path | None = None,
     triage: Path | None = None,
+    config: TrainConfig | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Train, calibrate and write a complete model directory; returns its path (not promoted).
+
+    `config` replaces the preset (QUICK, FULL or FULL_REAL) that `quick` and `real` choose; the
+    seed and layers given here still apply.
 
     `real` is a real-text corpus (`scripts/fetch_real_corpus.py`): its held-out sources form the
     test split the retrain job compares on. `triage` is analysts' labels (`listingwatch triage
     export`), added to the train split only; its hash and row count go into `meta.corpus_spec`.
     `layers` below 6 distils into a shallower student.
     """
-    base = QUICK if quick else (FULL_REAL if real is not None else FULL)
+    base = config or (QUICK if quick else (FULL_REAL if real is not None else FULL))
     cfg = TrainConfig(**{**asdict(base), "seed": seed, "layers": layers})
     started = time.monotonic()
     spec = CorpusSpec(
@@ -384,7 +398,8 @@ def _calibrate(out: Path, settings: Settings, meta: Meta, backend: TorchBackend,
         probs = stacker.predict(logits, lex)
         y = targets(exs)
         langs = [e.lang for e in exs]
-        results[name] = M.summary(y[:, 0], probs[:, 0], thresholds.sale, y[:, 1:], probs[:, 1:], langs)
+        p_sub = reported_substance_scores([e.input() for e in exs], probs[:, 1:], lexicon)
+        results[name] = M.summary(y[:, 0], probs[:, 0], thresholds.sale, y[:, 1:], p_sub, langs)
     metrics = {
         "version": meta.version,
         "headline": {"name": M.HEADLINE, "split": "test", "value": results["test"][M.HEADLINE]},

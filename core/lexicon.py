@@ -60,6 +60,10 @@ class Lexicon:
     max_words: int
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
     emoji: tuple[tuple[str, str], ...]
+    # Substance terms that name a drug only in drug context ("ice", "blues", "iso"): matched and
+    # counted like any term, but never enough to say which drug a listing offers (core.grounding).
+    ambiguous: frozenset[tuple[str, ...]] = frozenset()
+    weak_patterns: frozenset[str] = frozenset()  # pattern sources that likewise never ground a class
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -158,17 +162,29 @@ def compile_lexicon(raw: dict) -> Lexicon:
     ngrams: dict[tuple[str, ...], tuple[str, str]] = {}
     patterns: list[tuple[str, re.Pattern[str]]] = []
     emoji: list[tuple[str, str]] = []
+    ambiguous: set[tuple[str, ...]] = set()
+    weak: set[str] = set()
+    problems: list[str] = []
     for name, spec in cats.items():
+        keys = set()
         for term in spec.get("terms") or []:
             key = _term_key(str(term))
             if key:
+                keys.add(key)
                 ngrams.setdefault(key, (name, str(term)))  # first category listed wins on duplicates
-        for pat in spec.get("patterns") or []:
+        for term in spec.get("ambiguous") or []:
+            if _term_key(str(term)) not in keys:
+                problems.append(f"ambiguous term {term!r} of {name} is not one of its terms")
+            ambiguous.add(_term_key(str(term)))
+        for pat in [*(spec.get("patterns") or []), *(spec.get("weak_patterns") or [])]:
             try:
                 patterns.append((name, re.compile(pat)))
             except re.error as err:
-                raise ConfigError(f"Lexicon pattern {pat!r} in {name} is not a valid regex: {err}.") from None
+                problems.append(f"pattern {pat!r} in {name} is not a valid regex: {err}")
+        weak.update(spec.get("weak_patterns") or [])
         emoji.extend((name, e) for e in spec.get("emoji") or [])
+    if problems:
+        raise ConfigError(f"Lexicon is malformed: {'; '.join(problems)}.")
     return Lexicon(
         version=int(raw.get("version", 0)),
         categories=categories,
@@ -178,6 +194,8 @@ def compile_lexicon(raw: dict) -> Lexicon:
         max_words=max(len(k) for k in ngrams),
         patterns=tuple(patterns),
         emoji=tuple(emoji),
+        ambiguous=frozenset(ambiguous),
+        weak_patterns=frozenset(weak),
     )
 
 
@@ -212,13 +230,23 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
     return compile_lexicon(raw)
 
 
-def match_text(text: str, lexicon: Lexicon, field: Field = "description") -> list[LexiconHit]:
-    """All lexicon hits in one field, longest term first at each position, spans into the original text."""
+@dataclass(frozen=True)
+class Match:
+    """One lexicon hit with what it matched: the lexicon's own term (or pattern) and whether it can name a drug."""
+
+    category: str
+    start: int
+    end: int
+    grounds: bool  # a term or pattern that names its class on its own (not slang, not an emoji)
+
+
+def find_matches(text: str, lexicon: Lexicon) -> list[Match]:
+    """All lexicon matches in one text, longest term first at each position, spans into the original text."""
     if not text:
         return []
     folded, index = fold(text)
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
-    hits: list[LexiconHit] = []
+    found: list[Match] = []
 
     def span(start: int, end: int) -> tuple[int, int]:
         return index[start], index[end - 1] + 1
@@ -236,25 +264,39 @@ def match_text(text: str, lexicon: Lexicon, field: Field = "description") -> lis
         matched = 0
         for n in range(reach, 0, -1):
             words = [t[0] for t in tokens[i : i + n]]
-            found = _lookup(words, lexicon)
-            if found:
-                cat, _term = found
+            hit = _lookup(words, lexicon)
+            if hit:
+                cat, term = hit
                 start, end = span(tokens[i][1], tokens[i + n - 1][2])
-                hits.append(LexiconHit(term=text[start:end], category=cat, field=field, start=start, end=end))
+                found.append(Match(cat, start, end, _term_key(term) not in lexicon.ambiguous))
                 matched = n
                 break
         i += matched or 1
     for cat, pattern in lexicon.patterns:
         for m in pattern.finditer(text):
             if m.end() > m.start():
-                hits.append(LexiconHit(term=m.group(), category=cat, field=field, start=m.start(), end=m.end()))
+                found.append(Match(cat, m.start(), m.end(), pattern.pattern not in lexicon.weak_patterns))
     for cat, sym in lexicon.emoji:
         start = text.find(sym)
         while start != -1:
-            hits.append(LexiconHit(term=sym, category=cat, field=field, start=start, end=start + len(sym)))
+            found.append(Match(cat, start, start + len(sym), False))
             start = text.find(sym, start + len(sym))
-    hits.sort(key=lambda h: (h.start, -h.end))
-    return _dedupe(hits)
+    found.sort(key=lambda m: (m.start, -m.end))
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for m in found:  # a span/category found by both the n-gram table and a pattern counts once
+        if (m.category, m.start, m.end) not in seen:
+            seen.add((m.category, m.start, m.end))
+            out.append(m)
+    return out
+
+
+def match_text(text: str, lexicon: Lexicon, field: Field = "description") -> list[LexiconHit]:
+    """All lexicon hits in one field, longest term first at each position, spans into the original text."""
+    return [
+        LexiconHit(term=text[m.start : m.end], category=m.category, field=field, start=m.start, end=m.end)
+        for m in find_matches(text, lexicon)
+    ]
 
 
 def _lookup(words: list[str], lexicon: Lexicon) -> tuple[str, str] | None:
@@ -272,18 +314,6 @@ def _lookup(words: list[str], lexicon: Lexicon) -> tuple[str, str] | None:
         if alt in lexicon.ngrams:
             return lexicon.ngrams[alt]
     return None
-
-
-def _dedupe(hits: list[LexiconHit]) -> list[LexiconHit]:
-    """Drop exact repeats of a span/category found by both the n-gram table and a pattern."""
-    seen: set[tuple[str, int, int]] = set()
-    out = []
-    for h in hits:
-        key = (h.category, h.start, h.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(h)
-    return out
 
 
 def match_fields(fields: dict[str, str | None], lexicon: Lexicon) -> list[LexiconHit]:

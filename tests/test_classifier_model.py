@@ -84,6 +84,46 @@ def test_flagged_listings_carry_spans_the_web_app_can_highlight(trained_model) -
     assert quiet.explanation.tokens == []  # attributions are computed only for flagged listings
 
 
+# Listings whose top words are clear on any backend: the ranking test compares the two backends on these.
+EXPLAINED = [
+    ("M30 blues x100", "pressed fent, tele @plugdude, BTC only"),
+    ("Fentanyl powder 10g", "pure 98%, ships worldwide, BTC only"),
+    ("Vendo cristal", "metanfetamina, envío discreto, escríbeme al privado"),
+    ("4-ANPP CAS 21409-26-7", "Factory supply, safe delivery to Mexico and USA. Wickr: chemlab"),
+]
+
+
+def test_explanations_weigh_words_differently_on_the_int8_backend(trained_model) -> None:
+    """Occlusion runs against the int8 graph that scored the listing and tells its words apart (issue #26)."""
+    clf = Classifier.load(trained_model.settings)
+    assert clf.backend.kind == "onnx-int8"
+    for title, description in EXPLAINED:
+        (tokens,) = clf.attributions([clf_input(title, description)])
+        weights = [t.weight for t in tokens]
+        assert len(weights) >= 2 and len(set(weights)) >= 2, (title, weights)
+
+
+def test_int8_and_pytorch_rank_the_top_words_alike(trained_model) -> None:
+    onnx = Classifier.load(trained_model.settings)
+    torch_clf = Classifier(trained_model.model_dir, TorchBackend.load(trained_model.model_dir))
+    items = [clf_input(t, d) for t, d in EXPLAINED]
+    for item, a, b in zip(items, onnx.attributions(items), torch_clf.attributions(items), strict=True):
+        top_a = max(a, key=lambda t: t.weight)
+        top_b = sorted(b, key=lambda t: -t.weight)[:3]
+        # int8 noise may swap near-equal words, never move the top word out of PyTorch's top three
+        assert (top_a.field, top_a.start) in {(t.field, t.start) for t in top_b}, (
+            item.title,
+            [(t.token, t.weight) for t in a],
+            [(t.token, t.weight) for t in b],
+        )
+
+
+def clf_input(title: str, description: str):
+    from classifiers.text import ListingInput
+
+    return ListingInput(title=title, description=description)
+
+
 def test_int8_onnx_agrees_with_pytorch(trained_model) -> None:
     from classifiers.evaluate import split_examples
 

@@ -1,9 +1,10 @@
-"""`listingwatch model train|evaluate|export|info|promote` and `listingwatch classify IN OUT`.
+"""`listingwatch model train|evaluate|export|info|promote|docs` and `listingwatch classify IN OUT`.
 
 Heavy imports (torch, transformers, onnxruntime) happen inside the commands so that
 `listingwatch --help` stays instant.
 """
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -68,8 +69,22 @@ def train(
     promote: Annotated[
         bool | None, typer.Option("--promote/--no-promote", help="Put it in service (default: only if none is yet).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote even if the model misses the release gate (recorded in its evaluation/gate.json).",
+        ),
+    ] = False,
 ) -> None:
-    """Fine-tune the classifier on the project corpus and write a new versioned model directory."""
+    """Fine-tune the classifier on the project corpus and write a new versioned model directory.
+
+    Before a model goes into service it must pass the release gate on the held-out real rows, read
+    bare and with the source kind: issue #20's precision, recall and look-alike targets, the probe
+    listings, and no measure more than 0.02 below the model in service. A model that misses it
+    stays in the registry unpromoted, the reasons are printed, and the command exits non-zero.
+    Quick models are not gated unless a full model is in service.
+    """
     from rich.progress import Progress
 
     from classifiers.modeldir import ModelDir
@@ -100,10 +115,14 @@ def train(
             triage=triage,
             export=export,
             promote=promote,
+            force=force,
             progress=report,
         )
+    gate = path / "evaluation" / "gate.json"
     if promoted_version(settings) == path.name:
-        typer.echo(f"promoted {path.name}")
+        missed = json.loads(gate.read_text(encoding="utf-8"))["failures"] if gate.is_file() else []
+        how = f"despite missing the release gate (--force; {gate})" if missed else f"(passed the release gate: {gate})"
+        typer.echo(f"promoted {path.name} " + (how if gate.is_file() else "(quick model: not gated)"))
     typer.echo(f"trained {path}")
     trained = ModelDir.open(path)
     for split_name, res in trained.metrics["splits"].items():
@@ -149,6 +168,18 @@ def evaluate(
     rows = {"all rows": result["scopes"], **({"real rows": result["real"]} if result.get("real") else {})}
     for line in scope_table({**rows, **result["per_source"]}):
         typer.echo(line)
+    if result.get("heldout"):
+        from classifiers.gate import check, probes_table, readings_table, substance_table
+
+        typer.echo("held-out real rows, bare and with the source kind:")
+        for line in [*readings_table(result["heldout"]), "", *substance_table(result["heldout"])]:
+            typer.echo(line)
+        typer.echo("probes (bare / market / shop):")
+        for line in probes_table(result["heldout"]):
+            typer.echo(line)
+        misses = check(result["heldout"])
+        verdict = f"{len(misses)} missed: {'; '.join(misses)}" if misses else "met"
+        typer.echo(f"release gate targets: {verdict}")
 
 
 @model_app.command("export")
@@ -170,6 +201,23 @@ def promote(version: Annotated[str, typer.Argument(help="Model version to put in
 
     do_promote(get_settings(), version)
     typer.echo(f"promoted {version}")
+
+
+@model_app.command()
+def docs(
+    version: Annotated[str | None, typer.Argument(help="Model version; default: the one in service.")] = None,
+    doc: Annotated[Path, typer.Option(help="The page whose generated model-card block is rewritten.")] = Path(
+        "docs/classifier.md"
+    ),
+) -> None:
+    """Rewrite the figures docs/classifier.md quotes (substances, threshold, release gate) from a model's card."""
+    from classifiers.modelcard import docs_block, write_docs_block
+
+    if not doc.is_file():
+        raise ListingwatchError(f"{doc} does not exist; pass --doc with the path of docs/classifier.md.")
+    path = _model_dir(version)
+    write_docs_block(doc, docs_block(path))
+    typer.echo(f"quoted {path.name}'s model card into {doc}")
 
 
 @model_app.command()

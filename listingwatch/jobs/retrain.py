@@ -1,8 +1,12 @@
-"""Retrain on demand and promote only a model that scores at least as well as the active one.
+"""Retrain on demand; promote only a model that passes the release gate and scores as well as the active one.
 
 Both models are evaluated now, on the same held-out split, rather than trusting a score
 stored when the active model was trained: the evaluation data or code may have changed
 since, and only a like-for-like comparison says whether promotion makes things worse.
+
+The release gate (`classifiers.release.release_gate`: issue #20's targets on the held-out real
+rows read bare and with context, the probes, and no measure more than 0.02 below the active
+model's) must pass too; its report is written into the candidate's `evaluation/gate.json`.
 
 Analysts' current triage labels (the rows `listingwatch triage export` writes) are gathered
 first and join the candidate's train split as a stratum of their own; validation and test do
@@ -104,6 +108,20 @@ def decide_promotion(settings: Settings, candidate_dir: str | Path) -> Promotion
     metric, candidate_score = _score(candidate, settings)
     active = active_model_dir(settings)
     if active is None or active.resolve() == candidate.resolve():
+        from classifiers.release import refusal, release_gate
+
+        gate = release_gate(settings, candidate)
+        if not gate.passed:
+            return PromotionDecision(
+                candidate_dir=str(candidate),
+                candidate_version=candidate.name,
+                metric=metric,
+                candidate_score=candidate_score,
+                active_version=None,
+                active_score=None,
+                promote=False,
+                reason=refusal(candidate, gate),
+            )
         return PromotionDecision(
             candidate_dir=str(candidate),
             candidate_version=candidate.name,
@@ -117,6 +135,12 @@ def decide_promotion(settings: Settings, candidate_dir: str | Path) -> Promotion
     _, active_score = _score(active, settings)
     promote = candidate_score >= active_score
     verdict = "promoting it" if promote else "refusing to promote it"
+    if promote:
+        from classifiers.release import refusal, release_gate
+
+        gate = release_gate(settings, candidate)
+        if not gate.passed:
+            promote, verdict = False, f"refusing to promote it. {refusal(candidate, gate)}"
     return PromotionDecision(
         candidate_dir=str(candidate),
         candidate_version=candidate.name,
