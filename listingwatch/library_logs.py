@@ -31,7 +31,7 @@ from rich.logging import RichHandler
 
 # The project's top-level packages (tests/test_import_layers.py names the same ones).
 OWN_PACKAGES = frozenset(
-    {"core", "crawlers", "classifiers", "index_config", "takedown", "listingwatch", "webapp", "dags"}
+    {"core", "crawlers", "classifiers", "index_config", "takedown", "monitor", "listingwatch", "webapp", "dags"}
 )
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HF_BARS = "HF_HUB_DISABLE_PROGRESS_BARS"
