@@ -121,7 +121,7 @@ def main() -> None:
     flagged = sum(c.flagged for c in project.predict(sub, explain=True))
     expl_s = time.perf_counter() - t
 
-    test = split_examples("test", model_dir)
+    test = split_examples("test", model_dir, settings.model.real_corpus)
     y = np.array([e.sale for e in test])
     raw = pipe([e.text(project.meta.input_format) for e in test], batch_size=32, truncation=True)
     base_pred = np.array([next(s["score"] for s in r if s["label"] == "illicit_sale") >= 0.5 for r in raw])

@@ -67,7 +67,7 @@ def model_settings(settings: Settings, scratch: Path) -> Settings:
     print("no promoted model: training the quick model for this benchmark ...", flush=True)
     trained = settings.model_copy(update={"model": settings.model.model_copy(update={"models_dir": scratch})})
     model_dir = train_model(trained, quick=True, seed=0)
-    export_model(model_dir)
+    export_model(model_dir, trained.model.real_corpus)
     promote(trained, model_dir.name)
     return trained
 

@@ -18,7 +18,7 @@ import numpy as np
 from core.errors import ListingwatchError
 from core.labels import SUBSTANCES, checked_substances, scope_of
 from core.lexicon import load_lexicon, match_fields
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 from . import metrics as M
 from .corpus import SPLITS, Example, corpus_for
@@ -32,12 +32,12 @@ WORST = 20
 TARGETS = {"recall_synthetic": 0.95, "recall_other_drug": 0.85, "precision": 0.95, "fpr_lookalike": 0.03}
 
 
-def split_examples(split: str, model_dir: Path, real_path: Path | None = None) -> list[Example]:
+def split_examples(split: str, model_dir: Path, real_path: Path) -> list[Example]:
     """The corpus split as the model's training run built it (same sizes, seed and real corpus, so the same rows)."""
     if split not in SPLITS:
         raise ListingwatchError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
     spec = ModelDir.open(model_dir).meta.spec
-    return [e for e in corpus_for(spec, real_path or get_settings().model.real_corpus) if e.split == split]
+    return [e for e in corpus_for(spec, real_path) if e.split == split]
 
 
 def scope(sale: int, substances: Sequence[str]) -> str:

@@ -81,7 +81,9 @@ def quantise(src: Path, dst: Path) -> Path:
     return dst
 
 
-def export_model(model_dir: Path, *, verify: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
+def export_model(
+    model_dir: Path, real_corpus: Path, *, verify: bool = True, progress: Callable[[int, int], None] | None = None
+) -> Path:
     """Write `onnx/model.int8.onnx` into the model directory; returns its path.
 
     `progress(done, total)` is told after each step (trace, fuse, quantise, F1 check): together
@@ -102,18 +104,18 @@ def export_model(model_dir: Path, *, verify: bool = True, progress: Callable[[in
     fp32.unlink()  # only the int8 graph is served; the PyTorch weights remain the reference
     report(3, steps)
     if verify:
-        check_int8(model_dir)
+        check_int8(model_dir, real_corpus)
         report(4, steps)
     return int8
 
 
-def check_int8(model_dir: Path) -> dict[str, float]:
+def check_int8(model_dir: Path, real_corpus: Path) -> dict[str, float]:
     """Hold the int8 graph to MAX_F1_DROP under the model's own calibration, or remove it.
 
     Run at export and again after recalibration: the check goes through the stacker and
     threshold, so a new calibration needs a new verdict.
     """
-    report = verify_export(model_dir)
+    report = verify_export(model_dir, real_corpus)
     if report["f1_drop"] > MAX_F1_DROP:
         (model_dir / ONNX_FILE).unlink()
         raise ListingwatchError(
@@ -124,12 +126,12 @@ def check_int8(model_dir: Path) -> dict[str, float]:
     return report
 
 
-def verify_export(model_dir: Path, split: str = "validation") -> dict[str, float]:
+def verify_export(model_dir: Path, real_corpus: Path, split: str = "validation") -> dict[str, float]:
     """F1 of PyTorch vs int8 ONNX on a corpus split, through the full calibrated pipeline."""
     from .evaluate import split_examples
     from .inference import Classifier
 
-    exs = split_examples(split, model_dir)
+    exs = split_examples(split, model_dir, real_corpus)
     y = np.array([e.sale for e in exs])
     items = [e.input() for e in exs]
     f1: dict[str, float] = {}

@@ -183,7 +183,7 @@ def train_and_release(
         )
     if export:
         export_step = (lambda done, total: progress(EXPORT_STAGE, done, total)) if progress else None
-        export_model(model_dir, progress=export_step)
+        export_model(model_dir, settings.model.real_corpus, progress=export_step)
     if promote or (promote is None and registry.promoted_version(settings) is None):
         if progress:
             progress(GATE_STAGE, 0, 0)

@@ -363,7 +363,7 @@ def calibrate_model(model_dir: Path, settings: Settings) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(out)
     _calibrate(out, settings, meta, TorchBackend.load(out), tokenizer, split)
     if (out / ONNX_FILE).is_file():
-        check_int8(out)
+        check_int8(out, settings.model.real_corpus)
     return out
 
 

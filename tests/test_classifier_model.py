@@ -129,7 +129,9 @@ def test_int8_onnx_agrees_with_pytorch(trained_model) -> None:
 
     onnx = Classifier.load(trained_model.settings)
     torch_clf = Classifier(trained_model.model_dir, TorchBackend.load(trained_model.model_dir))
-    items = [e.input() for e in split_examples("test", trained_model.model_dir)]
+    items = [
+        e.input() for e in split_examples("test", trained_model.model_dir, trained_model.settings.model.real_corpus)
+    ]
     a = np.array([s.probs[0] for s in onnx.score(items)])
     b = np.array([s.probs[0] for s in torch_clf.score(items)])
     assert np.abs(a - b).mean() < 0.02

@@ -188,8 +188,9 @@ def export_cmd(
 ) -> None:
     """Export a model to ONNX and quantise it to int8 (checked against PyTorch F1)."""
     from classifiers.export import export_model
+    from core.settings import get_settings
 
-    path = export_model(_model_dir(version))
+    path = export_model(_model_dir(version), get_settings().model.real_corpus)
     typer.echo(f"wrote {path}")
 
 
