@@ -338,8 +338,8 @@ def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.M
         assert "local-classifieds" in {row["platform"] for row in json.loads(as_json.output)}
         as_csv = runner.invoke(app, ["takedown", "report", "--format", "csv"])
         assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,seller_deleted,still_live_24h")
-        history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id])
-        assert history.exit_code == 0 and "-> new\tconfirmed by analyst" in history.output
+        history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id, "--format", "tsv"])
+        assert history.exit_code == 0 and "\t-\tnew\tconfirmed by analyst" in history.output
         assert SECRET_NOTE not in history.output
         refused = runner.invoke(app, ["takedown", "set", world.confirmed[0].id, "rejected"])
         assert refused.exit_code != 0 and "needs a liaison or admin account" in str(refused.exception)

@@ -155,10 +155,11 @@ def list_items(
 
 
 @takedown_app.command("history")
-def history(item: Annotated[str, typer.Argument(help="Item number or listing id.")]) -> None:
+def history(
+    item: Annotated[str, typer.Argument(help="Item number or listing id.")],
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
     """The item's audit log: every change with who, when, from, to and note."""
-    from rich.markup import escape
-
     from core.store import session_scope
     from takedown.cases import get_item
     from takedown.rows import utc_iso
@@ -166,9 +167,12 @@ def history(item: Annotated[str, typer.Argument(help="Item number or listing id.
     settings, _, _ = _context()
     with session_scope(settings) as session:
         found = get_item(session, item)
-        typer.echo(f"item {found.id} ({found.platform}): {escape(found.url)}")
-        for e in found.audit:
-            typer.echo(f"{utc_iso(e.at)}\t{e.actor}\t{e.from_status or '-'} -> {e.to_status}\t{e.note or ''}")
+        title = f"item {found.id} ({found.platform}): {found.url}"
+        rows = [
+            {"at": utc_iso(e.at), "by": e.actor, "from": e.from_status or "-", "to": e.to_status, "note": e.note or ""}
+            for e in found.audit
+        ]
+    emit(rows, fmt, title=title)
 
 
 @takedown_app.command("set")
