@@ -8,8 +8,10 @@ Pillow's decompression-bomb limit, and an undecodable photo keeps its SHA-256 wi
 
 Menus, price lists and pill close-ups are often posted as pictures with little text around them, so
 each photo is also read by OCR (Tesseract, English and Spanish): downscaled first, skipped when too small
-to hold readable text, cut off after `OCR_TIMEOUT_S`, and run in worker threads (Tesseract is a separate
-process, so the threads overlap it with the crawl), once per distinct photo.
+to hold readable text or when no row of it crosses enough sharp edges to be a line of print (most product
+shots: a Tesseract run costs most of a second, the check a few milliseconds), cut off after `OCR_TIMEOUT_S`,
+and run in worker threads (Tesseract is a separate process, so the threads overlap it with the crawl), once
+per distinct photo.
 """
 
 import asyncio
@@ -21,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import imagehash
+import numpy as np
 import pytesseract
 import scipy.fftpack  # noqa: F401  imagehash imports it on the first pHash (a second or more): do it at start-up
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -34,6 +37,12 @@ OCR_MAX_SIDE = 1_600  # larger photos are downscaled: phone photos of a menu rea
 OCR_MIN_SIDE = 120  # thumbnails, avatars and icons hold no text worth the time
 OCR_TIMEOUT_S = 10
 OCR_WORKERS = 2
+# A line of n legible characters is crossed by about 2n light/dark edges; a row "looks like print" from 6
+# characters on, and a line of print is several rows tall. Product shots, flat graphics and smooth photos
+# stay far below (the local sites' product photos: at most 8 edges a row); busy photos pass and are read.
+EDGE_CONTRAST = 40  # grey levels between neighbouring pixels
+PRINT_ROW_EDGES = 12
+PRINT_ROWS = 8
 # Tesseract's OpenMP threads would fight each other and the crawl; parallelism comes from the worker threads.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -84,6 +93,8 @@ def read_text(data: bytes, timeout_s: float = OCR_TIMEOUT_S) -> str | None:
                 return None
             gray = ImageOps.exif_transpose(image).convert("L")
         gray.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
+        if not may_hold_print(gray):
+            return None
         raw = pytesseract.image_to_string(gray, lang=OCR_LANGUAGES, timeout=timeout_s)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
@@ -91,6 +102,17 @@ def read_text(data: bytes, timeout_s: float = OCR_TIMEOUT_S) -> str | None:
         return None
     text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", raw)).strip()
     return text[:MAX_PHOTO_TEXT] or None
+
+
+def may_hold_print(gray: Image.Image) -> bool:
+    """Whether enough rows of a grayscale picture cross enough sharp edges to be lines of print.
+
+    Errs towards yes (noise and texture pass): a false yes costs one Tesseract run, a false no loses text.
+    """
+    pixels = np.asarray(gray, dtype=np.int16)
+    sharp = np.abs(np.diff(pixels, axis=1)) > EDGE_CONTRAST
+    edges_per_row = (sharp[:, 1:] & ~sharp[:, :-1]).sum(axis=1)  # runs of sharp steps: one per glyph edge
+    return int((edges_per_row >= PRINT_ROW_EDGES).sum()) >= PRINT_ROWS
 
 
 class PhotoReader:

@@ -3,12 +3,13 @@
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from core.schema import Listing, Photo
 from crawlers.extract.entities import extract_entities
-from crawlers.photos import OCR_MIN_SIDE, read_text
+from crawlers.photos import OCR_MIN_SIDE, may_hold_print, read_text
 from crawlers.pipelines import ContactReading, enrich, listing_text
+from listingwatch.demo.marketplaces.photos import menu_png, product_png
 from tests.channel_contacts import BTC_SEGWIT, menu_jpeg
 
 SESSION = "05" + "3f" * 32
@@ -111,3 +112,20 @@ def test_ocr_reads_a_menu_photo_and_skips_thumbnails_and_junk() -> None:
     Image.new("RGB", (OCR_MIN_SIDE - 1, 400), "white").save(tiny, format="PNG")
     assert read_text(tiny.getvalue()) is None
     assert read_text(b"not an image") is None
+
+
+def _gray(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("L")
+
+
+def test_the_print_check_skips_product_shots_but_never_text_or_busy_photos() -> None:
+    """Skipping a photo loses its text for good, so the check may only say no where no line of print can be."""
+    assert may_hold_print(_gray(menu_jpeg(("Threema: KW7T3PXM",))))
+    assert may_hold_print(_gray(menu_png(("MENU", "Cash App: $frostymenu"), "s")))
+    small_print = Image.new("L", (640, 480), 235)
+    ImageDraw.Draw(small_print).text((20, 20), "Signal: plug.42 - ships EU", fill=20)  # Pillow's 10px default font
+    assert may_hold_print(small_print)
+    noise = Image.effect_noise((640, 480), 80)  # grain, foliage, gravel: no print, but read rather than guessed
+    assert may_hold_print(noise)
+    assert not any(may_hold_print(_gray(product_png(f"seller{n}/0"))) for n in range(50))
+    assert not may_hold_print(Image.linear_gradient("L").resize((640, 480)))
