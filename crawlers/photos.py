@@ -7,11 +7,12 @@ detection match on. Photos are untrusted input: bytes are capped by the download
 Pillow's decompression-bomb limit, and an undecodable photo keeps its SHA-256 without a pHash.
 
 Menus, price lists and pill close-ups are often posted as pictures with little text around them, so
-each photo is also read by OCR (Tesseract, English and Spanish): downscaled first, skipped when too small
-to hold readable text or when no row of it crosses enough sharp edges to be a line of print (most product
-shots: a Tesseract run costs most of a second, the check a few milliseconds), cut off after `OCR_TIMEOUT_S`
-a photo, once per distinct photo, in batches (one Tesseract run loads the language models once for up to
-`OCR_BATCH` photos) run by worker threads, so the crawl's event loop never waits on it.
+photos are also read by OCR (Tesseract, English and Spanish), but not during the crawl: a Tesseract run
+costs a large share of a CPU-second where a page costs milliseconds. While hashing, the crawl notes which
+photos may hold print (big enough, and some rows cross enough sharp edges to be a line of text: most
+product shots do not); `crawlers.photo_text` reads those from the WARC once the fetch is done, downscaled,
+in batches (one Tesseract run loads the language models once for up to `OCR_BATCH` photos), each cut off
+after `OCR_TIMEOUT_S`.
 """
 
 import asyncio
@@ -40,7 +41,6 @@ OCR_MIN_SIDE = 120  # thumbnails, avatars and icons hold no text worth the time
 OCR_TIMEOUT_S = 10
 OCR_WORKERS = 2
 OCR_BATCH = 32  # photos per Tesseract run (see `read_texts`)
-OCR_LINGER_S = 1.0  # how long the first queued photo waits for others before its batch runs anyway
 # A line of n legible characters is crossed by about 2n light/dark edges; a row "looks like print" from 6
 # characters on, and a line of print is several rows tall. Product shots, flat graphics and smooth photos
 # stay far below (the local sites' product photos: at most 8 edges a row); busy photos pass and are read.
@@ -52,28 +52,27 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\f\v]+")
 
-PhotoHash = tuple[str | None, int | None, int | None]
-
 
 @dataclass(frozen=True)
 class PhotoFacts:
     phash: str | None
     width: int | None
     height: int | None
-    text: str | None
+    may_hold_print: bool = False  # worth an OCR run (see `may_hold_print`)
 
 
-def perceptual_hash(data: bytes) -> PhotoHash:
-    """(pHash as 16 hex digits, width, height); (None, None, None) when the bytes are not a decodable image."""
+def analyse(data: bytes) -> PhotoFacts:
+    """pHash (16 hex digits), size, and whether OCR is worth running, from one decode; empty when not an image."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    return None, width, height
+                    return PhotoFacts(None, width, height)
                 image.load()
-                return str(imagehash.phash(image)), width, height
+                phash = str(imagehash.phash(image))
+                return PhotoFacts(phash, width, height, _print_check(image))
     except (
         UnidentifiedImageError,
         OSError,
@@ -82,7 +81,20 @@ def perceptual_hash(data: bytes) -> PhotoHash:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ):
-        return None, None, None
+        return PhotoFacts(None, None, None)
+
+
+def _grayscale_for_ocr(image: Image.Image) -> Image.Image | None:
+    if min(image.size) < OCR_MIN_SIDE:
+        return None
+    gray = ImageOps.exif_transpose(image).convert("L")
+    gray.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
+    return gray
+
+
+def _print_check(image: Image.Image) -> bool:
+    gray = _grayscale_for_ocr(image)
+    return gray is not None and may_hold_print(gray)
 
 
 def prepared_for_ocr(data: bytes) -> Image.Image | None:
@@ -92,14 +104,12 @@ def prepared_for_ocr(data: bytes) -> Image.Image | None:
     """
     try:
         with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS or min(width, height) < OCR_MIN_SIDE:
+            if image.size[0] * image.size[1] > MAX_PIXELS:
                 return None
-            gray = ImageOps.exif_transpose(image).convert("L")
+            gray = _grayscale_for_ocr(image)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
-    gray.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
-    return gray if may_hold_print(gray) else None
+    return gray if gray is not None and may_hold_print(gray) else None
 
 
 def _clean(raw: str) -> str | None:
@@ -143,89 +153,15 @@ def _tesseract(target: str, pages: int, timeout_s: float) -> list[str | None] | 
     return [_clean(text) for text in texts[:pages]]
 
 
-def read_text(data: bytes, timeout_s: float = OCR_TIMEOUT_S) -> str | None:
-    """The text in one photo, or None: undecodable, too small, no line of print, no text, or too slow."""
-    image = prepared_for_ocr(data)
-    return None if image is None else read_texts([image], timeout_s)[0]
-
-
 def may_hold_print(gray: Image.Image) -> bool:
     """Whether enough rows of a grayscale picture cross enough sharp edges to be lines of print.
 
     Errs towards yes (noise and texture pass): a false yes costs one Tesseract run, a false no loses text.
     """
-    pixels = np.asarray(gray, dtype=np.int16)
+    pixels = np.asarray(gray)[::2].astype(np.int16)  # every other row: a line of print is more than 2 rows tall
     sharp = np.abs(np.diff(pixels, axis=1)) > EDGE_CONTRAST
     edges_per_row = (sharp[:, 1:] & ~sharp[:, :-1]).sum(axis=1)  # runs of sharp steps: one per glyph edge
-    return int((edges_per_row >= PRINT_ROW_EDGES).sum()) >= PRINT_ROWS
-
-
-class PhotoReader:
-    """OCR once per distinct photo (by SHA-256), batched, in worker threads; the event loop never waits on it.
-
-    Photos are decoded and checked in the threads, then queued; a batch goes to Tesseract when it holds
-    `batch` photos or `linger_s` after its first one, so a busy crawl pays the model loading once per
-    batch rather than once per photo. Concurrent requests for the same bytes share one result.
-    """
-
-    def __init__(
-        self, memo: int = 20_000, workers: int = OCR_WORKERS, batch: int = OCR_BATCH, linger_s: float = OCR_LINGER_S
-    ) -> None:
-        self.memo = memo
-        self.batch = batch
-        self.linger_s = linger_s
-        self._known: dict[str, asyncio.Future[str | None]] = {}
-        self._queue: list[tuple[Image.Image, asyncio.Future[str | None]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
-
-    async def read_text(self, data: bytes, sha256: str) -> str | None:
-        known = self._known.get(sha256)
-        if known is None:
-            known = asyncio.get_running_loop().create_future()
-            if len(self._known) < self.memo:
-                self._known[sha256] = known
-            await self._enqueue(data, known)
-        return await asyncio.shield(known)
-
-    async def _enqueue(self, data: bytes, result: asyncio.Future[str | None]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            image = await loop.run_in_executor(self._pool, prepared_for_ocr, data)
-        except RuntimeError:  # the pool was shut down (crawl closing): the photo keeps no text rather than hanging
-            result.set_result(None)
-            return
-        if image is None:
-            result.set_result(None)
-            return
-        self._queue.append((image, result))
-        if len(self._queue) >= self.batch:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.linger_s, self._flush)
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._queue = self._queue, []
-        if batch:
-            task = asyncio.get_running_loop().run_in_executor(self._pool, read_texts, [image for image, _ in batch])
-            task.add_done_callback(lambda done: _settle(done, [result for _, result in batch]))
-
-    def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _settle(done: asyncio.Future[list[str | None]], results: list[asyncio.Future[str | None]]) -> None:
-    """Hand each waiting photo its text; a batch that failed outright (temp disk full, pool shut down) gives None,
-    as a photo never stops its listing."""
-    texts = done.result() if not done.cancelled() and done.exception() is None else [None] * len(results)
-    for result, text in zip(results, texts, strict=True):
-        if not result.done():
-            result.set_result(text)
+    return int((edges_per_row >= PRINT_ROW_EDGES).sum()) * 2 >= PRINT_ROWS
 
 
 class PhotoHasher:
@@ -235,34 +171,22 @@ class PhotoHasher:
     hashed on its event loop would fetch and parse nothing; Pillow releases the GIL for most of it,
     so a thread overlaps it with the crawl. Sellers post the same photo under many URLs, and equal
     bytes give an equal pHash, so the result is kept by SHA-256 (bounded) and shared by concurrent
-    requests for the same bytes. One thread: `perceptual_hash` sets a warnings filter for its call, and
+    requests for the same bytes. One thread: `analyse` sets a warnings filter for its call, and
     the warnings filters are process-wide, so two threads hashing at once could undo each other's.
     """
 
-    def __init__(self, memo: int = 20_000, ocr: bool = False) -> None:
+    def __init__(self, memo: int = 20_000) -> None:
         self.memo = memo
-        self._known: dict[str, asyncio.Future[PhotoHash]] = {}
+        self._known: dict[str, asyncio.Future[PhotoFacts]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phash")
-        self._reader = PhotoReader(memo) if ocr else None
 
     async def analyse(self, data: bytes, sha256: str) -> PhotoFacts:
-        """pHash and size, and the photo's text when OCR is on; both run at once, off the event loop."""
-        if self._reader is None:
-            return PhotoFacts(*await self.perceptual_hash(data, sha256), None)
-        (phash, width, height), text = await asyncio.gather(
-            self.perceptual_hash(data, sha256), self._reader.read_text(data, sha256)
-        )
-        return PhotoFacts(phash, width, height, text)
-
-    async def perceptual_hash(self, data: bytes, sha256: str) -> PhotoHash:
         known = self._known.get(sha256)
         if known is None:
-            known = asyncio.get_running_loop().run_in_executor(self._pool, perceptual_hash, data)
+            known = asyncio.get_running_loop().run_in_executor(self._pool, analyse, data)
             if len(self._known) < self.memo:
                 self._known[sha256] = known
         return await asyncio.shield(known)  # one caller cancelled must not cancel the others' result
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._reader is not None:
-            self._reader.close()

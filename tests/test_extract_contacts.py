@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from core.schema import Listing, Photo
 from crawlers.extract.entities import extract_entities
-from crawlers.photos import OCR_MIN_SIDE, may_hold_print, read_text
+from crawlers.photos import OCR_MIN_SIDE, may_hold_print, prepared_for_ocr, read_texts
 from crawlers.pipelines import ContactReading, enrich, listing_text
 from listingwatch.demo.marketplaces.photos import menu_png, product_png
 from tests.channel_contacts import BTC_SEGWIT, menu_jpeg
@@ -105,13 +105,23 @@ def test_photo_text_feeds_contacts_but_only_checksum_valid_addresses() -> None:
     assert out.contacts.threema == ["KW7T3PXM"] and out.crypto == []
 
 
-def test_ocr_reads_a_menu_photo_and_skips_thumbnails_and_junk() -> None:
-    text = read_text(menu_jpeg(("MENU", "Threema: KW7T3PXM", "Cash App: $frostymenu")))
-    assert text is not None and "KW7T3PXM" in text and "$frostymenu" in text
+def test_ocr_reads_menu_photos_in_one_batch_and_skips_thumbnails_and_junk() -> None:
+    menus = [
+        menu_jpeg(("MENU", "Threema: KW7T3PXM", "Cash App: $frostymenu")),
+        menu_png(("PRICE LIST", "Signal: plug.42"), "b"),
+        menu_png(("nothing here to read",), "c"),
+    ]
+    images = [prepared_for_ocr(m) for m in menus]
+    assert all(images)
+    batch = read_texts([i for i in images if i])
+    assert batch == [read_texts([i])[0] for i in images if i]  # the batch reads each page as a run of its own would
+    assert batch[0] is not None and "KW7T3PXM" in batch[0] and "$frostymenu" in batch[0]
+    assert batch[1] is not None and "plug.42" in batch[1] and "KW7T3PXM" not in batch[1]
     tiny = io.BytesIO()
     Image.new("RGB", (OCR_MIN_SIDE - 1, 400), "white").save(tiny, format="PNG")
-    assert read_text(tiny.getvalue()) is None
-    assert read_text(b"not an image") is None
+    assert prepared_for_ocr(tiny.getvalue()) is None
+    assert prepared_for_ocr(b"not an image") is None
+    assert prepared_for_ocr(product_png("seller/1")) is None  # no line of print: Tesseract is not run
 
 
 def _gray(data: bytes) -> Image.Image:
