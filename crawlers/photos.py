@@ -20,7 +20,6 @@ import io
 import os
 import re
 import tempfile
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ OCR_MAX_SIDE = 1_600  # larger photos are downscaled: phone photos of a menu rea
 OCR_MIN_SIDE = 120  # thumbnails, avatars and icons hold no text worth the time
 OCR_TIMEOUT_S = 10
 OCR_WORKERS = 2
+HASH_WORKERS = 2  # photos decoded and hashed at once during the crawl (Pillow and numpy release the GIL)
 OCR_BATCH = 32  # photos per Tesseract run (see `read_texts`)
 # A line of n legible characters is crossed by about 2n light/dark edges; a row "looks like print" from 6
 # characters on, and a line of print is several rows tall. Product shots, flat graphics and smooth photos
@@ -61,26 +61,21 @@ class PhotoFacts:
     may_hold_print: bool = False  # worth an OCR run (see `may_hold_print`)
 
 
-def analyse(data: bytes) -> PhotoFacts:
-    """pHash (16 hex digits), size, and whether OCR is worth running, from one decode; empty when not an image."""
+def analyse(data: bytes, check_print: bool = True) -> PhotoFacts:
+    """pHash (16 hex digits), size, and whether OCR is worth running, from one decode; empty when not an image.
+
+    The size is checked before any pixel is decoded (a small file can claim huge dimensions), below
+    Pillow's own decompression-bomb limit, so no warnings filter is needed and threads can share this.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    return PhotoFacts(None, width, height)
-                image.load()
-                phash = str(imagehash.phash(image))
-                return PhotoFacts(phash, width, height, _print_check(image))
-    except (
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ):
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return PhotoFacts(None, width, height)
+            image.load()
+            phash = str(imagehash.phash(image))
+            return PhotoFacts(phash, width, height, check_print and _print_check(image))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return PhotoFacts(None, None, None)
 
 
@@ -171,19 +166,19 @@ class PhotoHasher:
     hashed on its event loop would fetch and parse nothing; Pillow releases the GIL for most of it,
     so a thread overlaps it with the crawl. Sellers post the same photo under many URLs, and equal
     bytes give an equal pHash, so the result is kept by SHA-256 (bounded) and shared by concurrent
-    requests for the same bytes. One thread: `analyse` sets a warnings filter for its call, and
-    the warnings filters are process-wide, so two threads hashing at once could undo each other's.
+    requests for the same bytes. `check_print` also tells whether a photo is worth OCR (sources with OCR on).
     """
 
-    def __init__(self, memo: int = 20_000) -> None:
+    def __init__(self, memo: int = 20_000, check_print: bool = True, workers: int = HASH_WORKERS) -> None:
         self.memo = memo
+        self.check_print = check_print
         self._known: dict[str, asyncio.Future[PhotoFacts]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phash")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phash")
 
     async def analyse(self, data: bytes, sha256: str) -> PhotoFacts:
         known = self._known.get(sha256)
         if known is None:
-            known = asyncio.get_running_loop().run_in_executor(self._pool, analyse, data)
+            known = asyncio.get_running_loop().run_in_executor(self._pool, analyse, data, self.check_print)
             if len(self._known) < self.memo:
                 self._known[sha256] = known
         return await asyncio.shield(known)  # one caller cancelled must not cancel the others' result

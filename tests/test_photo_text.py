@@ -1,11 +1,17 @@
 """The OCR stage after a crawl: photos read back from the WARC, text and contacts put on this run's listings only."""
 
+import struct
+import zlib
 from pathlib import Path
+
+import pytest
+from PIL import Image
 
 from core.schema import Listing, Photo
 from core.settings import load_settings
 from crawlers.evidence import Capture, WarcWriter
 from crawlers.photo_text import fill_photo_texts
+from crawlers.photos import PhotoFacts, analyse
 from crawlers.pipelines import ContactReading, enrich
 from listingwatch.demo.marketplaces.photos import menu_png, product_png
 
@@ -67,3 +73,22 @@ def test_queued_photos_are_read_from_the_warc_and_only_this_runs_lines_change(tm
     read = Listing.model_validate_json(lines[1])
     assert read.photos[0].text is not None and f"Threema: {THREEMA}" in read.photos[0].text
     assert read.contacts.threema == [THREEMA] and written[0].contacts.threema == []
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims `width` x `height` pixels (a decompression bomb's calling card)."""
+    head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">I", len(head)) + b"IHDR" + head + struct.pack(">I", zlib.crc32(b"IHDR" + head))
+    idat_data = zlib.compress(b"\0" * 16)
+    idat = struct.pack(">I", len(idat_data)) + b"IDAT" + idat_data + struct.pack(">I", zlib.crc32(b"IDAT" + idat_data))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + idat + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+
+
+def test_photo_analysis_refuses_huge_claims_before_decoding_and_flags_print() -> None:
+    with pytest.warns(Image.DecompressionBombWarning):  # Pillow warns; nothing is decoded
+        assert analyse(_png_claiming(10_000, 10_000)) == PhotoFacts(None, 10_000, 10_000)
+    assert analyse(_png_claiming(20_000, 20_000)) == PhotoFacts(None, None, None)  # past Pillow's own bomb limit
+    assert analyse(b"<svg onload=alert(1)>") == PhotoFacts(None, None, None)
+    menu, shot = analyse(menu_png(("MENU", "Threema: KW7T3PXM"), "t")), analyse(product_png("t/1"))
+    assert menu.phash and menu.may_hold_print and shot.phash and not shot.may_hold_print
+    assert not analyse(menu_png(("MENU",), "t"), check_print=False).may_hold_print

@@ -78,7 +78,7 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
-        self._hasher = PhotoHasher(memo=PHOTO_MEMO)
+        self._hasher = PhotoHasher(memo=PHOTO_MEMO, check_print=self.source.photos.ocr)
         # Photos to read by OCR once the fetch is done (sha256 -> WARC record); None when the source turns OCR off.
         self.ocr_queue: OcrQueue | None = {} if self.source.photos.ocr else None
         next_pages = self.source.links.next_pages
