@@ -1,5 +1,6 @@
 """The OCR stage after a crawl: photos read back from the WARC, text and contacts put on this run's listings only."""
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -11,7 +12,7 @@ from core.schema import Listing, Photo
 from core.settings import load_settings
 from crawlers.evidence import Capture, WarcWriter
 from crawlers.photo_text import fill_photo_texts
-from crawlers.photos import PhotoFacts, analyse
+from crawlers.photos import PhotoFacts, analyse, prepared_for_ocr, read_texts
 from crawlers.pipelines import ContactReading, enrich
 from listingwatch.demo.marketplaces.photos import menu_png, product_png
 
@@ -92,3 +93,14 @@ def test_photo_analysis_refuses_huge_claims_before_decoding_and_flags_print() ->
     menu, shot = analyse(menu_png(("MENU", "Threema: KW7T3PXM"), "t")), analyse(product_png("t/1"))
     assert menu.phash and menu.may_hold_print and shot.phash and not shot.may_hold_print
     assert not analyse(menu_png(("MENU",), "t"), check_print=False).may_hold_print
+
+
+def test_a_photo_stored_on_its_side_is_turned_by_its_exif_before_the_print_check_and_ocr() -> None:
+    upright = Image.open(io.BytesIO(menu_png(("MENU", "Threema: KW7T3PXM"), "x")))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view", as phones store portrait shots
+    stored = io.BytesIO()
+    upright.rotate(90, expand=True).save(stored, format="JPEG", exif=exif, quality=92)
+    image = prepared_for_ocr(stored.getvalue())
+    assert image is not None and image.size == (800, 600)
+    assert read_texts([image]) == ["MENU\nThreema: KW7T3PXM"]
