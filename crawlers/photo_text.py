@@ -2,11 +2,12 @@
 
 Reading a photo costs a large share of a CPU-second where fetching and parsing a page costs
 milliseconds; read inline, a crawl of a responsive site spends most of its time waiting for OCR, and
-the site sees it crawl slowly (`benchmarks/bench_crawl.py`). So the spider only queues the photos that
-may hold print (by SHA-256, with their WARC record), and once the fetch is done this stage reads
+the site sees it crawl slowly (`benchmarks/bench_crawl.py`). So the spider only queues the photos big
+enough to hold text (by SHA-256, with their WARC record), and once the fetch is done this stage reads
 those photos back from the WARC (the bytes the crawl archived, never fetched again), checks them
-against their SHA-256, OCRs them in batches on worker threads, puts each text on every listing that
-carries the photo, and runs entity extraction again, so contacts written only in a picture are found.
+against their SHA-256, skips those with no line of print, OCRs the rest in batches on worker threads,
+puts each text on every listing that carries the photo, and runs entity extraction again, so contacts
+written only in a picture are found.
 The lines this crawl wrote are rewritten atomically; earlier lines of an appended file stay as they were.
 A photo left unread (time budget spent, record missing) is counted, never dropped silently.
 """

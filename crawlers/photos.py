@@ -8,11 +8,11 @@ Pillow's decompression-bomb limit, and an undecodable photo keeps its SHA-256 wi
 
 Menus, price lists and pill close-ups are often posted as pictures with little text around them, so
 photos are also read by OCR (Tesseract, English and Spanish), but not during the crawl: a Tesseract run
-costs a large share of a CPU-second where a page costs milliseconds. While hashing, the crawl notes which
-photos may hold print (big enough, and some rows cross enough sharp edges to be a line of text: most
-product shots do not); `crawlers.photo_text` reads those from the WARC once the fetch is done, downscaled,
-in batches (one Tesseract run loads the language models once for up to `OCR_BATCH` photos), each cut off
-after `OCR_TIMEOUT_S`.
+costs a large share of a CPU-second where a page costs milliseconds. The crawl queues every photo big
+enough to hold readable text; `crawlers.photo_text` reads them from the WARC once the fetch is done,
+skips those in which no row crosses enough sharp edges to be a line of print (most product shots: a
+few milliseconds against a Tesseract run), and reads the rest downscaled, in batches (one Tesseract
+run loads the language models once for up to `OCR_BATCH` photos), each cut off after `OCR_TIMEOUT_S`.
 """
 
 import asyncio
@@ -58,11 +58,15 @@ class PhotoFacts:
     phash: str | None
     width: int | None
     height: int | None
-    may_hold_print: bool = False  # worth an OCR run (see `may_hold_print`)
+
+    @property
+    def worth_reading(self) -> bool:
+        """Decodable and big enough to hold readable text: queued for OCR (`crawlers.photo_text`)."""
+        return self.width is not None and self.height is not None and min(self.width, self.height) >= OCR_MIN_SIDE
 
 
-def analyse(data: bytes, check_print: bool = True) -> PhotoFacts:
-    """pHash (16 hex digits), size, and whether OCR is worth running, from one decode; empty when not an image.
+def analyse(data: bytes) -> PhotoFacts:
+    """pHash (16 hex digits) and size; empty when not an image.
 
     The size is checked before any pixel is decoded (a small file can claim huge dimensions), below
     Pillow's own decompression-bomb limit, so no warnings filter is needed and threads can share this.
@@ -74,7 +78,7 @@ def analyse(data: bytes, check_print: bool = True) -> PhotoFacts:
                 return PhotoFacts(None, width, height)
             image.load()
             phash = str(imagehash.phash(image))
-            return PhotoFacts(phash, width, height, check_print and _print_check(image))
+            return PhotoFacts(phash, width, height)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return PhotoFacts(None, None, None)
 
@@ -85,11 +89,6 @@ def _grayscale_for_ocr(image: Image.Image) -> Image.Image | None:
     gray = ImageOps.exif_transpose(image.convert("L"))  # grey first: the turn then copies a third of the bytes
     gray.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
     return gray
-
-
-def _print_check(image: Image.Image) -> bool:
-    gray = _grayscale_for_ocr(image)
-    return gray is not None and may_hold_print(gray)
 
 
 def prepared_for_ocr(data: bytes) -> Image.Image | None:
@@ -166,19 +165,18 @@ class PhotoHasher:
     hashed on its event loop would fetch and parse nothing; Pillow releases the GIL for most of it,
     so a thread overlaps it with the crawl. Sellers post the same photo under many URLs, and equal
     bytes give an equal pHash, so the result is kept by SHA-256 (bounded) and shared by concurrent
-    requests for the same bytes. `check_print` also tells whether a photo is worth OCR (sources with OCR on).
+    requests for the same bytes.
     """
 
-    def __init__(self, memo: int = 20_000, check_print: bool = True, workers: int = HASH_WORKERS) -> None:
+    def __init__(self, memo: int = 20_000, workers: int = HASH_WORKERS) -> None:
         self.memo = memo
-        self.check_print = check_print
         self._known: dict[str, asyncio.Future[PhotoFacts]] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="phash")
 
     async def analyse(self, data: bytes, sha256: str) -> PhotoFacts:
         known = self._known.get(sha256)
         if known is None:
-            known = asyncio.get_running_loop().run_in_executor(self._pool, analyse, data, self.check_print)
+            known = asyncio.get_running_loop().run_in_executor(self._pool, analyse, data)
             if len(self._known) < self.memo:
                 self._known[sha256] = known
         return await asyncio.shield(known)  # one caller cancelled must not cancel the others' result

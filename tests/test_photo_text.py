@@ -85,14 +85,16 @@ def _png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + ihdr + idat + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
 
 
-def test_photo_analysis_refuses_huge_claims_before_decoding_and_flags_print() -> None:
+def test_photo_analysis_refuses_huge_claims_before_decoding_and_flags_what_ocr_may_read() -> None:
     with pytest.warns(Image.DecompressionBombWarning):  # Pillow warns; nothing is decoded
         assert analyse(_png_claiming(10_000, 10_000)) == PhotoFacts(None, 10_000, 10_000)
     assert analyse(_png_claiming(20_000, 20_000)) == PhotoFacts(None, None, None)  # past Pillow's own bomb limit
     assert analyse(b"<svg onload=alert(1)>") == PhotoFacts(None, None, None)
     menu, shot = analyse(menu_png(("MENU", "Threema: KW7T3PXM"), "t")), analyse(product_png("t/1"))
-    assert menu.phash and menu.may_hold_print and shot.phash and not shot.may_hold_print
-    assert not analyse(menu_png(("MENU",), "t"), check_print=False).may_hold_print
+    assert menu.phash and menu.worth_reading and shot.phash and shot.worth_reading  # the print check runs after
+    thumb = io.BytesIO()
+    Image.new("RGB", (100, 400), "white").save(thumb, format="PNG")
+    assert analyse(thumb.getvalue()).phash and not analyse(thumb.getvalue()).worth_reading
 
 
 def test_a_photo_stored_on_its_side_is_turned_by_its_exif_before_the_print_check_and_ocr() -> None:

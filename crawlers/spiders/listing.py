@@ -49,9 +49,9 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
 async def _photo(
     url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher, ocr_queue: OcrQueue | None
 ) -> Photo:
-    """The `Photo` record; one that may hold print joins `ocr_queue` (read after the crawl, `crawlers.photo_text`)."""
+    """The `Photo` record; one big enough to hold text joins `ocr_queue` (read after the crawl: `photo_text`)."""
     facts = await hasher.analyse(body, capture.body_sha256)
-    if ocr_queue is not None and facts.may_hold_print and len(ocr_queue) < PHOTO_MEMO:
+    if ocr_queue is not None and facts.worth_reading and len(ocr_queue) < PHOTO_MEMO:
         ocr_queue.setdefault(capture.body_sha256, (str(capture.warc_file), capture.offset))
     return Photo(
         url=url,
@@ -78,7 +78,7 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
-        self._hasher = PhotoHasher(memo=PHOTO_MEMO, check_print=self.source.photos.ocr)
+        self._hasher = PhotoHasher(memo=PHOTO_MEMO)
         # Photos to read by OCR once the fetch is done (sha256 -> WARC record); None when the source turns OCR off.
         self.ocr_queue: OcrQueue | None = {} if self.source.photos.ocr else None
         next_pages = self.source.links.next_pages
