@@ -16,8 +16,8 @@
   third row crawls without sub-resources and photos, to show their cost.
 
 Targets (issue 22): http full >= 70% of bare in requests per second; browser full >= 80% of bare.
-Runs are interleaved so background load hits the baseline and the pipeline alike; the load average
-is printed with the table. Usage:
+Runs are interleaved, in an order rotated every repeat, so background load hits the baseline and the
+pipeline alike; the load average is printed with the table. Usage:
 ``nice .venv/bin/python benchmarks/bench_crawl.py [--repeats 5] [--browser-pages 100] [--skip-browser]``.
 """
 
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +172,15 @@ def _row(
     return line, rate
 
 
+def _interleaved(variants: dict[str, Callable[[], Run]], runs: dict[str, list[Run]], repeat: int) -> None:
+    """One run of each variant, in an order rotated every repeat: background load then hits them alike,
+    and no variant always follows the same one (a run after the bare spider, say, ran measurably slower)."""
+    names = list(variants)
+    shift = repeat % len(names)
+    for name in names[shift:] + names[:shift]:
+        runs[name].append(variants[name]())
+
+
 def _load() -> str:
     return (
         "load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
@@ -200,11 +210,14 @@ def main() -> None:
         no_ocr = classifieds.model_copy(update={"photos": classifieds.photos.model_copy(update={"ocr": False})})
         no_photos = classifieds.model_copy(update={"photos": Photos(enabled=False)})
         runs: dict[str, list[Run]] = {"bare": [], "full": [], "no_ocr": [], "no_photos": []}
-        for _ in range(args.repeats):  # interleaved so background load hits all alike
-            runs["bare"].append(bare_http(classifieds.start_urls[0], concurrency))
-            runs["full"].append(full(classifieds, settings))
-            runs["no_ocr"].append(full(no_ocr, settings))
-            runs["no_photos"].append(full(no_photos, settings))
+        variants: dict[str, Callable[[], Run]] = {
+            "bare": lambda: bare_http(classifieds.start_urls[0], concurrency),
+            "full": lambda: full(classifieds, settings),
+            "no_ocr": lambda: full(no_ocr, settings),
+            "no_photos": lambda: full(no_photos, settings),
+        }
+        for repeat in range(args.repeats):
+            _interleaved(variants, runs, repeat)
         lines = [HEADER]
         line, bare_rate = _row("http", "bare scrapy spider (links only)", runs["bare"], "req", None)
         lines.append(line)
@@ -222,10 +235,13 @@ def main() -> None:
         if not args.skip_browser:
             browser: dict[str, list[Run]] = {"bare": [], "full": [], "lean": []}
             lean = spa.model_copy(update={"photos": Photos(enabled=False), "evidence": EvidenceOptions(subresources=0)})
-            for _ in range(max(1, args.repeats - 1)):
-                browser["bare"].append(bare_browser(server, args.browser_pages, settings))
-                browser["full"].append(full(spa, settings, max_pages=args.browser_pages))
-                browser["lean"].append(full(lean, settings, max_pages=args.browser_pages))
+            browser_variants: dict[str, Callable[[], Run]] = {
+                "bare": lambda: bare_browser(server, args.browser_pages, settings),
+                "full": lambda: full(spa, settings, max_pages=args.browser_pages),
+                "lean": lambda: full(lean, settings, max_pages=args.browser_pages),
+            }
+            for repeat in range(max(1, args.repeats - 1)):
+                _interleaved(browser_variants, browser, repeat)
             line, bare_b_rate = _row("browser", "bare playwright goto loop", browser["bare"], "pages", None)
             lines.append(line)
             line, full_b_rate = _row("browser", "full (network WARC, photos)", browser["full"], "pages", bare_b_rate)
