@@ -79,3 +79,15 @@ def read_record(path: Path, offset: int) -> WarcRecord | None:
         fh.seek(offset)
         raw = fh.read(length)
     return WarcRecord(raw, *meta, payload_sha256=hashlib.sha256(payload).hexdigest())
+
+
+def read_payload(path: Path, offset: int, max_bytes: int) -> tuple[str | None, bytes] | None:
+    """(WARC-Target-URI, payload) of the response record at `offset`; None if none, or over `max_bytes`."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        record = next(iter(ArchiveIterator(fh)), None)
+        if record is None or record.rec_type != "response":
+            return None
+        payload = record.content_stream().read(max_bytes + 1)
+        target = record.rec_headers.get_header("WARC-Target-URI")
+    return None if len(payload) > max_bytes else (target, payload)

@@ -8,6 +8,8 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 
 from core.settings import Settings
+from crawlers.photo_text import fill_photo_texts
+from crawlers.pipelines import ContactReading
 from crawlers.run import CrawlJob
 from crawlers.scrapy_settings import evidence_dirs, scrapy_settings
 from crawlers.spiders.listing import ListingSpider
@@ -39,6 +41,7 @@ def main(job_path: str) -> int:
         log_file=job.log_file,
         worker=job.worker,
     )
+    before = job.output.stat().st_size if job.append and job.output.exists() else 0  # lines of earlier runs
     process = CrawlerProcess(crawl_settings, install_root_handler=True)
     quiet_browser_debug_logs(crawl_settings["LOG_LEVEL"])
     crawler = process.create_crawler(ListingSpider)
@@ -47,6 +50,17 @@ def main(job_path: str) -> int:
     stats = crawler.stats.get_stats() if crawler.stats else {}
     prefix = "listingwatch/skipped/"
     spider = crawler.spider
+    elapsed = stats.get("elapsed_time_seconds") or 0.0
+    ocr = fill_photo_texts(
+        job.output,
+        before,
+        getattr(spider, "ocr_queue", None) or {},
+        settings,
+        ContactReading.of(job.source),
+        budget_s=None if job.timeout_s is None else max(0.0, job.timeout_s - elapsed),
+    )
+    if ocr.unread:
+        stats[f"{prefix}photo_not_read"] = ocr.unread
     report = {
         "pages_fetched": stats.get("listingwatch/pages_fetched", 0),
         "listings_written": stats.get("listingwatch/listings_written", 0),
@@ -57,6 +71,9 @@ def main(job_path: str) -> int:
         "elapsed_s": stats.get("elapsed_time_seconds"),
         "finish_reason": stats.get("finish_reason"),
         "warc_files": stats.get("listingwatch/warc_files", []),
+        "photos_read": ocr.read,
+        "photo_texts": ocr.with_text,
+        "ocr_s": round(ocr.seconds, 3),
     }
     job.report.write_text(json.dumps(report), encoding="utf-8")
     return 0

@@ -70,6 +70,9 @@ class CrawlReport(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     elapsed_s: float | None = Field(default=None, description="Scrapy's own crawl time, without process start-up.")
+    photos_read: int = Field(default=0, description="Photos read by OCR after the fetch (crawlers.photo_text).")
+    photo_texts: int = Field(default=0, description="Of those, photos in which OCR found text.")
+    ocr_s: float | None = Field(default=None, description="Time the OCR stage took after the fetch.")
     finish_reason: str | None = None
     output: Path
     warc_files: list[Path] = Field(default_factory=list)

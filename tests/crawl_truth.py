@@ -12,6 +12,15 @@ def _contacts(listing: Listing) -> dict[str, list[str]]:
     return {k: v for k, v in listing.contacts.model_dump().items() if v}
 
 
+def _expected_contacts(truth: GeneratedListing, got: Listing) -> dict[str, list[str]]:
+    """The text's contacts, plus those only in the seller's price-list photo once the crawl fetched the photos."""
+    expected = {kind: list(values) for kind, values in truth.contacts.items()}
+    if got.photos:
+        for kind, values in truth.photo_contacts.items():
+            expected.setdefault(kind, []).extend(values)
+    return expected
+
+
 # field -> (truth has a value, crawl extracted a value, both and they match)
 Check = Callable[[GeneratedListing, Listing], tuple[bool, bool, bool]]
 
@@ -38,9 +47,9 @@ CHECKS: dict[str, Check] = {
         [i.split("/static/")[-1] for i in got.images] == [i.split("/static/")[-1] for i in t.images],
     ),
     "contacts": lambda t, got: _check(
-        bool(t.contacts),
+        bool(_expected_contacts(t, got)),
         bool(_contacts(got)),
-        all(set(v) <= set(_contacts(got).get(k, [])) for k, v in t.contacts.items()),
+        all(set(v) <= set(_contacts(got).get(k, [])) for k, v in _expected_contacts(t, got).items()),
     ),
     "crypto": lambda t, got: _check(
         bool(t.crypto),

@@ -23,13 +23,14 @@ from core.settings import Settings
 from crawlers.run import CrawlReport, run_crawl
 from crawlers.sources import LinkRule, Links, Photos
 from crawlers.wacz import package_wacz
-from listingwatch.demo.marketplaces.photos import product_png
+from listingwatch.demo.marketplaces.photos import listing_photo
 from listingwatch.demo.marketplaces.sites import _LISTINGS, SitesServer, classifieds_item
 from tests.plugins.sites import demo_source, read_listings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ITEMS = [1, 2, 3]  # item 2's title has an apostrophe: the server sends it as &#x27;
+MENU_ITEM = 15  # its seller posts a price list picture whose Threema ID is nowhere in the text
+ITEMS = [1, 2, 3, MENU_ITEM]  # item 2's title has an apostrophe: the server sends it as &#x27;
 Runs = dict[str, tuple[CrawlReport, dict[str, Listing]]]
 
 
@@ -99,11 +100,23 @@ def test_photos_are_archived_with_sha256_and_phash(runs: Runs) -> None:
             truth = _LISTINGS["classifieds"][int(url.rsplit("/", 1)[1]) - 1]
             assert [p.url for p in item.photos] == item.images[:limit]
             for position, photo in enumerate(item.photos):
-                png = product_png(f"{truth.seller}/{position}")
+                png = listing_photo(truth.seller, position, truth.photo_lines)
                 assert photo.sha256 == hashlib.sha256(png).hexdigest()
                 assert photo.phash == str(imagehash.phash(Image.open(io.BytesIO(png))))
                 record, body = records[photo.warc_record_id or ""]
                 assert record.rec_type == "response" and body == png
+                # OCR ran on every photo: the price list reads back, the product shots hold no text.
+                assert (photo.text is not None) == (position == 0 and bool(truth.photo_lines)), photo.text
+
+
+def test_a_contact_only_in_a_photo_is_read_by_ocr(runs: Runs, sites: SitesServer) -> None:
+    truth = _LISTINGS["classifieds"][MENU_ITEM - 1]
+    (threema,) = truth.photo_contacts["threema"]
+    assert threema not in truth.title + truth.description
+    for _, listings in runs.values():
+        item = listings[f"{sites.url}/classifieds/item/{MENU_ITEM}"]
+        assert item.photos[0].text is not None and f"Threema: {threema}" in item.photos[0].text
+        assert threema in item.contacts.threema
 
 
 def test_a_run_packages_as_a_valid_wacz(runs: Runs, tmp_path: Path) -> None:

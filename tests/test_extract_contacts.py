@@ -3,12 +3,13 @@
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from core.schema import Listing, Photo
 from crawlers.extract.entities import extract_entities
-from crawlers.photos import OCR_MIN_SIDE, read_text
+from crawlers.photos import OCR_MIN_SIDE, may_hold_print, prepared_for_ocr, read_texts
 from crawlers.pipelines import ContactReading, enrich, listing_text
+from listingwatch.demo.marketplaces.photos import menu_png, product_png
 from tests.channel_contacts import BTC_SEGWIT, menu_jpeg
 
 SESSION = "05" + "3f" * 32
@@ -104,10 +105,37 @@ def test_photo_text_feeds_contacts_but_only_checksum_valid_addresses() -> None:
     assert out.contacts.threema == ["KW7T3PXM"] and out.crypto == []
 
 
-def test_ocr_reads_a_menu_photo_and_skips_thumbnails_and_junk() -> None:
-    text = read_text(menu_jpeg(("MENU", "Threema: KW7T3PXM", "Cash App: $frostymenu")))
-    assert text is not None and "KW7T3PXM" in text and "$frostymenu" in text
+def test_ocr_reads_menu_photos_in_one_batch_and_skips_thumbnails_and_junk() -> None:
+    menus = [
+        menu_jpeg(("MENU", "Threema: KW7T3PXM", "Cash App: $frostymenu")),
+        menu_png(("PRICE LIST", "Signal: plug.42"), "b"),
+        menu_png(("nothing here to read",), "c"),
+    ]
+    images = [prepared_for_ocr(m) for m in menus]
+    assert all(images)
+    batch = read_texts([i for i in images if i])
+    assert batch == [read_texts([i])[0] for i in images if i]  # the batch reads each page as a run of its own would
+    assert batch[0] is not None and "KW7T3PXM" in batch[0] and "$frostymenu" in batch[0]
+    assert batch[1] is not None and "plug.42" in batch[1] and "KW7T3PXM" not in batch[1]
     tiny = io.BytesIO()
     Image.new("RGB", (OCR_MIN_SIDE - 1, 400), "white").save(tiny, format="PNG")
-    assert read_text(tiny.getvalue()) is None
-    assert read_text(b"not an image") is None
+    assert prepared_for_ocr(tiny.getvalue()) is None
+    assert prepared_for_ocr(b"not an image") is None
+    assert prepared_for_ocr(product_png("seller/1")) is None  # no line of print: Tesseract is not run
+
+
+def _gray(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("L")
+
+
+def test_the_print_check_skips_product_shots_but_never_text_or_busy_photos() -> None:
+    """Skipping a photo loses its text for good, so the check may only say no where no line of print can be."""
+    assert may_hold_print(_gray(menu_jpeg(("Threema: KW7T3PXM",))))
+    assert may_hold_print(_gray(menu_png(("MENU", "Cash App: $frostymenu"), "s")))
+    small_print = Image.new("L", (640, 480), 235)
+    ImageDraw.Draw(small_print).text((20, 20), "Signal: plug.42 - ships EU", fill=20)  # Pillow's 10px default font
+    assert may_hold_print(small_print)
+    noise = Image.effect_noise((640, 480), 80)  # grain, foliage, gravel: no print, but read rather than guessed
+    assert may_hold_print(noise)
+    assert not any(may_hold_print(_gray(product_png(f"seller{n}/0"))) for n in range(50))
+    assert not may_hold_print(Image.linear_gradient("L").resize((640, 480)))

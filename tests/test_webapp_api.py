@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from index_config.client import get_client
 from tests.plugins.web import PASSWORD, WebEnv
-from tests.web_data import XSS
+from tests.web_data import MENU_LINES, XSS
 from webapp.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -159,6 +159,32 @@ def test_warc_record_and_screenshot_download(web_server: WebEnv) -> None:
     assert shot.status_code == 200 and shot.content.startswith(b"\x89PNG")
 
 
+def test_photos_are_served_from_the_warc_as_images_only(web_server: WebEnv) -> None:
+    lid, hostile = web_server.ids["evidence"], web_server.ids["hostile"]
+    with httpx.Client(base_url=web_server.url) as anon:
+        assert anon.get(f"/listings/{lid}/photos/0").status_code == 303  # behind login, like the rest
+    with browser_session(web_server) as c:
+        menu = c.get(f"/listings/{lid}/photos/0")
+        svg = c.get(f"/listings/{lid}/photos/1")
+        swapped = c.get(f"/listings/{lid}/photos/2")
+        missing = [c.get(f"/listings/{lid}/photos/3"), c.get(f"/listings/{hostile}/photos/0")]
+        page = c.get(f"/listings/{lid}").text
+        hostile_page = c.get(f"/listings/{hostile}").text
+    assert menu.status_code == 200 and menu.content.startswith(b"\x89PNG")
+    assert menu.headers["content-type"] == "image/png" and menu.headers["x-content-type-options"] == "nosniff"
+    assert menu.headers["content-disposition"] == 'inline; filename="photo-0.png"'
+    csp = menu.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "img-src 'self'" in csp
+    # Script in a "photo" labelled image/png is refused, not served under any type; an altered record is refused.
+    assert svg.status_code == 415 and b"alert" not in svg.content
+    assert swapped.status_code == 409 and [m.status_code for m in missing] == [404, 404]
+    # Thumbnails beside their OCR text, for the photos whose record is here; the hostile listing's has none.
+    thumbs = re.findall(r'<img class="photo-thumb" src="([^"]+)"', page)
+    assert thumbs == [f"/listings/{lid}/photos/{n}" for n in range(3)]
+    assert all(line in page for line in MENU_LINES)
+    assert 'class="photo-thumb"' not in hostile_page
+
+
 def test_sellers_cluster_by_handle_crypto_and_text(web_server: WebEnv) -> None:
     with api(web_server) as c:
         clusters = c.get("/api/sellers", params={"size": 100}).json()["clusters"]
@@ -228,6 +254,7 @@ ROUTES = {
     ("GET", "/listings/{listing_id}"): "analyst",
     ("GET", "/listings/{listing_id}/screenshot"): "analyst",
     ("GET", "/listings/{listing_id}/warc"): "analyst",
+    ("GET", "/listings/{listing_id}/photos/{index}"): "analyst",
     ("POST", "/listings/{listing_id}/triage"): "analyst",
     ("GET", "/sellers"): "analyst",
     ("GET", "/sellers/{cluster_id}"): "analyst",
@@ -272,6 +299,7 @@ def _fill(path: str, env: WebEnv) -> str:
         packet_id="none",
         name="nobody",
         sub_id=999_999,
+        index=0,
     )
 
 

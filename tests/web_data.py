@@ -12,7 +12,8 @@ from pathlib import Path
 from PIL import Image
 
 from core.schema import Listing
-from crawlers.evidence import WarcWriter
+from crawlers.evidence import Capture, WarcWriter
+from listingwatch.demo.marketplaces.photos import menu_png
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SITES = ["alpha.example", "bravo.example", "charlie.example"]
@@ -31,6 +32,34 @@ def _png() -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+MENU_LINES = ("MENU", "M30 blues x100 $450", "Threema: KW7T3PXM")
+# Hostile "photo": SVG with script, labelled image/png by its server. It must never be served, whatever the label.
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(11)"><script>alert(12)</script></svg>'
+
+
+def _photo_record(writer: WarcWriter, url: str, body: bytes) -> Capture:
+    return writer.capture(
+        url=url,
+        method="GET",
+        request_headers=[("User-Agent", "test")],
+        request_body=b"",
+        status=200,
+        response_headers=[("Content-Type", "image/png")],
+        body=body,
+    )
+
+
+def _photo(url: str, capture: Capture, sha256: str, text: str | None = None) -> dict[str, object]:
+    return {
+        "url": url,
+        "sha256": sha256,
+        "text": text,
+        "warc_file": str(capture.warc_file),
+        "warc_offset": capture.offset,
+        "warc_record_id": capture.record_id,
+    }
 
 
 def _base(i: int, **fields: object) -> dict[str, object]:
@@ -75,7 +104,15 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
         response_headers=[("Content-Type", "text/html")],
         body=body,
     )
+    menu = menu_png(MENU_LINES, "web")
+    photo_urls = [f"https://{SITES[0]}/img/{name}" for name in ("menu.png", "evil.png", "swapped.png")]
+    archived = [_photo_record(writer, url, body) for url, body in zip(photo_urls, (menu, SVG, _png()), strict=True)]
     writer.close()
+    photos = [
+        _photo(photo_urls[0], archived[0], archived[0].body_sha256, "\n".join(MENU_LINES)),
+        _photo(photo_urls[1], archived[1], archived[1].body_sha256),
+        _photo(photo_urls[2], archived[2], "e" * 64),  # the record no longer hashes to what the listing says
+    ]
     shot = var_dir / "screenshots" / "item0.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     png = _png()
@@ -87,6 +124,7 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
         title=title0,
         description=desc0,
         contacts={"telegram": ["@blueplug"]},
+        photos=photos,
         evidence={
             "body_sha256": capture.body_sha256,
             "captured_at": capture.captured_at,

@@ -37,6 +37,7 @@ from index_config.triage import ListingNotIndexed, decide
 from monitor.timeline import lag_rows, listing_timeline, timelines
 from webapp import graph
 from webapp.deps import Admin, Analyst, DbSession, EsDep, SettingsDep, ThrottleDep, TokenCacheDep
+from webapp.photos import PhotoUnavailable, archived_photo
 from webapp.security import Principal, check_csrf, client_address, principal
 from webapp.views import highlighted_fields, listing_view
 
@@ -227,6 +228,24 @@ def screenshot(listing_id: str, user: Analyst, es: EsDep, settings: SettingsDep)
     if path is None:
         raise HTTPException(status_code=404, detail="This listing has no screenshot on this server.")
     return FileResponse(path, media_type="image/png" if path.suffix == ".png" else "image/jpeg")
+
+
+@router.get("/listings/{listing_id}/photos/{index}")
+def photo(listing_id: str, index: int, user: Analyst, es: EsDep, settings: SettingsDep) -> Response:
+    """A listing photo's archived bytes, as an image and nothing else (see `webapp.photos`)."""
+    try:
+        found = archived_photo(settings, get_listing(es, settings, listing_id) or {}, index)
+    except PhotoUnavailable as err:
+        raise HTTPException(status_code=err.status, detail=str(err)) from None
+    return Response(
+        found.data,
+        media_type=found.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="photo-{index}.{found.extension}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
 
 
 @router.get("/listings/{listing_id}/warc")

@@ -11,6 +11,7 @@ from crawlers.evidence_files import evidence_path, file_sha256, read_record
 from index_config.listing_reads import get_listing, observations, related_listings
 from index_config.sellers import seller_of_listing
 from webapp.markup import Span, mark_spans
+from webapp.photos import archived_flags
 
 EXPLAINED_FIELDS = ("title", "description", "seller")
 
@@ -92,6 +93,7 @@ def listing_view(
             {"decision": d.decision, "note": d.note, "by": d.by, "at": d.at.isoformat()} for d in decisions
         ],
         "evidence": evidence(settings, doc),
+        "photos_archived": archived_flags(settings, doc),
     }
 
 

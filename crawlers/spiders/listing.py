@@ -34,6 +34,7 @@ from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
 from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
 from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
 from crawlers.pagepool import PagePool
+from crawlers.photo_text import OcrQueue
 from crawlers.photos import PhotoHasher
 from crawlers.sources import LinkRule, SourceConfig, compile_link_pattern
 
@@ -50,15 +51,19 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
     return extractor
 
 
-async def _photo(url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher) -> Photo:
+async def _photo(
+    url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher, ocr_queue: OcrQueue | None
+) -> Photo:
+    """The `Photo` record; one big enough to hold text joins `ocr_queue` (read after the crawl: `photo_text`)."""
     facts = await hasher.analyse(body, capture.body_sha256)
+    if ocr_queue is not None and facts.worth_reading and len(ocr_queue) < PHOTO_MEMO:
+        ocr_queue.setdefault(capture.body_sha256, (str(capture.warc_file), capture.offset))
     return Photo(
         url=url,
         sha256=capture.body_sha256,
         phash=facts.phash,
         width=facts.width,
         height=facts.height,
-        text=facts.text,
         content_type=content_type[:200] if content_type else None,
         warc_file=str(capture.warc_file),
         warc_offset=capture.offset,
@@ -80,7 +85,9 @@ class ListingSpider(scrapy.Spider):
         self._listing_links = _extractor(self.source.links.listings) if self.source.links.listings else None
         self._seen_posts: set[str] = set()
         self._photos_seen: dict[str, Photo] = {}
-        self._hasher = PhotoHasher(memo=PHOTO_MEMO, ocr=self.source.photos.ocr)
+        self._hasher = PhotoHasher(memo=PHOTO_MEMO)
+        # Photos to read by OCR once the fetch is done (sha256 -> WARC record); None when the source turns OCR off.
+        self.ocr_queue: OcrQueue | None = {} if self.source.photos.ocr else None
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if not self.source.follows_pages:
@@ -415,7 +422,7 @@ class ListingSpider(scrapy.Spider):
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_from_page")
-            return await _photo(url, exchange.body, content_type, capture, self._hasher)
+            return await _photo(url, exchange.body, content_type, capture, self._hasher, self.ocr_queue)
         request = scrapy.Request(
             url,
             dont_filter=True,
@@ -433,7 +440,7 @@ class ListingSpider(scrapy.Spider):
             return None
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         self.crawler.stats.inc_value("listingwatch/photos_fetched")
-        return await _photo(response.url, response.body, content_type, capture, self._hasher)
+        return await _photo(response.url, response.body, content_type, capture, self._hasher, self.ocr_queue)
 
     def closed(self, reason: str) -> None:
         self._hasher.close()
