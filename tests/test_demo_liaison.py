@@ -26,8 +26,12 @@ from tests.plugins.sites import demo_source, read_listings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_one_round_fills_the_takedowns_figures(es_settings: Settings, es_client: Elasticsearch, tmp_path: Path) -> None:
+def test_one_round_fills_the_takedowns_figures(
+    es_settings: Settings, es_client: Elasticsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with start_sites() as sites, fresh_prefix(es_settings, tmp_path / "var") as base:
+        # Removal checks load the source by name and fetch only its origins: point the demo sources at these sites.
+        monkeypatch.setenv("LISTINGWATCH_SITES_URL", sites.url)
         settings = base.model_copy(
             update={"takedown": base.takedown.model_copy(update={"packets_dir": tmp_path / "packets"})}
         )
