@@ -11,6 +11,7 @@ import pytest
 from core.settings import get_settings
 from core.store import session_scope
 from core.store.users import add_user
+from listingwatch.demo.marketplaces.sites import start_sites
 from listingwatch.orchestration.dag_factory import source_dag
 from listingwatch.orchestration.dag_files import sync_dag_files
 from listingwatch.runs.listings_io import read_listings
@@ -28,7 +29,7 @@ FIRST = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def setup(es_settings, trained_model, sites, airflow_db, tmp_path_factory):
+def setup(es_settings, trained_model, airflow_db, tmp_path_factory):
     sources = tmp_path_factory.mktemp("sources")
     (sources / f"{SOURCE}.yaml").write_text(
         (es_settings.crawl.sources_dir / f"{SOURCE}.yaml").read_text(encoding="utf-8")
@@ -42,11 +43,12 @@ def setup(es_settings, trained_model, sites, airflow_db, tmp_path_factory):
         }
     )
     # An index of its own: listings other modules indexed from the same sites keep their earlier first_seen.
-    with fresh_prefix(base, tmp_path_factory.mktemp("alerts-var")) as settings:
-        yield from _running(settings)
+    # Sites of its own too: this test publishes a listing, which other modules' crawls must not see.
+    with start_sites() as own_sites, fresh_prefix(base, tmp_path_factory.mktemp("alerts-var")) as settings:
+        yield from _running(settings, own_sites)
 
 
-def _running(settings):
+def _running(settings, own_sites):
     sync_dag_files(settings)
     up, down_port = WebhookReceiver(free_port()).start(), free_port()
     with session_scope(settings) as db:
@@ -55,9 +57,10 @@ def _running(settings):
         add_subscription(db, ana, NewSubscription("new_offer", f"http://127.0.0.1:{down_port}/hook", "webhook"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LISTINGWATCH_CRAWL__SOURCES_DIR", str(settings.crawl.sources_dir))
+        mp.setenv("LISTINGWATCH_SITES_URL", own_sites.url)
         get_settings.cache_clear()
         try:
-            yield settings, up, down_port
+            yield settings, up, down_port, own_sites
         finally:
             get_settings.cache_clear()
             up.stop()
@@ -76,8 +79,8 @@ def _synthetic(settings, when: datetime) -> dict[str, float]:
     }
 
 
-def test_new_offer_reaches_the_subscriber_in_one_run_once_and_the_down_one_after_recovery(setup, sites) -> None:
-    settings, up, down_port = setup
+def test_new_offer_reaches_the_subscriber_in_one_run_once_and_the_down_one_after_recovery(setup) -> None:
+    settings, up, down_port, sites = setup
     dag = source_dag(SOURCE, settings)
 
     first = dag.test(logical_date=FIRST)
