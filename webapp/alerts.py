@@ -6,11 +6,12 @@ Every analyst manages only their own subscriptions; forms check CSRF.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from core.errors import ListingwatchError
-from core.store import User, session_scope
+from core.store import User
 from core.store.alerts import DIGESTS, EVENTS
 from monitor.alerts.status import send_test, subscription_rows
 from monitor.alerts.subscriptions import (
@@ -20,18 +21,16 @@ from monitor.alerts.subscriptions import (
     remove_subscription,
     subscriptions_of,
 )
-from webapp.security import Principal, check_csrf, page_role, principal
+from webapp.deps import Analyst, DbSession, SettingsDep
+from webapp.security import Principal, check_csrf, principal
 
 router = APIRouter(include_in_schema=False)
-Analyst = Annotated[Principal, Depends(page_role("analyst"))]
 
 
-def _page(request: Request, user: Principal, status_code: int = 200, **context: object) -> Response:
-    with session_scope(request.app.state.settings) as db:
-        rows = subscription_rows(db, subscriptions_of(db, db.get_one(User, user.id)))
+def _page(request: Request, user: Principal, db: Session, status_code: int = 200, **context: object) -> Response:
     context = {
         "user": principal(request),
-        "subs": rows,
+        "subs": subscription_rows(db, subscriptions_of(db, db.get_one(User, user.id))),
         "events": [(e, EVENT_HELP[e]) for e in EVENTS],
         "digests": DIGESTS,
         "error": None,
@@ -42,14 +41,15 @@ def _page(request: Request, user: Principal, status_code: int = 200, **context: 
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, user: Analyst, tested: str | None = None) -> Response:
-    return _page(request, user, tested=tested)
+def alerts_page(request: Request, user: Analyst, db: DbSession, tested: str | None = None) -> Response:
+    return _page(request, user, db, tested=tested)
 
 
 @router.post("/alerts")
 def add_alert(
     request: Request,
     user: Analyst,
+    db: DbSession,
     event: Annotated[str, Form(max_length=32)],
     channel: Annotated[str, Form(max_length=16)],
     target: Annotated[str, Form(max_length=2000)],
@@ -68,26 +68,34 @@ def add_alert(
         digest=digest,
     )
     try:
-        with session_scope(request.app.state.settings) as db:
-            add_subscription(db, db.get_one(User, user.id), sub)
+        add_subscription(db, db.get_one(User, user.id), sub)
     except ListingwatchError as err:
-        return _page(request, user, status_code=400, error=str(err))
+        return _page(request, user, db, status_code=400, error=str(err))
     return RedirectResponse("/alerts", status_code=303)
 
 
 @router.post("/alerts/{sub_id}/delete")
-def delete_alert(request: Request, sub_id: int, user: Analyst, csrf: Annotated[str, Form()] = "") -> Response:
+def delete_alert(
+    request: Request, sub_id: int, user: Analyst, db: DbSession, csrf: Annotated[str, Form()] = ""
+) -> Response:
     check_csrf(request, csrf, user)
-    with session_scope(request.app.state.settings) as db:
-        if not remove_subscription(db, sub_id, db.get_one(User, user.id)):
-            raise HTTPException(status_code=404, detail="No subscription of yours with this number.")
+    if not remove_subscription(db, sub_id, db.get_one(User, user.id)):
+        raise HTTPException(status_code=404, detail="No subscription of yours with this number.")
     return RedirectResponse("/alerts", status_code=303)
 
 
 @router.post("/alerts/{sub_id}/test")
-def test_alert(request: Request, sub_id: int, user: Analyst, csrf: Annotated[str, Form()] = "") -> Response:
+def test_alert(
+    request: Request,
+    sub_id: int,
+    user: Analyst,
+    db: DbSession,
+    settings: SettingsDep,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     check_csrf(request, csrf, user)
-    error = send_test(request.app.state.settings, sub_id, user.id)
+    error = send_test(settings, sub_id, user.id)
     if error == "no such subscription":
         raise HTTPException(status_code=404, detail="No subscription of yours with this number.")
-    return _page(request, user, tested=f"Subscription {sub_id}: " + (f"not sent ({error})" if error else "test sent"))
+    outcome = f"not sent ({error})" if error else "test sent"
+    return _page(request, user, db, tested=f"Subscription {sub_id}: {outcome}")
