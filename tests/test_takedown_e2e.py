@@ -338,6 +338,12 @@ def test_cli_lists_reports_and_shows_history(world: World, monkeypatch: pytest.M
         assert "local-classifieds" in {row["platform"] for row in json.loads(as_json.output)}
         as_csv = runner.invoke(app, ["takedown", "report", "--format", "csv"])
         assert as_csv.output.splitlines()[0].startswith("platform,name,reported,removed,seller_deleted,still_live_24h")
+        year = str(datetime.now(UTC).year)
+        yearly_csv = runner.invoke(app, ["takedown", "report", "--period", year, "--format", "csv"])
+        assert yearly_csv.exit_code == 0 and yearly_csv.output.startswith("platform,group,notices,"), yearly_csv.output
+        yearly_table = runner.invoke(app, ["takedown", "report", "--period", year])
+        assert yearly_table.exit_code == 0 and f"Notices sent in {year}" in yearly_table.output
+        assert "platform,group" not in yearly_table.output, "the default format is a table, not CSV"
         history = runner.invoke(app, ["takedown", "history", world.confirmed[0].id, "--format", "tsv"])
         assert history.exit_code == 0 and "\t-\tnew\tconfirmed by analyst" in history.output
         assert SECRET_NOTE not in history.output

@@ -465,12 +465,17 @@ def report(
         if fmt == "json":
             typer.echo(json.dumps(doc, indent=2))
             return
-        flat = doc["rows"]
-        writer = csv.writer(sys.stdout)
         header = ["platform", "group", "notices", *doc["actions"], "median_to_removal"]  # type: ignore[misc]
+        flat = [{h: row[h] for h in header} for row in doc["rows"]]  # type: ignore[attr-defined]
+        if fmt == "table":
+            from listingwatch.terminal import emit
+
+            emit(flat, title=f"Notices sent in {period}, per action taken (DSA Art. 22(3))")
+            return
+        writer = csv.writer(sys.stdout)
         writer.writerow(header)
-        for row in flat:  # type: ignore[attr-defined]
-            writer.writerow([row[h] for h in header])
+        for row in flat:
+            writer.writerow(list(row.values()))
         return
     with session_scope(settings) as session:
         rows = build(session, registry, _utc(at))
