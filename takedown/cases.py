@@ -125,6 +125,12 @@ def get_item(session: Session, ref: str) -> TakedownItem:
     return item
 
 
+def items_by_ref(session: Session, ref: str) -> list[TakedownItem]:
+    """Every item of a packet (by its id, with or without `.zip`), or the one item a number or listing id names."""
+    packet = session.get(TakedownPacket, ref.strip().removesuffix(".zip"))
+    return list(packet.items) if packet is not None else [get_item(session, ref.strip())]
+
+
 def assign(
     session: Session, registry: Registry, item: TakedownItem, platform: str, actor: str, note: str | None = None
 ) -> TakedownItem:

@@ -75,3 +75,26 @@ def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> Non
         )
         assert figures["notices"] == 2 and figures["actions"]["no_action_yet"] == 2
         assert '<canvas id="chart-yearly"' in page and "/static/liaison.js" in page
+
+
+def test_liaison_records_answers_and_appeals_from_the_page(app_settings: Settings) -> None:
+    with TestClient(create_app(app_settings), follow_redirects=False) as web:
+        csrf = _login(web, "lia")
+        # the packet the export test above wrote and marked sent (module order): its two items were reported
+        ref = re.search(r"/liaison/packets/([^/\"]+)\.zip", web.get("/liaison").text).group(1)
+        answer = {"ref": ref, "decision": "geo_blocked", "csrf": csrf}
+        assert web.post("/liaison/answers", data={**answer, "csrf": ""}).status_code == 403
+        no_countries = web.post("/liaison/answers", data=answer)
+        assert no_countries.status_code == 400 and "needs --countries" in no_countries.text
+        hostile = "<script>alert(1)</script> policy 4.2"
+        declined = {"ref": ref, "decision": "declined", "grounds": hostile, "csrf": csrf}
+        assert web.post("/liaison/answers", data=declined).status_code == 303
+        page = web.get("/liaison").text
+        assert page.count("<td>declined</td>") == 2, "a packet id records the answer for each of its items"
+        assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt; policy 4.2" in page
+        item = re.search(r"<tr><td>(\d+)</td><td>telegram</td><td>declined</td>", page).group(1)
+        empty = web.post("/liaison/appeals", data={"item": item, "note": " ", "csrf": csrf})
+        assert empty.status_code == 400 and "say why the decision is wrong" in empty.text
+        filed = {"item": item, "note": "The listing offers fentanyl; see the packet.", "csrf": csrf}
+        assert web.post("/liaison/appeals", data=filed).status_code == 303
+        assert "<td>declined</td><td>" in web.get("/liaison").text.split("Appeal against")[1]

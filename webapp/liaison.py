@@ -13,8 +13,8 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.errors import ListingwatchError
-from core.store.takedowns import TakedownPacket
-from takedown import accountability
+from core.store.takedowns import DECISIONS, TakedownPacket
+from takedown import accountability, cases, mirror
 from takedown.overview import liaison_overview
 from takedown.workflow import export, mark_sent, registry_for
 from webapp.deps import ApiLiaison, DbSession, EsDep, Liaison, SettingsDep, TemplatesDep
@@ -42,6 +42,7 @@ def liaison_page(
         "columns": accountability.COLUMNS,
         "cell": accountability.cell,
         "made": made,
+        "decisions": DECISIONS,
     }
     return templates.TemplateResponse(request, "liaison.html", context)
 
@@ -89,6 +90,51 @@ def packet_sent(
     except ListingwatchError as err:
         raise HTTPException(status_code=400, detail=str(err)) from None
     return RedirectResponse("/liaison", status_code=303)
+
+
+@router.post("/liaison/answers")
+def record_answer(
+    request: Request,
+    user: Liaison,
+    db: DbSession,
+    es: EsDep,
+    settings: SettingsDep,
+    ref: Annotated[str, Form(max_length=200)],
+    decision: Annotated[str, Form(max_length=32)],
+    grounds: Annotated[str, Form(max_length=cases.MAX_NOTE)] = "",
+    countries: Annotated[str, Form(max_length=400)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The same as `listingwatch takedown response`: a packet id records the answer for each of its items."""
+    check_csrf(request, csrf, user)
+    try:
+        items = cases.items_by_ref(db, ref)
+        for item in items:
+            cases.record_response(
+                db, item, decision, user.name, grounds.strip() or None, countries.replace(",", " ").split()
+            )
+    except ListingwatchError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
+    mirror.sync(es, settings, items)
+    return RedirectResponse("/liaison#answers", status_code=303)
+
+
+@router.post("/liaison/appeals")
+def file_appeal(
+    request: Request,
+    user: Liaison,
+    db: DbSession,
+    item: Annotated[str, Form(max_length=200)],
+    note: Annotated[str, Form(max_length=cases.MAX_NOTE)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The same as `listingwatch takedown appeal`: refused past the six-month deadline (DSA Art. 20)."""
+    check_csrf(request, csrf, user)
+    try:
+        cases.file_appeal(db, cases.get_item(db, item.strip()), note, user.name)
+    except ListingwatchError as err:
+        raise HTTPException(status_code=400, detail=str(err)) from None
+    return RedirectResponse("/liaison#answers", status_code=303)
 
 
 @api_router.get("/report")

@@ -284,15 +284,13 @@ def response(
     "declined" moves reported items to rejected; appeal within six months with `takedown appeal`.
     """
     from core.store import session_scope
-    from core.store.takedowns import TakedownPacket
     from takedown import cases, mirror
 
     settings, client, _ = _context()
     codes = [c for value in countries or [] for c in value.replace(",", " ").split()]
     with session_scope(settings) as session:
         actor = _actor(session, by)
-        packet = session.get(TakedownPacket, ref.removesuffix(".zip"))
-        items = list(packet.items) if packet is not None else [cases.get_item(session, ref)]
+        items = cases.items_by_ref(session, ref)
         for item in items:
             cases.record_response(session, item, decision, actor, grounds, codes, _utc(at))
         mirror.sync(client, settings, items)
