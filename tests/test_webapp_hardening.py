@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -148,6 +149,23 @@ def test_concurrent_guesses_are_counted_before_checking() -> None:
     assert sum(allowed) == 5
     throttle.succeeded("10.0.0.1", "ana")  # a right password refunds the pair's count
     assert throttle.attempt("10.0.0.1", "ana") is None
+
+
+def test_app_processes_share_the_count_through_redis(web_env: WebEnv, redis_url: str) -> None:
+    """Two app instances (as two uvicorn workers would be) on one real Redis: guesses at one count at the other."""
+    web = web_env.settings.web.model_copy(update={"throttle_storage": redis_url, "trusted_proxies": ["testclient"]})
+    settings = web_env.settings.model_copy(update={"web": web})
+    _user(settings, "redis-ana")
+    attacker = {"X-Forwarded-For": "203.0.113.44"}
+    with (
+        TestClient(create_app(settings), follow_redirects=False) as first,
+        TestClient(create_app(settings), follow_redirects=False) as second,
+    ):
+        codes = [_login(c, "redis-ana", "wrong-password", **attacker).status_code for c in (first, second) * 3]
+        assert codes == [401] * 5 + [429], codes
+        assert _login(first, "redis-ana", **{"X-Forwarded-For": "198.51.100.44"}).status_code == 303
+    keys = redis.Redis.from_url(redis_url).keys("*redis-ana*")
+    assert keys and all(b"203.0.113.44" in k or b"198.51.100.44" in k for k in keys), keys
 
 
 def test_secure_cookie_and_hsts_off_loopback(web_env: WebEnv) -> None:
