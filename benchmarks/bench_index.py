@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from elasticsearch import Elasticsearch, helpers
+from listing_words import DRUG_WORDS, SALE_WORDS
 
 from core.schema import Listing
 from core.settings import Settings, load_settings
@@ -27,46 +28,7 @@ from index_config.loader import load_listings
 from index_config.manage import delete_indices, init_indices, listings_alias, observations_alias
 from index_config.node import ensure_node
 
-WORDS = (
-    "fentanyl",
-    "pressed",
-    "pills",
-    "m30",
-    "blues",
-    "oxycodone",
-    "30mg",
-    "discreet",
-    "shipping",
-    "stealth",
-    "vacuum",
-    "sealed",
-    "tracking",
-    "xylazine",
-    "tranq",
-    "nitazene",
-    "isotonitazene",
-    "crystal",
-    "meth",
-    "shards",
-    "wholesale",
-    "bulk",
-    "price",
-    "escrow",
-    "bitcoin",
-    "monero",
-    "telegram",
-    "wickr",
-    "contact",
-    "reship",
-    "guaranteed",
-    "fast",
-    "delivery",
-    "domestic",
-    "international",
-    "lab",
-    "tested",
-    "pure",
-)
+WORDS = DRUG_WORDS + SALE_WORDS
 
 T = TypeVar("T")
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 from elasticsearch import ApiError, Elasticsearch
+from listing_words import DRUG_WORDS, SALE_WORDS
 
 from core.settings import Settings, get_settings
 from core.store import session_scope
@@ -44,61 +45,6 @@ from index_config.manage import delete_indices, init_indices, listings_alias
 from index_config.node import ensure_node
 from index_config.search import FILTER_PATH, SearchParams, first_page_searches, parse_params
 
-DRUG_WORDS = [
-    "fentanyl",
-    "fent",
-    "m30",
-    "blues",
-    "pressed",
-    "pills",
-    "oxycodone",
-    "30mg",
-    "xylazine",
-    "tranq",
-    "nitazene",
-    "isotonitazene",
-    "crystal",
-    "meth",
-    "shards",
-    "ice",
-    "percs",
-    "xanax",
-    "bars",
-    "carfentanil",
-    "powder",
-    "china",
-    "white",
-    "heroin",
-    "dope",
-]
-SALE_WORDS = [
-    "discreet",
-    "shipping",
-    "stealth",
-    "vacuum",
-    "sealed",
-    "tracking",
-    "wholesale",
-    "bulk",
-    "price",
-    "escrow",
-    "bitcoin",
-    "monero",
-    "telegram",
-    "wickr",
-    "contact",
-    "reship",
-    "guaranteed",
-    "fast",
-    "delivery",
-    "domestic",
-    "international",
-    "tested",
-    "pure",
-    "menu",
-    "order",
-    "vendor",
-]
 COMMON = [
     "the",
     "and",

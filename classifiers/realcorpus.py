@@ -6,21 +6,13 @@ is in docs/data_card.md.
 """
 
 import gzip
-import hashlib
 import json
 from pathlib import Path
 
+from core.digests import file_sha256 as file_sha256  # training reads it from here
 from core.errors import ListingwatchError
 
 SNAPSHOT_FILE = Path(__file__).resolve().parent / "data" / "real_corpus.jsonl.gz"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_rows(path: Path) -> list[dict]:

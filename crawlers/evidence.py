@@ -11,7 +11,6 @@ import io
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -20,13 +19,26 @@ from warcio.warcwriter import WARCWriter
 from core.urls import listing_id
 from crawlers.login import scrub
 
-if TYPE_CHECKING:
-    from crawlers.netcapture import Exchange
-
 SOFTWARE = "listingwatch crawler (Scrapy, warcio)"
 _DROP_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
 _SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange as the crawler saw it (Scrapy, or Chromium's network); `body` is decoded
+    (Content-Encoding removed). `main`: the page's own document, not a sub-resource."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    main: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,23 +115,13 @@ class WarcWriter:
     ) -> Capture:
         """Write one exchange; the body is stored as the crawler saw it (decoded), with a matching Content-Length."""
         captured_at = datetime.now(UTC)
-        offset, record_id = self._exchange(
-            url,
-            method,
-            request_headers,
-            request_body,
-            status,
-            reason,
-            response_headers,
-            body,
-            captured_at,
-            extra_headers or {},
-        )
+        exchange = Exchange(url, method, request_headers, request_body, status, reason, response_headers, body)
+        offset, record_id = self._exchange(exchange, captured_at, extra_headers or {})
         return Capture(self.files[-1], offset, record_id, sha256_hex(body), captured_at)
 
     def capture_browser(
         self,
-        exchanges: "list[Exchange]",
+        exchanges: list[Exchange],
         *,
         url: str,
         dom: bytes,
@@ -141,18 +143,7 @@ class WarcWriter:
         main_capture: Capture | None = None
         resources: dict[str, Capture] = {}
         for exchange in [*mains, *(e for e in exchanges if not e.main)]:
-            offset, record_id = self._exchange(
-                exchange.url,
-                exchange.method,
-                exchange.request_headers,
-                exchange.request_body,
-                exchange.status,
-                exchange.reason,
-                exchange.response_headers,
-                exchange.body,
-                captured_at,
-                {"WARC-Listingwatch-Render": "browser-network"},
-            )
+            offset, record_id = self._exchange(exchange, captured_at, {"WARC-Listingwatch-Render": "browser-network"})
             capture = Capture(self.files[-1], offset, record_id, sha256_hex(exchange.body), captured_at)
             if exchange is final:
                 main_capture = capture
@@ -204,50 +195,39 @@ class WarcWriter:
         writer.write_record(record)
         return str(record.rec_headers.get_header("WARC-Record-ID"))
 
-    def _exchange(
-        self,
-        url: str,
-        method: str,
-        request_headers: list[tuple[str, str]],
-        request_body: bytes,
-        status: int,
-        reason: str,
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        captured_at: datetime,
-        extra_headers: dict[str, str],
-    ) -> tuple[int, str]:
+    def _exchange(self, exchange: Exchange, captured_at: datetime, extra_headers: dict[str, str]) -> tuple[int, str]:
         writer = self._current()
         assert self._fh is not None
         warc_date = _warc_date(captured_at)
-        request_headers = [(k, self._scrub_text(v)) for k, v in redact_headers(request_headers)]
-        request_body = scrub(request_body, self.secrets)
+        request_headers = [(k, self._scrub_text(v)) for k, v in redact_headers(exchange.request_headers)]
+        request_body = scrub(exchange.request_body, self.secrets)
         headers = [
             (k, REDACTED if k.lower() == "set-cookie" else v)
-            for k, v in response_headers
+            for k, v in exchange.response_headers
             if k.lower() not in _DROP_HEADERS
         ]
-        headers.append(("Content-Length", str(len(body))))
-        statusline = f"{status} {reason}".strip()
+        headers.append(("Content-Length", str(len(exchange.body))))
+        statusline = f"{exchange.status} {exchange.reason}".strip()
         response = writer.create_warc_record(
-            url,
+            exchange.url,
             "response",
-            payload=io.BytesIO(body),
-            length=len(body),
+            payload=io.BytesIO(exchange.body),
+            length=len(exchange.body),
             http_headers=StatusAndHeaders(statusline, headers, protocol="HTTP/1.1"),
             warc_headers_dict={"WARC-Date": warc_date, **extra_headers},
         )
         record_id = response.rec_headers.get_header("WARC-Record-ID")
-        parts = urlsplit(url)
+        parts = urlsplit(exchange.url)
         target = parts.path or "/"
         if parts.query:
             target += f"?{parts.query}"
+        request_line = f"{exchange.method} {target} HTTP/1.1"
         request = writer.create_warc_record(
-            url,
+            exchange.url,
             "request",
             payload=io.BytesIO(request_body),
             length=len(request_body),
-            http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", request_headers, is_http_request=True),
+            http_headers=StatusAndHeaders(request_line, request_headers, is_http_request=True),
             warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": record_id},
         )
         writer.write_record(request)

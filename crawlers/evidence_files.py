@@ -1,4 +1,4 @@
-"""Reading a capture back: a confined screenshot or WARC path, a file's SHA-256, one WARC response record.
+"""Reading a capture back: a confined screenshot or WARC path, one WARC response record.
 
 Paths come from the listing document, so they are only followed inside the settings' var
 directory (where the crawler writes them); anything else is refused rather than read. The web app,
@@ -35,14 +35,6 @@ def confined_path(root: Path, stored: object, suffixes: tuple[str, ...]) -> Path
     if not path.is_relative_to(root.resolve()) or not path.is_file() or not path.name.endswith(suffixes):
         return None
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -19,26 +19,12 @@ from playwright.async_api import Page
 from playwright.async_api import Response as PlaywrightResponse
 from scrapy import Request
 
+from crawlers.evidence import Exchange
 from crawlers.login_session import apply_browser_session
 
 # request.meta keys: the sub-resource budget for this page.
 BUDGET_META = "listingwatch_subresources"
 INIT_CALLBACK = "crawlers.netcapture.record_network"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP exchange as Chromium saw it; `body` is decoded (Content-Encoding removed), as in HTTP mode."""
-
-    url: str
-    method: str
-    request_headers: list[tuple[str, str]]
-    request_body: bytes
-    status: int
-    reason: str
-    response_headers: list[tuple[str, str]]
-    body: bytes
-    main: bool
 
 
 @dataclass

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 
@@ -220,17 +221,20 @@ def _process_tag(worker: WorkerSlot | None) -> str:
     return worker.worker if worker else str(os.getpid())
 
 
+class CrawlOptions(TypedDict, total=False):
+    """Where one crawl writes and how far it goes: the keyword arguments of `start_crawl` and `run_crawl`."""
+
+    output: Required[Path]
+    jobdir: Path | None
+    max_pages: int | None
+    timeout_s: float | None
+
+
 def start_crawl(
-    source: SourceConfig,
-    settings: Settings,
-    *,
-    output: Path,
-    jobdir: Path | None = None,
-    max_pages: int | None = None,
-    timeout_s: float | None = None,
-    worker: WorkerSlot | None = None,
+    source: SourceConfig, settings: Settings, *, worker: WorkerSlot | None = None, **options: Unpack[CrawlOptions]
 ) -> CrawlProcess:
     """Start the crawl child and return at once; with `worker`, it joins a shared Redis frontier (no JOBDIR)."""
+    output, jobdir = options["output"], options.get("jobdir")
     started = utcnow()
     dirs = evidence_dirs(settings, source.name)
     dirs["logs"].mkdir(parents=True, exist_ok=True)
@@ -243,8 +247,8 @@ def start_crawl(
         output=Path(output).resolve(),
         append=append,
         jobdir=Path(jobdir).resolve() if jobdir else None,
-        max_pages=max_pages,
-        timeout_s=timeout_s,
+        max_pages=options.get("max_pages"),
+        timeout_s=options.get("timeout_s"),
         log_file=dirs["logs"] / f"{source.name}-{started:%Y%m%dT%H%M%SZ}-{_process_tag(worker)}.log",
         report=tmp / "report.json",
         worker=worker,
@@ -261,16 +265,8 @@ def start_crawl(
     return CrawlProcess(job, popen, started, tmp)
 
 
-def run_crawl(
-    source: SourceConfig,
-    settings: Settings,
-    *,
-    output: Path,
-    jobdir: Path | None = None,
-    max_pages: int | None = None,
-    timeout_s: float | None = None,
-) -> CrawlReport:
+def run_crawl(source: SourceConfig, settings: Settings, **options: Unpack[CrawlOptions]) -> CrawlReport:
     """Crawl one source to JSONL + WARC (+ screenshots) and return the report; raises ServiceUnavailable if down."""
-    timeout_s = crawl_timeout_s(source, settings, timeout_s)
-    crawl = start_crawl(source, settings, output=output, jobdir=jobdir, max_pages=max_pages, timeout_s=timeout_s)
-    return crawl.wait(timeout_s)
+    timeout_s = crawl_timeout_s(source, settings, options.get("timeout_s"))
+    options["timeout_s"] = timeout_s
+    return start_crawl(source, settings, **options).wait(timeout_s)

@@ -15,11 +15,10 @@ from index_config.client import get_client
 from index_config.loader import load_listings
 from tests.alert_receivers import WebhookReceiver
 from tests.index_data import fresh_prefix, listing
-from tests.plugins.web import free_port
+from tests.plugins.web import PASSWORD, free_port, log_in
 from webapp.app import create_app
 
 pytestmark = [pytest.mark.integration]
-PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -44,17 +43,11 @@ def app_settings(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory
         yield settings
 
 
-def _login(client: TestClient, name: str) -> str:
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token}).status_code == 303
-    return re.search(r'name="csrf" value="([^"]+)"', client.get("/alerts").text).group(1)
-
-
 def test_users_add_test_and_remove_their_own_subscriptions(app_settings: Settings) -> None:
     receiver = WebhookReceiver(free_port()).start()
     try:
         with TestClient(create_app(app_settings), follow_redirects=False) as web:
-            csrf = _login(web, "ana")
+            csrf = log_in(web, "ana", then="/alerts")
             form = {"event": "new_offer", "channel": "webhook", "target": receiver.url, "filter": "substance=fentanyl"}
             assert web.post("/alerts", data=form).status_code == 403  # no CSRF token
             assert web.post("/alerts", data={**form, "csrf": csrf}).status_code == 303
@@ -66,11 +59,11 @@ def test_users_add_test_and_remove_their_own_subscriptions(app_settings: Setting
             tested = web.post(f"/alerts/{sub_id}/test", data={"csrf": csrf})
             assert "test sent" in tested.text and len(receiver.bodies) == 1
         with TestClient(create_app(app_settings), follow_redirects=False) as other:
-            ben_csrf = _login(other, "ben")
+            ben_csrf = log_in(other, "ben", then="/alerts")
             assert receiver.url not in other.get("/alerts").text
             assert other.post(f"/alerts/{sub_id}/delete", data={"csrf": ben_csrf}).status_code == 404
         with TestClient(create_app(app_settings), follow_redirects=False) as web:
-            csrf = _login(web, "ana")
+            csrf = log_in(web, "ana", then="/alerts")
             assert web.post(f"/alerts/{sub_id}/delete", data={"csrf": csrf}).status_code == 303
             assert receiver.url not in web.get("/alerts").text
     finally:
@@ -79,7 +72,7 @@ def test_users_add_test_and_remove_their_own_subscriptions(app_settings: Setting
 
 def test_listing_page_shows_the_timeline_and_overview_the_lags(app_settings: Settings) -> None:
     with TestClient(create_app(app_settings), follow_redirects=False) as web:
-        _login(web, "ana")
+        log_in(web, "ana", then="/alerts")
         page = web.get(f"/listings/{listing(1).id}").text
         timeline = page[page.index('id="timeline"') : page.index("<h2>Evidence")]
         assert [s for s in ("posted", "first seen", "flagged", "sent to platform") if s in timeline] == [

@@ -8,7 +8,7 @@ import pytest
 
 from classifiers.corpus import corpus_for, triage_examples
 from classifiers.modeldir import CorpusSpec, Meta
-from classifiers.realcorpus import file_sha256
+from core.digests import file_sha256
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
 from core.store import session_scope

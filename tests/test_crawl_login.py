@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.schema import Listing
 from core.settings import Settings
 from crawlers.login import Credentials, LoginError, load_credentials
 from crawlers.run import CrawlReport, run_crawl
@@ -25,11 +26,22 @@ SECRETS = Credentials(USERNAME, PASSWORD).secrets()
 
 
 @pytest.fixture
-def members_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
+def gated_sites(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
+    """The demo sites, with the credentials of the members forum and the board in the environment."""
     with start_sites() as server:
-        monkeypatch.setenv("LISTINGWATCH_MEMBERS_USERNAME", USERNAME)
-        monkeypatch.setenv("LISTINGWATCH_MEMBERS_PASSWORD", PASSWORD)
+        for site in ("MEMBERS", "BOARD"):
+            monkeypatch.setenv(f"LISTINGWATCH_{site}_USERNAME", USERNAME)
+            monkeypatch.setenv(f"LISTINGWATCH_{site}_PASSWORD", PASSWORD)
         yield server
+
+
+def _crawl(
+    name: str, site: SitesServer, settings: Settings, tmp_path: Path, render: str
+) -> tuple[CrawlReport, list[Listing]]:
+    """The demo source `name` crawled in `render` mode: its report and the listings it wrote."""
+    source = demo_source(name, site).model_copy(update={"render": render, "name": f"{name}-{render}"})
+    report = run_crawl(source, settings, output=tmp_path / f"{name}.jsonl", timeout_s=120)
+    return report, read_listings(report.output)
 
 
 def _leaks(report: CrawlReport) -> list[str]:
@@ -46,25 +58,23 @@ def _leaks(report: CrawlReport) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("render", ["http", "browser"])
 def test_logs_in_and_again_at_the_wall_without_leaking(
-    members_site: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
+    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
 ) -> None:
-    source = demo_source("members", members_site).model_copy(update={"render": render, "name": f"members-{render}"})
-    report = run_crawl(source, crawl_settings, output=tmp_path / "members.jsonl", timeout_s=120)
-    listings = read_listings(report.output)
+    report, listings = _crawl("members", gated_sites, crawl_settings, tmp_path, render)
     assert report.errors == [] and report.skipped == {}
     assert len({item.url for item in listings}) == COUNT
     assert all(item.title and item.description for item in listings)
-    assert members_site.members.logins >= 2  # the session expired midway and the crawler logged in again
-    assert any(PASSWORD.replace(" ", "+").replace("&", "%26").encode() in body for body in members_site.members.posted)
+    assert gated_sites.members.logins >= 2  # the session expired midway and the crawler logged in again
+    assert any(PASSWORD.replace(" ", "+").replace("&", "%26").encode() in body for body in gated_sites.members.posted)
     assert _leaks(report) == []
 
 
 @pytest.mark.integration
 def test_a_refused_login_is_a_clear_error_with_the_password_scrubbed(
-    members_site: SitesServer, crawl_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LISTINGWATCH_MEMBERS_PASSWORD", PASSWORD + " typo")
-    source = demo_source("members", members_site).model_copy(update={"name": "members-refused"})
+    source = demo_source("members", gated_sites).model_copy(update={"name": "members-refused"})
     report = run_crawl(source, crawl_settings, output=tmp_path / "refused.jsonl", timeout_s=60)
     assert report.listings_written == 0
     assert len(report.errors) == 1 and "check the credentials (env:LISTINGWATCH_MEMBERS)" in report.errors[0]
@@ -90,49 +100,39 @@ def test_credentials_come_from_the_environment_or_a_secrets_file(
         load_credentials(f"file:{secrets}#forum", "forum")
 
 
-@pytest.fixture
-def board_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
-    with start_sites() as server:
-        monkeypatch.setenv("LISTINGWATCH_BOARD_USERNAME", USERNAME)
-        monkeypatch.setenv("LISTINGWATCH_BOARD_PASSWORD", PASSWORD)
-        yield server
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.parametrize("render", ["http", "browser"])
 def test_a_session_that_expires_every_few_pages_still_gets_every_listing(
-    board_site: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
+    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
 ) -> None:
     # Every expired page redirects to the one login URL: followed, the second such redirect would be
     # dropped by the dupefilter as already seen, and its page lost.
-    source = demo_source("board", board_site).model_copy(update={"render": render, "name": f"board-{render}"})
-    report = run_crawl(source, crawl_settings, output=tmp_path / "board.jsonl", timeout_s=120)
-    listings = read_listings(report.output)
+    report, listings = _crawl("board", gated_sites, crawl_settings, tmp_path, render)
     assert report.errors == [] and report.lost == 0 and report.skipped == {}
     assert sorted(item.url for item in listings) == sorted(
-        f"{board_site.url}/board/t/{n}" for n in range(1, BOARD_COUNT + 1)
+        f"{gated_sites.url}/board/t/{n}" for n in range(1, BOARD_COUNT + 1)
     )
     assert all(item.title and item.description and item.seller.name for item in listings)
-    assert board_site.board.logins >= 3
+    assert gated_sites.board.logins >= 3
     assert _leaks(report) == []
 
 
 @pytest.mark.integration
 def test_pages_behind_a_wall_that_never_lifts_are_counted_as_lost(
-    board_site: SitesServer, crawl_settings: Settings, tmp_path: Path
+    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path
 ) -> None:
-    board_site.board.session_requests = 1  # the page the login redirects to uses the whole session up
-    source = demo_source("board", board_site)
+    gated_sites.board.session_requests = 1  # the page the login redirects to uses the whole session up
+    source = demo_source("board", gated_sites)
     source = source.model_copy(
         update={"name": "board-walled", "login": source.login.model_copy(update={"max_relogins": 2})}
     )
     report = run_crawl(source, crawl_settings, output=tmp_path / "walled.jsonl", timeout_s=60)
     assert report.listings_written == 0
-    assert report.lost == 1 and report.lost_urls == [f"{board_site.url}/board/"]
+    assert report.lost == 1 and report.lost_urls == [f"{gated_sites.url}/board/"]
     assert report.skipped == {"login_wall": 1}  # sent again after each re-login, max_relogins times
     assert any("lost behind the login wall" in warning for warning in report.warnings)
-    assert board_site.board.logins == 3  # the first login and two re-logins, no more
+    assert gated_sites.board.logins == 3  # the first login and two re-logins, no more
 
 
 def test_the_run_summary_names_lost_pages() -> None:

@@ -11,6 +11,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -166,33 +167,48 @@ def _read(warc: bytes) -> list[_Read]:
     ]
 
 
+@dataclass
+class _Gated:
+    entry: PacketListing
+    files: dict[str, bytes]  # the packet files as they were before gating
+    out: dict[str, bytes]
+    warnings: list[str]
+
+
+def _gate(tmp_path: Path, base: str, path: str, share: str, login: bool = True) -> _Gated:
+    """What `gate_evidence` makes of the packet files of one listing at `path`, captured logged in."""
+    entry, files = _entry(tmp_path, f"{base}{path}")
+    before = dict(files)
+    warnings: list[str] = []
+    out = gate_evidence(_settings(tmp_path, base, share, login))([entry], files, warnings)
+    return _Gated(entry, before, out, warnings)
+
+
 def test_a_public_page_goes_in_as_a_fresh_logged_out_capture(
     site: tuple[str, list[str]], tmp_path: Path, account: None
 ) -> None:
     base, _ = site
-    entry, files = _entry(tmp_path, f"{base}/public/1")
-    warnings: list[str] = []
-    out = gate_evidence(_settings(tmp_path, base, "redacted"))([entry], files, warnings)
-    assert list(out) == [f"evidence/{entry.listing.id}/capture.warc.gz"]
-    text = _text(out[f"evidence/{entry.listing.id}/capture.warc.gz"])
+    gated = _gate(tmp_path, base, "/public/1", "redacted")
+    capture = f"evidence/{gated.entry.listing.id}/capture.warc.gz"
+    assert list(gated.out) == [capture]
+    text = _text(gated.out[capture])
     assert b"M30 blues 100x" in text and b"takedown-logged-out-capture" in text
     assert not any(s.lower() in text.lower() for s in SPELLINGS)
-    assert entry.evidence_files == [f"evidence/{entry.listing.id}/capture.warc.gz"]
-    assert any("screenshot left out" in w for w in warnings) and any("logged-out capture" in w for w in warnings)
-    assert "logged-out capture" in (entry.warc_check or "")
+    assert gated.entry.evidence_files == [capture]
+    assert any("screenshot left out" in w for w in gated.warnings)
+    assert any("logged-out capture" in w for w in gated.warnings)
+    assert "logged-out capture" in (gated.entry.warc_check or "")
 
 
 def test_a_gated_page_goes_in_redacted_without_its_screenshot(
     site: tuple[str, list[str]], tmp_path: Path, account: None
 ) -> None:
     base, _ = site
-    entry, files = _entry(tmp_path, f"{base}/gated/2")
-    warnings: list[str] = []
-    out = gate_evidence(_settings(tmp_path, base, "redacted"))([entry], files, warnings)
-    text = _text(out[f"evidence/{entry.listing.id}/capture.warc.gz"])
+    gated = _gate(tmp_path, base, "/gated/2", "redacted")
+    text = _text(gated.out[f"evidence/{gated.entry.listing.id}/capture.warc.gz"])
     assert not any(s.lower() in text.lower() for s in SPELLINGS) and b"[redacted]" in text
-    assert f"evidence/{entry.listing.id}/screenshot.png" not in out
-    assert any("redacted from the capture in 3 places" in w for w in warnings)
+    assert f"evidence/{gated.entry.listing.id}/screenshot.png" not in gated.out
+    assert any("redacted from the capture in 3 places" in w for w in gated.warnings)
 
 
 def test_without_the_account_name_a_gated_capture_is_withheld(
@@ -200,41 +216,35 @@ def test_without_the_account_name_a_gated_capture_is_withheld(
 ) -> None:
     base, _ = site
     monkeypatch.delenv("GATED_TEST_USERNAME", raising=False)
-    entry, files = _entry(tmp_path, f"{base}/gated/3")
-    warnings: list[str] = []
-    assert gate_evidence(_settings(tmp_path, base, "redacted"))([entry], files, warnings) == {}
-    assert any("capture withheld" in w and "env:GATED_TEST" in w for w in warnings)
+    gated = _gate(tmp_path, base, "/gated/3", "redacted")
+    assert gated.out == {}
+    assert any("capture withheld" in w and "env:GATED_TEST" in w for w in gated.warnings)
 
 
 def test_share_none_withholds_everything_without_fetching(
     site: tuple[str, list[str]], tmp_path: Path, account: None
 ) -> None:
     base, asked = site
-    entry, files = _entry(tmp_path, f"{base}/public/4")
-    warnings: list[str] = []
-    assert gate_evidence(_settings(tmp_path, base, "none"))([entry], files, warnings) == {}
-    assert "/public/4" not in asked and entry.evidence_files == []
-    assert any("capture and screenshot withheld" in w for w in warnings)
+    gated = _gate(tmp_path, base, "/public/4", "none")
+    assert gated.out == {}
+    assert "/public/4" not in asked and gated.entry.evidence_files == []
+    assert any("capture and screenshot withheld" in w for w in gated.warnings)
 
 
 def test_share_full_sends_as_captured_and_says_the_name_is_in_it(
     site: tuple[str, list[str]], tmp_path: Path, account: None
 ) -> None:
     base, _ = site
-    entry, files = _entry(tmp_path, f"{base}/public/5")
-    before = dict(files)
-    warnings: list[str] = []
-    assert gate_evidence(_settings(tmp_path, base, "full"))([entry], files, warnings) == before
-    assert any("shows the crawler account's name" in w for w in warnings)
+    gated = _gate(tmp_path, base, "/public/5", "full")
+    assert gated.out == gated.files
+    assert any("shows the crawler account's name" in w for w in gated.warnings)
 
 
 def test_a_public_source_is_left_as_captured(site: tuple[str, list[str]], tmp_path: Path, account: None) -> None:
     base, asked = site
-    entry, files = _entry(tmp_path, f"{base}/public/6")
-    before = dict(files)
-    warnings: list[str] = []
-    assert gate_evidence(_settings(tmp_path, base, "redacted", login=False))([entry], files, warnings) == before
-    assert warnings == [] and "/public/6" not in asked
+    gated = _gate(tmp_path, base, "/public/6", "redacted", login=False)
+    assert gated.out == gated.files
+    assert gated.warnings == [] and "/public/6" not in asked
 
 
 @pytest.mark.slow

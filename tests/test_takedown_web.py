@@ -17,10 +17,10 @@ from index_config.triage import write_triage
 from takedown.manifest import verify_packet
 from takedown.signing import trusted_keys
 from tests.index_data import fresh_prefix, listing
+from tests.plugins.web import PASSWORD, log_in
 from webapp.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +39,12 @@ def app_settings(es_settings: Settings, tmp_path_factory: pytest.TempPathFactory
         yield settings
 
 
-def _login(client: TestClient, name: str) -> str:
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token}).status_code == 303
-    return re.search(r'name="csrf" value="([^"]+)"', client.get("/search").text).group(1)
-
-
 def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> None:
     with TestClient(create_app(app_settings), follow_redirects=False) as analyst:
-        _login(analyst, "ana")
+        log_in(analyst, "ana", then="/search")
         assert analyst.get("/liaison").status_code == 403
     with TestClient(create_app(app_settings), follow_redirects=False) as web:
-        csrf = _login(web, "lia")
+        csrf = log_in(web, "lia", then="/search")
         page = web.get("/liaison").text
         assert "Accountability per platform" in page and "No reports sent yet." in page
         assert web.post("/liaison/export", data={"platform": "telegram"}).status_code == 403

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
 from index_config.client import get_client
-from tests.plugins.web import PASSWORD, WebEnv
+from tests.plugins.web import PASSWORD, WebEnv, csrf_of
 from tests.web_data import MENU_LINES, XSS
 from webapp.app import create_app
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.integration
 
 def api(env: WebEnv, role: str = "analyst") -> httpx.Client:
     return httpx.Client(base_url=env.url, headers={"Authorization": f"Bearer {env.tokens[role]}"}, timeout=30)
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "no CSRF field in the page"
-    return match.group(1)
 
 
 @contextmanager

@@ -29,8 +29,7 @@ from core.store.users import (
 )
 from index_config.client import get_client
 from index_config.manage import listings_alias
-from tests.plugins.web import PASSWORD, WebEnv
-from tests.test_webapp_api import csrf_of
+from tests.plugins.web import PASSWORD, WebEnv, csrf_of
 from webapp.app import create_app
 from webapp.security import LoginThrottle
 

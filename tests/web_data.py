@@ -39,14 +39,15 @@ MENU_LINES = ("MENU", "M30 blues x100 $450", "Threema: KW7T3PXM")
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(11)"><script>alert(12)</script></svg>'
 
 
-def _photo_record(writer: WarcWriter, url: str, body: bytes) -> Capture:
+def _get_record(writer: WarcWriter, url: str, body: bytes, content_type: str = "image/png") -> Capture:
+    """A GET of `url` answered 200 with `body`, archived by `writer` (photos are labelled PNG, whatever they are)."""
     return writer.capture(
         url=url,
         method="GET",
         request_headers=[("User-Agent", "test")],
         request_body=b"",
         status=200,
-        response_headers=[("Content-Type", "image/png")],
+        response_headers=[("Content-Type", content_type)],
         body=body,
     )
 
@@ -95,18 +96,10 @@ def build(var_dir: Path) -> tuple[list[Listing], dict[str, str]]:
     """(listings to load in order, named ids). Writes the WARC and screenshot of listing 0 under var_dir."""
     body = b"<html><body><h1>M30 blues 100 pcs</h1><p>telegram @blueplug</p></body></html>"
     writer = WarcWriter(var_dir / "warc", "alpha", 10_000_000)
-    capture = writer.capture(
-        url=f"https://{SITES[0]}/item/0",
-        method="GET",
-        request_headers=[("User-Agent", "test")],
-        request_body=b"",
-        status=200,
-        response_headers=[("Content-Type", "text/html")],
-        body=body,
-    )
+    capture = _get_record(writer, f"https://{SITES[0]}/item/0", body, "text/html")
     menu = menu_png(MENU_LINES, "web")
     photo_urls = [f"https://{SITES[0]}/img/{name}" for name in ("menu.png", "evil.png", "swapped.png")]
-    archived = [_photo_record(writer, url, body) for url, body in zip(photo_urls, (menu, SVG, _png()), strict=True)]
+    archived = [_get_record(writer, url, body) for url, body in zip(photo_urls, (menu, SVG, _png()), strict=True)]
     writer.close()
     photos = [
         _photo(photo_urls[0], archived[0], archived[0].body_sha256, "\n".join(MENU_LINES)),

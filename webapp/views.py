@@ -4,10 +4,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from core.digests import file_sha256
 from core.settings import Settings
 from core.store import session_scope
 from core.store.triage import history
-from crawlers.evidence_files import evidence_path, file_sha256, read_record
+from crawlers.evidence_files import evidence_path, read_record
 from index_config.listing_reads import get_listing, observations, related_listings
 from index_config.sellers import seller_of_listing
 from webapp.markup import Span, mark_spans

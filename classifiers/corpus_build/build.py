@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from classifiers.placeholders import placeholder_counts, scrub_contacts
-from classifiers.realcorpus import SNAPSHOT_FILE, file_sha256
+from classifiers.realcorpus import SNAPSHOT_FILE
+from core.digests import file_sha256
 from core.errors import ListingwatchError
 
 from .mirror import SOURCES_FILE, Mirror, load_sources, mirror_dir

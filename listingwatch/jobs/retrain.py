@@ -111,17 +111,10 @@ def decide_promotion(settings: Settings, candidate_dir: str | Path) -> Promotion
         from classifiers.release import refusal, release_gate
 
         gate = release_gate(settings, candidate)
-        if not gate.passed:
-            return PromotionDecision(
-                candidate_dir=str(candidate),
-                candidate_version=candidate.name,
-                metric=metric,
-                candidate_score=candidate_score,
-                active_version=None,
-                active_score=None,
-                promote=False,
-                reason=refusal(candidate, gate),
-            )
+        if gate.passed:
+            reason = f"No active model; promoting {candidate.name} ({metric} {candidate_score:.4f})."
+        else:
+            reason = refusal(candidate, gate)
         return PromotionDecision(
             candidate_dir=str(candidate),
             candidate_version=candidate.name,
@@ -129,8 +122,8 @@ def decide_promotion(settings: Settings, candidate_dir: str | Path) -> Promotion
             candidate_score=candidate_score,
             active_version=None,
             active_score=None,
-            promote=True,
-            reason=f"No active model; promoting {candidate.name} ({metric} {candidate_score:.4f}).",
+            promote=gate.passed,
+            reason=reason,
         )
     _, active_score = _score(active, settings)
     promote = candidate_score >= active_score

@@ -4,6 +4,7 @@ Everything is session-scoped: one load into the shared test node, one uvicorn se
 thread, so the API, role, XSS and browser tests together cost one setup.
 """
 
+import re
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -37,6 +39,19 @@ class WebEnv:
     ids: dict[str, str]
     tokens: dict[str, str]  # role -> API token of a user with that role
     url: str = ""
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field in the page"
+    return match.group(1)
+
+
+def log_in(client: httpx.Client, name: str, then: str) -> str:
+    """Logs `client` in through the login form as `name` (password PASSWORD); the CSRF token of the page `then`."""
+    token = csrf_of(client.get("/login").text)
+    assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token}).status_code == 303
+    return csrf_of(client.get(then).text)
 
 
 def free_port() -> int:

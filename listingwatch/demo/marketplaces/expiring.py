@@ -10,70 +10,61 @@
   (1: the page the login redirects to uses up every session, so the wall never lifts).
 """
 
-import secrets
-import threading
-from html import escape
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
-
 from listingwatch.demo.marketplaces.generator import GeneratedListing
-from listingwatch.demo.marketplaces.members import PASSWORD, USERNAME, html_page
+from listingwatch.demo.marketplaces.members import PASSWORD, USERNAME
+from listingwatch.demo.marketplaces.members_only import (
+    LoginWall,
+    error_note,
+    html_page,
+    not_found,
+    numbered,
+    read_form,
+    topic_index,
+    topic_page,
+)
 
 SESSION_REQUESTS = 5
 PER_PAGE = 6
 COUNT = 12
 
 
-class ExpiringBoard:
+class ExpiringBoard(LoginWall):
     """State of the board; the sites server routes ``/board/`` here."""
 
     def __init__(self, listings: list[GeneratedListing]) -> None:
+        super().__init__(cookie="board_sid")
         self.listings = listings[:COUNT]
         self.session_requests = SESSION_REQUESTS
-        self.sessions: dict[str, int] = {}
-        self.csrf: set[str] = set()
-        self.logins = 0
-        self._lock = threading.Lock()
 
     def login_form(self, error: str = "") -> str:
-        token = secrets.token_hex(8)
-        with self._lock:
-            self.csrf.add(token)
-        note = f'<p class="error">{escape(error)}</p>' if error else ""
         return html_page(
             "Sign in - Board",
-            f"<h1>Sign in</h1><p>Members only.</p>{note}"
-            f'<form method="post" action="/board/login"><input type="hidden" name="token" value="{token}">'
+            f"<h1>Sign in</h1><p>Members only.</p>{error_note(error)}"
+            '<form method="post" action="/board/login">'
+            f'<input type="hidden" name="token" value="{self.issue_token()}">'
             '<input type="text" name="username"><input type="password" name="password">'
             '<button type="submit">Sign in</button></form>',
         )
 
     def submit(self, body: bytes) -> tuple[int, str, dict[str, str]]:
         """(status, html, headers) for a login POST."""
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        with self._lock:
-            token_ok = form.get("token") in self.csrf
-            self.csrf.discard(form.get("token", ""))
+        form = read_form(body)
+        token_ok = self.redeem_token(form.get("token"))
         if not token_ok or form.get("username") != USERNAME or form.get("password") != PASSWORD:
             return 200, self.login_form("Wrong user name or password."), {}
-        session = secrets.token_hex(16)
-        with self._lock:
-            self.sessions[session] = 0
-            self.logins += 1
-        return 302, "", {"Location": "/board/", "Set-Cookie": f"board_sid={session}; Path=/board; HttpOnly"}
+        session = self.open_session()
+        return 302, "", {"Location": "/board/", "Set-Cookie": f"{self.cookie}={session}; Path=/board; HttpOnly"}
 
     def _spend(self, cookie_header: str | None) -> bool:
         """Whether the request's session is live; a live one is charged one page."""
-        cookie = SimpleCookie()
-        cookie.load(cookie_header or "")
-        morsel = cookie.get("board_sid")
+        session = self.session_of(cookie_header)
         with self._lock:
-            if morsel is None or morsel.value not in self.sessions:
+            if session is None or session not in self.sessions:
                 return False
-            if self.sessions[morsel.value] >= self.session_requests:
-                del self.sessions[morsel.value]
+            if self.sessions[session] >= self.session_requests:
+                del self.sessions[session]
                 return False
-            self.sessions[morsel.value] += 1
+            self.sessions[session] += 1
             return True
 
     def page(self, path: str, query: dict[str, str], cookie_header: str | None) -> tuple[int, str, dict[str, str]]:
@@ -85,20 +76,9 @@ class ExpiringBoard:
         nav = '<nav><a class="signout" href="/board/logout">Sign out</a></nav>'
         if path == "/board/":
             page = int(query["page"]) if query.get("page", "").isdigit() else 1
-            start = (page - 1) * PER_PAGE
-            rows = "".join(
-                f'<li><a class="topic" href="/board/t/{n}">{escape(item.title)}</a></li>'
-                for n, item in enumerate(self.listings[start : start + PER_PAGE], start=start + 1)
-            )
-            more = f'<a class="next" href="/board/?page={page + 1}">Next</a>' if start + PER_PAGE < COUNT else ""
-            return 200, html_page("Board", f'{nav}<ul class="topics">{rows}</ul>{more}'), {}
-        last = path.rsplit("/", 1)[-1]
-        if path.startswith("/board/t/") and last.isdigit() and 1 <= int(last) <= len(self.listings):
-            item = self.listings[int(last) - 1]
-            body = (
-                f'{nav}<article><h1 class="subject">{escape(item.title)}</h1>'
-                f'<span class="poster">{escape(item.seller)}</span><div class="message">{escape(item.description)}'
-                "</div></article>"
-            )
-            return 200, html_page(item.title, body), {}
-        return 404, html_page("Not found", "<h1>Not found</h1>"), {}
+            more = '<a class="next" href="/board/?page={page}">Next</a>'
+            return 200, html_page("Board", nav + topic_index(self.listings, page, PER_PAGE, "/board/t/", more)), {}
+        item = numbered(self.listings, path, "/board/t/")
+        if item is None:
+            return not_found()
+        return 200, topic_page(nav, item, ("subject", "poster", "message")), {}

@@ -1,0 +1,98 @@
+"""What the demo's members-only sites share: one-use CSRF tokens, session cookies, a login count, the page shell."""
+
+import secrets
+import threading
+from html import escape
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from listingwatch.demo.marketplaces.generator import GeneratedListing
+
+
+def html_page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+        f"<body>{body}</body></html>"
+    )
+
+
+def error_note(error: str) -> str:
+    return f'<p class="error">{escape(error)}</p>' if error else ""
+
+
+def not_found() -> tuple[int, str, dict[str, str]]:
+    return 404, html_page("Not found", "<h1>Not found</h1>"), {}
+
+
+def numbered(listings: list[GeneratedListing], path: str, prefix: str) -> GeneratedListing | None:
+    """The listing a topic path ``<prefix><n>`` names (counted from 1), or None."""
+    last = path.rsplit("/", 1)[-1]
+    if path.startswith(prefix) and last.isdigit() and 1 <= int(last) <= len(listings):
+        return listings[int(last) - 1]
+    return None
+
+
+def topic_index(listings: list[GeneratedListing], page: int, per_page: int, topic: str, next_link: str) -> str:
+    """One page of topic links (``<topic><n>``), then `next_link` with the next page's number if more follow."""
+    start = (page - 1) * per_page
+    rows = "".join(
+        f'<li><a class="topic" href="{topic}{n}">{escape(item.title)}</a></li>'
+        for n, item in enumerate(listings[start : start + per_page], start=start + 1)
+    )
+    more = next_link.format(page=page + 1) if start + per_page < len(listings) else ""
+    return f'<ul class="topics">{rows}</ul>{more}'
+
+
+def topic_page(nav: str, item: GeneratedListing, classes: tuple[str, str, str]) -> str:
+    """A listing as a forum topic; each site names the title, poster and message elements its own way."""
+    title, poster, message = classes
+    return html_page(
+        item.title,
+        f'{nav}<article><h1 class="{title}">{escape(item.title)}</h1>'
+        f'<span class="{poster}">{escape(item.seller)}</span><div class="{message}">{escape(item.description)}'
+        "</div></article>",
+    )
+
+
+def read_form(body: bytes) -> dict[str, str]:
+    """A login POST's fields, the first value of each (a broken body reads as replacement characters)."""
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+class LoginWall:
+    """Tokens and sessions of a site behind a login form; `sessions` maps a session to the pages it was charged."""
+
+    def __init__(self, cookie: str) -> None:
+        self.cookie = cookie
+        self.sessions: dict[str, int] = {}
+        self.csrf: set[str] = set()
+        self.logins = 0
+        self._lock = threading.Lock()
+
+    def issue_token(self) -> str:
+        token = secrets.token_hex(8)
+        with self._lock:
+            self.csrf.add(token)
+        return token
+
+    def redeem_token(self, token: str | None) -> bool:
+        """Whether `token` was issued and is unused; either way it cannot be used again."""
+        with self._lock:
+            issued = token in self.csrf
+            self.csrf.discard(token or "")
+        return issued
+
+    def open_session(self) -> str:
+        """A new session (counted as a login), for the Set-Cookie of a successful login."""
+        session = secrets.token_hex(16)
+        with self._lock:
+            self.sessions[session] = 0
+            self.logins += 1
+        return session
+
+    def session_of(self, cookie_header: str | None) -> str | None:
+        """The request's session if its cookie names a live one."""
+        cookie = SimpleCookie()
+        cookie.load(cookie_header or "")
+        morsel = cookie.get(self.cookie)
+        return morsel.value if morsel is not None and morsel.value in self.sessions else None
