@@ -73,7 +73,7 @@ def test_liaison_exports_downloads_and_marks_sent(app_settings: Settings) -> Non
 
 def test_liaison_records_answers_and_appeals_from_the_page(app_settings: Settings) -> None:
     with TestClient(create_app(app_settings), follow_redirects=False) as web:
-        csrf = _login(web, "lia")
+        csrf = log_in(web, "lia", then="/search")
         # the packet the export test above wrote and marked sent (module order): its two items were reported
         ref = re.search(r"/liaison/packets/([^/\"]+)\.zip", web.get("/liaison").text).group(1)
         answer = {"ref": ref, "decision": "geo_blocked", "csrf": csrf}
