@@ -79,6 +79,8 @@ def scrapy_settings(
         "CLOSESPIDER_PAGECOUNT": max_pages or limits.max_pages or 0,
         "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
         "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
+        # Keeps CONCURRENT_REQUESTS_PER_DOMAIN when photos are asked for in bursts (see the module).
+        "DOWNLOADER": "crawlers.downloader.SlotLimitedDownloader",
         KEEP_FRAGMENTS_SETTING: source.links.keep_fragments,
         MAX_PAGES_SETTING: max_pages or limits.max_pages or 0,
         "DOWNLOADER_MIDDLEWARES": {
