@@ -17,7 +17,7 @@ from crawlers.pagepool import browser_page_limit
 from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+PLAYWRIGHT_HANDLER = "crawlers.browser_handler.SharedBrowserHandler"  # one Chromium for http and https
 
 
 def evidence_dirs(settings: Settings, source: str) -> dict[str, Path]:
