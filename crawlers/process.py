@@ -59,8 +59,9 @@ def main(job_path: str) -> int:
         ContactReading.of(job.source),
         budget_s=None if job.timeout_s is None else max(0.0, job.timeout_s - elapsed),
     )
-    if ocr.unread:
-        stats[f"{prefix}photo_not_read"] = ocr.unread
+    # Queued photos left unread (time budget, record missing) and photos that found the queue full.
+    if not_read := ocr.unread + getattr(spider, "ocr_queue_full", 0):
+        stats[f"{prefix}photo_not_read"] = not_read
     report = {
         "pages_fetched": stats.get("listingwatch/pages_fetched", 0),
         "listings_written": stats.get("listingwatch/listings_written", 0),

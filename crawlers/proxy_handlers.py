@@ -8,6 +8,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from crawlers.browser_handler import OnePerCrawler
+
 
 class ProxyMiddleware:
     """Give every request the source's proxy (before Scrapy's HttpProxyMiddleware reads it)."""
@@ -23,8 +25,11 @@ class ProxyMiddleware:
         request.meta["proxy"] = self.proxy
 
 
-class PlaywrightProxyHandler(ScrapyPlaywrightDownloadHandler):
-    """Browser requests through Chromium (launched with the proxy); robots.txt and photos through httpx."""
+class PlaywrightProxyHandler(OnePerCrawler, ScrapyPlaywrightDownloadHandler):
+    """Browser requests through Chromium (launched with the proxy); robots.txt and photos through httpx.
+
+    One instance serves http and https (`crawlers.browser_handler`): one Chromium per crawl.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
@@ -36,5 +41,7 @@ class PlaywrightProxyHandler(ScrapyPlaywrightDownloadHandler):
         return await self._plain.download_request(request)
 
     async def close(self) -> None:
+        if self._closed:
+            return
         await self._plain.close()
         await super().close()

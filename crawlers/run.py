@@ -213,6 +213,11 @@ def crawl_warnings(source: SourceConfig, report: CrawlReport) -> list[str]:
         )
     if report.lost:
         warnings.append(f"{report.lost} page(s) were lost behind the login wall (see lost_urls in the report)")
+    if not_read := report.skipped.get("photo_not_read"):
+        warnings.append(
+            f"{not_read} photo(s) were not read by OCR (the stage's time budget ran out, a WARC record was missing, "
+            "or the crawl queued more photos than the OCR queue holds): text in them was not searched"
+        )
     return warnings
 
 

@@ -17,7 +17,7 @@ from crawlers.pagepool import browser_page_limit
 from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+PLAYWRIGHT_HANDLER = "crawlers.browser_handler.SharedBrowserHandler"  # one Chromium for http and https
 
 
 def evidence_dirs(settings: Settings, source: str) -> dict[str, Path]:
@@ -79,6 +79,8 @@ def scrapy_settings(
         "CLOSESPIDER_PAGECOUNT": max_pages or limits.max_pages or 0,
         "CLOSESPIDER_TIMEOUT": timeout_s or limits.crawl_timeout_s or 0,
         "REQUEST_FINGERPRINTER_CLASS": "crawlers.fingerprint.CanonicalFingerprinter",
+        # Keeps CONCURRENT_REQUESTS_PER_DOMAIN when photos are asked for in bursts (see the module).
+        "DOWNLOADER": "crawlers.downloader.SlotLimitedDownloader",
         KEEP_FRAGMENTS_SETTING: source.links.keep_fragments,
         MAX_PAGES_SETTING: max_pages or limits.max_pages or 0,
         "DOWNLOADER_MIDDLEWARES": {

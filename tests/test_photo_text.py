@@ -3,6 +3,7 @@
 import io
 import struct
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from crawlers.evidence import Capture, WarcWriter
 from crawlers.photo_text import fill_photo_texts
 from crawlers.photos import PhotoFacts, analyse, prepared_for_ocr, read_texts
 from crawlers.pipelines import ContactReading, enrich
+from crawlers.run import CrawlReport, crawl_warnings
+from crawlers.sources import load_source
+from crawlers.spiders.listing import ListingSpider
 from listingwatch.demo.marketplaces.photos import menu_png, product_png
 
 THREEMA = "KW7T3PXM"
@@ -106,3 +110,18 @@ def test_a_photo_stored_on_its_side_is_turned_by_its_exif_before_the_print_check
     image = prepared_for_ocr(stored.getvalue())
     assert image is not None and image.size == (800, 600)
     assert read_texts([image]) == ["MENU\nThreema: KW7T3PXM"]
+
+
+def test_photos_past_the_ocr_queue_cap_are_counted_as_not_read(tmp_path: Path) -> None:
+    source = load_source(Path(__file__).resolve().parents[1] / "crawlers/sources/classifieds.yaml")
+    spider = ListingSpider(source, str(tmp_path))
+    spider.ocr_queue_cap = 2
+    captures = [Capture(tmp_path / "a.warc.gz", n, f"<urn:{n}>", f"{n:064x}", datetime.now(UTC)) for n in range(4)]
+    for capture in [*captures, captures[0]]:  # the same photo again (another URL) is queued once
+        spider._queue_for_ocr(capture)
+    assert spider.ocr_queue == {c.body_sha256: (str(c.warc_file), c.offset) for c in captures[:2]}
+    assert spider.ocr_queue_full == 2
+    report = CrawlReport(
+        source="classifieds", started_at=datetime.now(UTC), output=tmp_path / "o.jsonl", skipped={"photo_not_read": 2}
+    )
+    assert any("2 photo(s) were not read by OCR" in w for w in crawl_warnings(source, report))

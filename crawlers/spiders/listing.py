@@ -52,12 +52,17 @@ def _extractor(rule: LinkRule) -> LinkExtractor:
 
 
 async def _photo(
-    url: str, body: bytes, content_type: str | None, capture: Capture, hasher: PhotoHasher, ocr_queue: OcrQueue | None
+    url: str,
+    body: bytes,
+    content_type: str | None,
+    capture: Capture,
+    hasher: PhotoHasher,
+    queue_for_ocr: Callable[[Capture], None],
 ) -> Photo:
-    """The `Photo` record; one big enough to hold text joins `ocr_queue` (read after the crawl: `photo_text`)."""
+    """The `Photo` record; one big enough to hold text is queued for OCR (read after the crawl: `photo_text`)."""
     facts = await hasher.analyse(body, capture.body_sha256)
-    if ocr_queue is not None and facts.worth_reading and len(ocr_queue) < PHOTO_MEMO:
-        ocr_queue.setdefault(capture.body_sha256, (str(capture.warc_file), capture.offset))
+    if facts.worth_reading:
+        queue_for_ocr(capture)
     return Photo(
         url=url,
         sha256=capture.body_sha256,
@@ -88,6 +93,8 @@ class ListingSpider(scrapy.Spider):
         self._hasher = PhotoHasher(memo=PHOTO_MEMO)
         # Photos to read by OCR once the fetch is done (sha256 -> WARC record); None when the source turns OCR off.
         self.ocr_queue: OcrQueue | None = {} if self.source.photos.ocr else None
+        self.ocr_queue_cap = PHOTO_MEMO
+        self.ocr_queue_full = 0  # photos that found the queue full: reported as not read, never dropped silently
         next_pages = self.source.links.next_pages
         self._next_links = _extractor(next_pages) if next_pages is not None else None
         if not self.source.follows_pages:
@@ -422,7 +429,7 @@ class ListingSpider(scrapy.Spider):
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_from_page")
-            return await _photo(url, exchange.body, content_type, capture, self._hasher, self.ocr_queue)
+            return await _photo(url, exchange.body, content_type, capture, self._hasher, self._queue_for_ocr)
         request = scrapy.Request(
             url,
             dont_filter=True,
@@ -440,7 +447,16 @@ class ListingSpider(scrapy.Spider):
             return None
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         self.crawler.stats.inc_value("listingwatch/photos_fetched")
-        return await _photo(response.url, response.body, content_type, capture, self._hasher, self.ocr_queue)
+        return await _photo(response.url, response.body, content_type, capture, self._hasher, self._queue_for_ocr)
+
+    def _queue_for_ocr(self, capture: Capture) -> None:
+        """Queue a photo for the OCR stage once (by SHA-256); past the queue's cap it is counted as not read."""
+        if self.ocr_queue is None or capture.body_sha256 in self.ocr_queue:
+            return
+        if len(self.ocr_queue) >= self.ocr_queue_cap:
+            self.ocr_queue_full += 1
+            return
+        self.ocr_queue[capture.body_sha256] = (str(capture.warc_file), capture.offset)
 
     def closed(self, reason: str) -> None:
         self._hasher.close()
