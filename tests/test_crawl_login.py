@@ -127,7 +127,7 @@ def test_a_session_that_expires_every_few_pages_still_gets_every_listing(
 def test_pages_behind_a_wall_that_never_lifts_are_counted_as_lost(
     gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path
 ) -> None:
-    gated_sites.board.session_requests = 1  # the page the login redirects to uses the whole session up
+    gated_sites.board.session_pages = 1  # the page the login redirects to uses the whole session up
     source = demo_source("board", gated_sites)
     source = source.model_copy(
         update={"name": "board-walled", "login": source.login.model_copy(update={"max_relogins": 2})}
