@@ -6,7 +6,6 @@ checked as committed, since it is what every fresh clone trains on.
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,7 @@ from classifiers.corpus_build.mirror import Mirror, load_sources, mirror_dir
 from classifiers.corpus_build.parsers import parse_table
 from classifiers.placeholders import PLACEHOLDERS, scrub_contacts
 from classifiers.realcorpus import SNAPSHOT_FILE, read_rows
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def _mirror_of(tmp_path: Path, files: dict[str, str], clone: bool = True) -> tuple[Path, str]:
-    """A repository holding `files`, as `fetch` lays it out: a bare mirror, or (clone=False) a work tree's .git."""
-    mirrors = tmp_path / "mirrors"
-    work = tmp_path / "work" if clone else mirrors / "o+r" / "repo"
-    for rel, text in files.items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_text(text, encoding="utf-8")
-    _git(work, "init", "-q")
-    _git(work, "add", ".")
-    _git(work, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "data")
-    if clone:
-        subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
-    return mirrors, _git(work, "rev-parse", "HEAD").strip()
+from tests.git_mirror import mirror_of
 
 
 @pytest.mark.parametrize(
@@ -80,7 +61,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 
 
 def test_slug_titles_labelled_descriptions_and_title_keywords(tmp_path: Path) -> None:
-    mirrors, commit = _mirror_of(
+    mirrors, commit = mirror_of(
         tmp_path,
         {
             "shop.csv": "Id,Producto,Laboratorio,Clasificacion\n"
@@ -164,7 +145,7 @@ def _build_spec(commit: str, withdrawn: dict | None = None) -> dict:
 
 
 def test_build_ships_placeholders_lookalike_kinds_and_honours_withdrawals(tmp_path: Path) -> None:
-    mirrors, commit = _mirror_of(
+    mirrors, commit = mirror_of(
         tmp_path,
         {
             "m.csv": "title,vendor,price,desc,cat\n"

@@ -22,6 +22,7 @@ from classifiers.text import ListingInput, context_line, model_text
 from core.errors import ListingwatchError
 from core.lexicon import load_lexicon, match_text
 from core.schema import Listing, Seller
+from tests.git_mirror import mirror_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "files" / "real_sample.jsonl"
@@ -116,10 +117,6 @@ def test_title_rule_labels_markets_without_categories(title: str, expected) -> N
     assert (got[:2] if got else None) == expected
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
 def _spec(repo_name: str, commit: str) -> dict:
     return {
         "version": 1,
@@ -151,32 +148,22 @@ def _spec(repo_name: str, commit: str) -> dict:
 
 
 def test_corpus_build_is_reproducible_hashed_and_split_by_source(tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    (work / "articles" / "Meth").mkdir(parents=True)
     header = "listing_title,listing_price,listing_vendor\n"
-    (work / "data" / "D&C_-_stims_-_meth_-_20170427.csv").write_text(
-        header + '"10 GR. CRYSTAL METH","USD 300",a\n"1G METH SHARDS","USD 40",b\n', encoding="utf-8"
+    mirrors, commit = mirror_of(
+        tmp_path,
+        {
+            "data/D&C_-_stims_-_meth_-_20170427.csv": header
+            + '"10 GR. CRYSTAL METH","USD 300",a\n"1G METH SHARDS","USD 40",b\n',
+            "data/D&C_-_opiods_-_pills_-_20170427.csv": header + '"Fentanyl pressed M30 x10","USD 90",c\n',
+            "data/Weapons_-_20170509.csv": header + '"Credit card knife","USD 9",d\n',
+            "data/D&C_-_steroids_-_steriods_-_20170420.csv": header + '"Anavar","USD 9",e\n',
+            "articles/Meth/WIKIPEDIA - Meth.md": "# Methamphetamine\n*Source: x*\n\n"
+            + "Methamphetamine is a potent stimulant of the central nervous system. " * 3
+            + "\n\n## Synthesis\n\n"
+            + "Racemic methamphetamine may be prepared from phenylacetone. " * 3,
+        },
     )
-    (work / "data" / "D&C_-_opiods_-_pills_-_20170427.csv").write_text(
-        header + '"Fentanyl pressed M30 x10","USD 90",c\n', encoding="utf-8"
-    )
-    (work / "data" / "Weapons_-_20170509.csv").write_text(header + '"Credit card knife","USD 9",d\n', encoding="utf-8")
-    (work / "data" / "D&C_-_steroids_-_steriods_-_20170420.csv").write_text(header + '"Anavar","USD 9",e\n')
-    (work / "articles" / "Meth" / "WIKIPEDIA - Meth.md").write_text(
-        "# Methamphetamine\n*Source: x*\n\n"
-        + "Methamphetamine is a potent stimulant of the central nervous system. " * 3
-        + "\n\n## Synthesis\n\n"
-        + "Racemic methamphetamine may be prepared from phenylacetone. " * 3,
-        encoding="utf-8",
-    )
-    _git(work, "init", "-q")
-    _git(work, "add", ".")
-    _git(work, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "data")
-    commit = _git(work, "rev-parse", "HEAD").strip()
-    mirrors = tmp_path / "mirrors"
-    subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
-
+    work = tmp_path / "work"
     spec = _spec("o/r", commit)
     first = prepare(mirrors, tmp_path / "a", spec)
     second = prepare(mirrors, tmp_path / "b", spec)
@@ -270,24 +257,11 @@ def test_model_metadata_round_trips_and_old_models_read_the_fields_only() -> Non
     assert Meta.from_json(old).spec == CorpusSpec(per_family=3, seed=0)
 
 
-def _mirror_of(tmp_path: Path, files: dict[str, str]) -> tuple[Path, str]:
-    work = tmp_path / "work"
-    for rel, text in files.items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_text(text, encoding="utf-8")
-    _git(work, "init", "-q")
-    _git(work, "add", ".")
-    _git(work, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "data")
-    mirrors = tmp_path / "mirrors"
-    subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
-    return mirrors, _git(work, "rev-parse", "HEAD").strip()
-
-
 def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
     from classifiers.corpus_build.mirror import Mirror, mirror_dir
     from classifiers.corpus_build.parsers import parse_table
 
-    mirrors, commit = _mirror_of(
+    mirrors, commit = mirror_of(
         tmp_path,
         {
             "CSVs/Devices.csv": "product_name,drug_varient,final_price\n"
@@ -331,7 +305,7 @@ def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
         '      msds: { CASNo: "0-0-0" },\n    },\n    {\n      code: \'2\',\n      CASNo: "130-22-3",\n'
         '      product: "EVAN\'S BLUE",\n    },\n  ],\n};\n'
     )
-    mirrors, commit = _mirror_of(tmp_path, {"src/data/chem.ts": module})
+    mirrors, commit = mirror_of(tmp_path, {"src/data/chem.ts": module})
     spec = {
         "paths": ["src/data/"],
         "record_key": "code",
@@ -364,7 +338,7 @@ def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) 
     from classifiers.corpus_build.mirror import Mirror, mirror_dir
     from classifiers.corpus_build.parsers import parse_market_table
 
-    mirrors, commit = _mirror_of(
+    mirrors, commit = mirror_of(
         tmp_path,
         {
             "m.csv": "vendor,l2,l3,product,price\n"

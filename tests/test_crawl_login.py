@@ -6,7 +6,7 @@ their raw and URL-encoded spellings must appear in no WARC record, log, output o
 """
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,13 +35,22 @@ def gated_sites(monkeypatch: pytest.MonkeyPatch) -> Iterator[SitesServer]:
         yield server
 
 
-def _crawl(
-    name: str, site: SitesServer, settings: Settings, tmp_path: Path, render: str
-) -> tuple[CrawlReport, list[Listing]]:
-    """The demo source `name` crawled in `render` mode: its report and the listings it wrote."""
-    source = demo_source(name, site).model_copy(update={"render": render, "name": f"{name}-{render}"})
-    report = run_crawl(source, settings, output=tmp_path / f"{name}.jsonl", timeout_s=120)
-    return report, read_listings(report.output)
+GatedCrawl = Callable[[str], tuple[CrawlReport, list[Listing]]]
+
+
+@pytest.fixture(params=["http", "browser"])
+def crawl_gated(
+    request: pytest.FixtureRequest, gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path
+) -> GatedCrawl:
+    """Crawls a demo source in each render mode (http, browser): its report and the listings it wrote."""
+    render = request.param
+
+    def crawl(name: str) -> tuple[CrawlReport, list[Listing]]:
+        source = demo_source(name, gated_sites).model_copy(update={"render": render, "name": f"{name}-{render}"})
+        report = run_crawl(source, crawl_settings, output=tmp_path / f"{name}.jsonl", timeout_s=120)
+        return report, read_listings(report.output)
+
+    return crawl
 
 
 def _leaks(report: CrawlReport) -> list[str]:
@@ -56,11 +65,8 @@ def _leaks(report: CrawlReport) -> list[str]:
 
 @pytest.mark.integration
 @pytest.mark.slow
-@pytest.mark.parametrize("render", ["http", "browser"])
-def test_logs_in_and_again_at_the_wall_without_leaking(
-    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
-) -> None:
-    report, listings = _crawl("members", gated_sites, crawl_settings, tmp_path, render)
+def test_logs_in_and_again_at_the_wall_without_leaking(gated_sites: SitesServer, crawl_gated: GatedCrawl) -> None:
+    report, listings = crawl_gated("members")
     assert report.errors == [] and report.skipped == {}
     assert len({item.url for item in listings}) == COUNT
     assert all(item.title and item.description for item in listings)
@@ -102,13 +108,12 @@ def test_credentials_come_from_the_environment_or_a_secrets_file(
 
 @pytest.mark.integration
 @pytest.mark.slow
-@pytest.mark.parametrize("render", ["http", "browser"])
 def test_a_session_that_expires_every_few_pages_still_gets_every_listing(
-    gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path, render: str
+    gated_sites: SitesServer, crawl_gated: GatedCrawl
 ) -> None:
     # Every expired page redirects to the one login URL: followed, the second such redirect would be
     # dropped by the dupefilter as already seen, and its page lost.
-    report, listings = _crawl("board", gated_sites, crawl_settings, tmp_path, render)
+    report, listings = crawl_gated("board")
     assert report.errors == [] and report.lost == 0 and report.skipped == {}
     assert sorted(item.url for item in listings) == sorted(
         f"{gated_sites.url}/board/t/{n}" for n in range(1, BOARD_COUNT + 1)
@@ -122,7 +127,7 @@ def test_a_session_that_expires_every_few_pages_still_gets_every_listing(
 def test_pages_behind_a_wall_that_never_lifts_are_counted_as_lost(
     gated_sites: SitesServer, crawl_settings: Settings, tmp_path: Path
 ) -> None:
-    gated_sites.board.session_requests = 1  # the page the login redirects to uses the whole session up
+    gated_sites.board.session_pages = 1  # the page the login redirects to uses the whole session up
     source = demo_source("board", gated_sites)
     source = source.model_copy(
         update={"name": "board-walled", "login": source.login.model_copy(update={"max_relogins": 2})}

@@ -7,12 +7,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from core.schema import Classification
 from core.settings import Settings
 from core.store import session_scope
 from core.store.takedowns import AuditEntry
-from crawlers.run import run_crawl
-from crawlers.sources import Limits
 from index_config.loader import load_listings
 from listingwatch.demo.liaison import REVIEWER, play_round
 from listingwatch.demo.marketplaces.sites import start_sites
@@ -21,7 +18,7 @@ from takedown.manifest import verify_packet
 from takedown.signing import trusted_keys
 from takedown.workflow import registry_for
 from tests.index_data import fresh_prefix
-from tests.plugins.sites import demo_source, read_listings
+from tests.plugins.sites import crawl_by_truth
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,23 +32,10 @@ def test_one_round_fills_the_takedowns_figures(
         settings = base.model_copy(
             update={"takedown": base.takedown.model_copy(update={"packets_dir": tmp_path / "packets"})}
         )
-        truth = sites.truth()
-        crawled = []
-        for name, start in (("classifieds", "/classifieds/"), ("shop", "/shop/")):
-            source = demo_source(name, sites, start_urls=[f"{sites.url}{start}"], limits=Limits(max_depth=1))
-            run_crawl(source, settings, output=tmp_path / f"{name}.jsonl", timeout_s=120)
-            for item in read_listings(tmp_path / f"{name}.jsonl"):
-                known = truth.get(item.url)
-                illicit = bool(known and known.illicit)
-                item.classification = Classification(
-                    score=0.95 if illicit else 0.05,
-                    flagged=illicit,
-                    threshold=0.5,
-                    substances=known.substances if known else [],
-                    scope="synthetic" if illicit else "none",
-                    model_version="ground-truth-test",
-                )
-                crawled.append(item)
+        crawled = [
+            *crawl_by_truth(sites, settings, "classifieds", "/classifieds/", tmp_path),
+            *crawl_by_truth(sites, settings, "shop", "/shop/", tmp_path),
+        ]
         assert load_listings(crawled, settings, es_client).failed == 0
 
         done = play_round(settings, es_client, sites.url, datetime.now(UTC))

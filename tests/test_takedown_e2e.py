@@ -20,15 +20,13 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from core.errors import ListingwatchError
-from core.schema import Classification, Listing
+from core.schema import Listing
 from core.settings import Settings
 from core.store import session_scope
 from core.store.models import User
 from core.store.takedowns import RemovalCheck, TakedownItem
 from core.store.triage import record_decision
 from core.store.users import add_user
-from crawlers.run import run_crawl
-from crawlers.sources import Limits
 from index_config.loader import load_listings
 from index_config.manage import listings_alias, observations_alias
 from index_config.triage import write_triage
@@ -41,7 +39,7 @@ from takedown.removal import run_checks
 from takedown.signing import PublicKey, signing_key
 from takedown.workflow import export, mark_sent
 from tests.index_data import fresh_prefix
-from tests.plugins.sites import demo_source, read_listings
+from tests.plugins.sites import crawl_by_truth
 from tests.tsa_server import Authority, make_authority, running_authority
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -64,33 +62,6 @@ class World:
     public_key: Path
 
 
-def _flag(listings: list[Listing], sites: SitesServer, relisted: dict[str, str] | None = None) -> list[Listing]:
-    """Classify by the sites' truth; a relisting (absent from the truth) is what it relists."""
-    truth = sites.truth()
-    out = []
-    for item in listings:
-        known = truth.get((relisted or {}).get(item.url, item.url))
-        illicit = bool(known and known.illicit)
-        item.classification = Classification(
-            score=0.97 if illicit else 0.04,
-            flagged=illicit,
-            threshold=0.5,
-            substances=known.substances if known else [],
-            model_version="ground-truth-test",
-        )
-        out.append(item)
-    return out
-
-
-def _crawl(
-    sites: SitesServer, settings: Settings, name: str, tmp: Path, start: str, relisted: dict[str, str] | None = None
-) -> list[Listing]:
-    source = demo_source(name, sites, start_urls=[f"{sites.url}{start}"], limits=Limits(max_depth=1))
-    output = tmp / f"{name}-{abs(hash(start))}.jsonl"
-    run_crawl(source, settings, output=output, timeout_s=120)
-    return _flag(read_listings(output), sites, relisted)
-
-
 def _post(sites: SitesServer, path: str) -> dict:
     response = httpx.post(f"{sites.url}{path}")
     response.raise_for_status()
@@ -111,8 +82,8 @@ def world(es_settings: Settings, es_client: Elasticsearch, tmp_path_factory: pyt
         settings = base.model_copy(
             update={"takedown": base.takedown.model_copy(update={"tsa_url": tsa.url, "packets_dir": tmp / "packets"})}
         )
-        classifieds = _crawl(sites, settings, "classifieds", tmp, "/classifieds/")
-        shop = _crawl(sites, settings, "shop", tmp, "/shop/")
+        classifieds = crawl_by_truth(sites, settings, "classifieds", "/classifieds/", tmp)
+        shop = crawl_by_truth(sites, settings, "shop", "/shop/", tmp)
         flagged = [i for i in classifieds if i.classification and i.classification.flagged]
         assert len(flagged) >= 4, "the first classifieds page should hold several illicit listings"
         flagged[0].title = XSS + (flagged[0].title or "")
@@ -285,7 +256,7 @@ def test_removal_reinstatement_relisting_and_accountability(world: World) -> Non
     relisted = _post(sites, f"/admin/classifieds/{site_id[b.id]}/relist")
     page = -(-(200 - 1 + 1) // 20)
     new_url = f"{sites.url}/classifieds/item/{relisted['id']}"
-    new = _crawl(sites, s, "classifieds", Path(s.var_dir), f"/classifieds/?page={page}", {new_url: b.url})
+    new = crawl_by_truth(sites, s, "classifieds", f"/classifieds/?page={page}", Path(s.var_dir), {new_url: b.url})
     load_listings(new, s, client)
     with session_scope(s) as session:
         links = detect(session, client, s, registry)

@@ -21,8 +21,8 @@ from monitor.alerts.subscriptions import (
     remove_subscription,
     subscriptions_of,
 )
-from webapp.deps import Analyst, DbSession, SettingsDep
-from webapp.security import Principal, check_csrf, principal
+from webapp.deps import Analyst, AnalystPost, DbSession, SettingsDep
+from webapp.security import Principal, principal
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +48,7 @@ def alerts_page(request: Request, user: Analyst, db: DbSession, tested: str | No
 @router.post("/alerts")
 def add_alert(
     request: Request,
-    user: Analyst,
+    user: AnalystPost,
     db: DbSession,
     event: Annotated[str, Form(max_length=32)],
     channel: Annotated[str, Form(max_length=16)],
@@ -56,9 +56,7 @@ def add_alert(
     filter: Annotated[str, Form(max_length=2000)] = "",
     digest: Annotated[str, Form(max_length=16)] = "none",
     body_format: Annotated[str, Form(max_length=16)] = "json",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     sub = NewSubscription(
         event=event,
         target=target.strip(),
@@ -75,10 +73,7 @@ def add_alert(
 
 
 @router.post("/alerts/{sub_id}/delete")
-def delete_alert(
-    request: Request, sub_id: int, user: Analyst, db: DbSession, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf, user)
+def delete_alert(sub_id: int, user: AnalystPost, db: DbSession) -> Response:
     if not remove_subscription(db, sub_id, db.get_one(User, user.id)):
         raise HTTPException(status_code=404, detail="No subscription of yours with this number.")
     return RedirectResponse("/alerts", status_code=303)
@@ -88,12 +83,10 @@ def delete_alert(
 def test_alert(
     request: Request,
     sub_id: int,
-    user: Analyst,
+    user: AnalystPost,
     db: DbSession,
     settings: SettingsDep,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     error = send_test(settings, sub_id, user.id)
     if error == "no such subscription":
         raise HTTPException(status_code=404, detail="No subscription of yours with this number.")

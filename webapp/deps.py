@@ -3,19 +3,21 @@
 Handlers declare what they need (`settings: SettingsDep`, `db: DbSession`, `user: Analyst`)
 instead of reaching into `request.app.state` or opening sessions by hand. `DbSession` ends
 (commits, or rolls back on an error) when the handler returns, before the response is sent.
+A form post declares its caller as `AnalystPost` (`LiaisonPost`, `AdminPost`): the role check,
+then the form's CSRF token.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from elasticsearch import Elasticsearch
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from core.store import session_scope
-from webapp.security import LoginThrottle, Principal, TokenCache, api_role, page_role
+from webapp.security import LoginThrottle, Principal, Role, TokenCache, api_role, check_csrf, page_role
 
 
 def app_settings(request: Request) -> Settings:
@@ -57,3 +59,20 @@ Liaison = Annotated[Principal, Depends(page_role("liaison"))]
 Admin = Annotated[Principal, Depends(page_role("admin"))]
 ApiAnalyst = Annotated[Principal, Depends(api_role("analyst"))]
 ApiLiaison = Annotated[Principal, Depends(api_role("liaison"))]
+
+
+def form_poster(role: Role) -> Callable[..., Principal]:
+    """Dependency for HTML form posts: `page_role`, then the form's `csrf` field must be this session's token."""
+
+    def dependency(
+        request: Request, user: Annotated[Principal, Depends(page_role(role))], csrf: Annotated[str, Form()] = ""
+    ) -> Principal:
+        check_csrf(request, csrf, user)
+        return user
+
+    return dependency
+
+
+AnalystPost = Annotated[Principal, Depends(form_poster("analyst"))]
+LiaisonPost = Annotated[Principal, Depends(form_poster("liaison"))]
+AdminPost = Annotated[Principal, Depends(form_poster("admin"))]

@@ -17,8 +17,8 @@ from core.store.takedowns import DECISIONS, TakedownPacket
 from takedown import accountability, cases, mirror
 from takedown.overview import liaison_overview
 from takedown.workflow import export, mark_sent, registry_for
-from webapp.deps import ApiLiaison, DbSession, EsDep, Liaison, SettingsDep, TemplatesDep
-from webapp.security import check_csrf, principal
+from webapp.deps import ApiLiaison, DbSession, EsDep, Liaison, LiaisonPost, SettingsDep, TemplatesDep
+from webapp.security import principal
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/takedown", tags=["takedown"])
@@ -49,15 +49,12 @@ def liaison_page(
 
 @router.post("/liaison/export")
 def export_packet(
-    request: Request,
-    user: Liaison,
+    user: LiaisonPost,
     db: DbSession,
     es: EsDep,
     settings: SettingsDep,
     platform: Annotated[str, Form(max_length=200)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     try:
         packets, _ = export(db, es, settings, registry_for(settings), platform, None, user.name)
     except ListingwatchError as err:
@@ -76,15 +73,12 @@ def download_packet(packet_id: str, user: Liaison, db: DbSession) -> Response:
 
 @router.post("/liaison/packets/{packet_id}/sent")
 def packet_sent(
-    request: Request,
     packet_id: str,
-    user: Liaison,
+    user: LiaisonPost,
     db: DbSession,
     es: EsDep,
     settings: SettingsDep,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     try:
         mark_sent(db, es, settings, packet_id, user.name)
     except ListingwatchError as err:
@@ -94,8 +88,7 @@ def packet_sent(
 
 @router.post("/liaison/answers")
 def record_answer(
-    request: Request,
-    user: Liaison,
+    user: LiaisonPost,
     db: DbSession,
     es: EsDep,
     settings: SettingsDep,
@@ -103,10 +96,8 @@ def record_answer(
     decision: Annotated[str, Form(max_length=32)],
     grounds: Annotated[str, Form(max_length=cases.MAX_NOTE)] = "",
     countries: Annotated[str, Form(max_length=400)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The same as `listingwatch takedown response`: a packet id records the answer for each of its items."""
-    check_csrf(request, csrf, user)
     try:
         items = cases.items_by_ref(db, ref)
         for item in items:
@@ -121,15 +112,12 @@ def record_answer(
 
 @router.post("/liaison/appeals")
 def file_appeal(
-    request: Request,
-    user: Liaison,
+    user: LiaisonPost,
     db: DbSession,
     item: Annotated[str, Form(max_length=200)],
     note: Annotated[str, Form(max_length=cases.MAX_NOTE)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The same as `listingwatch takedown appeal`: refused past the six-month deadline (DSA Art. 20)."""
-    check_csrf(request, csrf, user)
     try:
         cases.file_appeal(db, cases.get_item(db, item.strip()), note, user.name)
     except ListingwatchError as err:

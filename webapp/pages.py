@@ -36,7 +36,17 @@ from index_config.sellers import get_seller, list_sellers
 from index_config.triage import ListingNotIndexed, decide
 from monitor.timeline import lag_rows, listing_timeline, timelines
 from webapp import graph
-from webapp.deps import Admin, Analyst, DbSession, EsDep, SettingsDep, ThrottleDep, TokenCacheDep
+from webapp.deps import (
+    Admin,
+    AdminPost,
+    Analyst,
+    AnalystPost,
+    DbSession,
+    EsDep,
+    SettingsDep,
+    ThrottleDep,
+    TokenCacheDep,
+)
 from webapp.photos import PhotoUnavailable, archived_photo
 from webapp.security import Principal, check_csrf, client_address, principal
 from webapp.views import highlighted_fields, listing_view
@@ -278,17 +288,14 @@ def apply_decision(
 
 @router.post("/listings/{listing_id}/triage")
 def triage(
-    request: Request,
     listing_id: str,
-    user: Analyst,
+    user: AnalystPost,
     es: EsDep,
     settings: SettingsDep,
     decision: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=4000)] = "",
-    csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     apply_decision(es, settings, user, listing_id, decision, note.strip() or None)
     return RedirectResponse(safe_next(next, f"/listings/{listing_id}"), status_code=303)
 
@@ -315,14 +322,11 @@ def overview_page(request: Request, user: Analyst, es: EsDep, settings: Settings
 
 @router.post("/saved")
 def save(
-    request: Request,
-    user: Analyst,
+    user: AnalystPost,
     db: DbSession,
     name: Annotated[str, Form(max_length=200)],
     query: Annotated[str, Form(max_length=4000)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     canonical = params_from_query_string(query).query_string()  # only what the search understands is kept
     try:
         save_search(db, db.get_one(User, user.id), name, canonical)
@@ -332,10 +336,7 @@ def save(
 
 
 @router.post("/saved/{search_id}/delete")
-def delete_saved(
-    request: Request, search_id: int, user: Analyst, db: DbSession, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf, user)
+def delete_saved(search_id: int, user: AnalystPost, db: DbSession) -> Response:
     if not delete_search(db, db.get_one(User, user.id), search_id):
         raise HTTPException(status_code=404, detail="No saved search of yours with this id.")
     return RedirectResponse("/", status_code=303)
@@ -359,14 +360,12 @@ def users_page(request: Request, user: Admin, db: DbSession) -> Response:
 @router.post("/admin/users")
 def add_user_page(
     request: Request,
-    user: Admin,
+    user: AdminPost,
     db: DbSession,
     name: Annotated[str, Form(max_length=128)],
     role: Annotated[str, Form()],
     password: Annotated[str, Form(max_length=1024)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf, user)
     try:
         add_user(db, name, role, password)
     except ListingwatchError as err:
@@ -382,17 +381,15 @@ USER_ACTIONS = ("disable", "enable", "role", "logout", "revoke")
 def change_user_page(
     request: Request,
     name: str,
-    user: Admin,
+    user: AdminPost,
     db: DbSession,
     settings: SettingsDep,
     cache: TokenCacheDep,
     action: Annotated[str, Form()],
     role: Annotated[str, Form()] = "",
     token_id: Annotated[str, Form(max_length=20)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Disable, enable, change the role of, log out everywhere, or revoke a token of one account."""
-    check_csrf(request, csrf, user)
     if action not in USER_ACTIONS:
         raise HTTPException(status_code=400, detail=f"The action must be one of {', '.join(USER_ACTIONS)}.")
     try:

@@ -18,6 +18,14 @@ def keyword_substances(title: str, spec: dict) -> set[str]:
     return out
 
 
+def offer_substances(category: set[str], title: str, spec: dict) -> set[str]:
+    """An offer's substances: its category's plus those its title names; "other_drug" only when nothing else is."""
+    subs = category | keyword_substances(title, spec)
+    if len(subs) > 1:
+        subs.discard("other_drug")
+    return subs
+
+
 _COMPARED = re.compile(r"(?:\bthan|\blike|\bsimilar to|\balternative to|\binstead of)\s*$")
 
 

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .labelling import any_word, category_label, keyword_substances, rule_label
+from .labelling import any_word, category_label, offer_substances, rule_label
 from .mirror import Mirror
-from .rows import RealRow, cell, clean, has_price, not_offer, row_id
+from .rows import Label, RealRow, cell, clean, has_price, not_offer, source_row
 
 
 def parse_dnm_csv(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
@@ -36,27 +36,10 @@ def parse_dnm_csv(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
             title = clean(rec.get("listing_title") or "")
             if not title or title == "null":
                 continue
-            row_subs = set(subs)
-            if sale:
-                row_subs |= keyword_substances(title, spec)
-                if len(row_subs) > 1:
-                    row_subs.discard("other_drug")
+            row_subs = offer_substances(subs, title, spec) if sale else set(subs)
             vendor = clean(rec.get("listing_vendor") or "")
             price = "USD" in (rec.get("listing_price") or "")
-            yield RealRow(
-                id=row_id(name, title, vendor),
-                origin=name,
-                source_kind=spec["source_kind"],
-                title=title,
-                description="",
-                seller=vendor,
-                price=price,
-                sale=sale,
-                substances=sorted(row_subs),
-                group=vendor or title,
-                label_method=method,
-                lang=spec.get("lang", "en"),
-            )
+            yield source_row(name, spec, title, "", vendor, price=price, label=(sale, row_subs, method))
 
 
 def parse_anita_json(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
@@ -71,27 +54,13 @@ def parse_anita_json(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                     continue
                 info = clean(page.get("info") or "")[:1500]
                 vendor = clean(page.get("vendor") or "")
+                label: Label | None
                 if spec.get("fixed_label") and any(p in path for p in spec.get("fixed_label_paths") or [""]):
-                    sale, subs, method = 1, set(spec["fixed_label"]), spec["label_method"]
+                    label = (1, set(spec["fixed_label"]), spec["label_method"])
                 else:
-                    labelled = rule_label(title, spec.get("rule") or {})
-                    if labelled is None:
-                        continue
-                    sale, subs, method = labelled
-                yield RealRow(
-                    id=row_id(name, title, vendor),
-                    origin=name,
-                    source_kind=spec["source_kind"],
-                    title=title,
-                    description=info,
-                    seller=vendor,
-                    price=bool(page.get("price")),
-                    sale=sale,
-                    substances=sorted(subs),
-                    group=vendor or title,
-                    label_method=method,
-                    lang=spec.get("lang", "en"),
-                )
+                    label = rule_label(title, spec.get("rule") or {})
+                if label is not None:
+                    yield source_row(name, spec, title, info, vendor, price=bool(page.get("price")), label=label)
 
 
 _HEADING = re.compile(r"^#+\s*(.+)$", re.MULTILINE)
@@ -145,7 +114,20 @@ def _tradeflow_row(name: str, spec: dict, rec: dict[str, str]) -> Iterator[RealR
     yield not_offer(name, spec, title, desc, group=title)
 
 
-def _table_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
+def _table_records(m: Mirror, spec: dict) -> Iterator[tuple[str, dict]]:
+    """(path, record) for every record of the source's table files (under `paths`, ending in `file_suffix`)."""
+    suffix = spec.get("file_suffix", ".csv")
+    for prefix in spec["paths"]:
+        for path in m.files(prefix):
+            if path.endswith(suffix):
+                yield from ((path, rec) for rec in _file_records(m, path, spec))
+
+
+def _no_title(title: str) -> bool:
+    return not title or title.lower() in ("null", "none", "nan")
+
+
+def _file_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
     """Rows of one CSV or JSON file as dicts (a header-less CSV takes its column names from `header`; a file
     whose fields are joined by a multi-character `separator`, one record a line, needs `header` too)."""
     text = m.read(path).decode("utf-8-sig", errors="replace")
@@ -175,49 +157,40 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
     wanted = spec.get("title_keywords")
     desc_cols = cols.get("description") or []
     desc_cols = [desc_cols] if isinstance(desc_cols, str) else desc_cols
-    suffix = spec.get("file_suffix", ".csv")
     skip = set(spec.get("exclude_categories") or [])
-    for prefix in spec["paths"]:
-        for path in m.files(prefix):
-            if not path.endswith(suffix):
-                continue
-            for rec in _table_records(m, path, spec):
-                title = cell(rec, cols["title"])[:300]
-                if spec.get("title_from_slug"):
-                    title = clean(title.replace("-", " ").replace("_", " "))
-                if not title or title.lower() in ("null", "none", "nan"):
-                    continue
-                if wanted and not any_word(title, wanted):
-                    continue
-                if cols.get("category") == "file":
-                    category = Path(path).stem
-                else:
-                    category = cell(rec, cols.get("category"))
-                    category = re.split(r"\s*>>\s*", category.strip("[]\"' "))[0].strip() if category else ""
-                if category in skip:
-                    continue
-                parts = []
-                for col in desc_cols:
-                    value = cell(rec, col).strip("[]\"' ")
-                    if value and value.lower() not in ("none", "nan", "null", "-"):
-                        parts.append(f"{labels[col]}: {value}." if col in labels else value)
-                desc = " ".join(parts)[:1200]
-                seller = cell(rec, cols.get("seller"))
-                method = spec["label_method"] + (f" ({category})" if category else "")
-                yield RealRow(
-                    id=row_id(name, title, seller),
-                    origin=name,
-                    source_kind=spec["source_kind"],
-                    title=title,
-                    description=desc,
-                    seller=seller,
-                    price=has_price(cell(rec, cols.get("price"))),
-                    sale=0,
-                    substances=[],
-                    group=cell(rec, cols.get("group")) or title,
-                    label_method=method,
-                    lang=spec.get("lang", "en"),
-                )
+    for path, rec in _table_records(m, spec):
+        title = cell(rec, cols["title"])[:300]
+        if spec.get("title_from_slug"):
+            title = clean(title.replace("-", " ").replace("_", " "))
+        if _no_title(title):
+            continue
+        if wanted and not any_word(title, wanted):
+            continue
+        if cols.get("category") == "file":
+            category = Path(path).stem
+        else:
+            category = cell(rec, cols.get("category"))
+            category = re.split(r"\s*>>\s*", category.strip("[]\"' "))[0].strip() if category else ""
+        if category in skip:
+            continue
+        parts = []
+        for col in desc_cols:
+            value = cell(rec, col).strip("[]\"' ")
+            if value and value.lower() not in ("none", "nan", "null", "-"):
+                parts.append(f"{labels[col]}: {value}." if col in labels else value)
+        desc = " ".join(parts)[:1200]
+        seller = cell(rec, cols.get("seller"))
+        method = spec["label_method"] + (f" ({category})" if category else "")
+        yield source_row(
+            name,
+            spec,
+            title,
+            desc,
+            seller,
+            price=has_price(cell(rec, cols.get("price"))),
+            label=(0, set(), method),
+            group=cell(rec, cols.get("group")) or title,
+        )
 
 
 def _category_key(rec: dict, cols: list[str], strip: str) -> str:
@@ -235,40 +208,23 @@ def parse_market_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
     description, seller, price; `category_columns` give the category path, which `category_label` turns into
     a label. Offers naming fentanyl, nitazenes or meth in the title get that class as well (as in dnm-2017)."""
     cols = spec["columns"]
-    suffix = spec.get("file_suffix", ".csv")
     strip = spec.get("category_strip", "")
-    for prefix in spec["paths"]:
-        for path in m.files(prefix):
-            if not path.endswith(suffix):
-                continue
-            for rec in _table_records(m, path, spec):
-                title = cell(rec, cols["title"])[:300]
-                if not title or title.lower() in ("null", "none", "nan"):
-                    continue
-                key = _category_key(rec, spec["category_columns"], strip)
-                labelled = category_label(key, spec)
-                if labelled is None:
-                    continue
-                sale, subs = labelled
-                if sale:
-                    subs |= keyword_substances(title, spec)
-                    if len(subs) > 1:
-                        subs.discard("other_drug")
-                seller = cell(rec, cols.get("seller"))
-                yield RealRow(
-                    id=row_id(name, title, seller),
-                    origin=name,
-                    source_kind=spec["source_kind"],
-                    title=title,
-                    description=cell(rec, cols.get("description"))[:1200],
-                    seller=seller,
-                    price=has_price(cell(rec, cols.get("price"))),
-                    sale=sale,
-                    substances=sorted(subs),
-                    group=seller or title,
-                    label_method=f"category {key}" + ("" if sale else " (not drugs)"),
-                    lang=spec.get("lang", "en"),
-                )
+    for _path, rec in _table_records(m, spec):
+        title = cell(rec, cols["title"])[:300]
+        if _no_title(title):
+            continue
+        key = _category_key(rec, spec["category_columns"], strip)
+        labelled = category_label(key, spec)
+        if labelled is None:
+            continue
+        sale, subs = labelled
+        if sale:
+            subs = offer_substances(subs, title, spec)
+        seller = cell(rec, cols.get("seller"))
+        method = f"category {key}" + ("" if sale else " (not drugs)")
+        description = cell(rec, cols.get("description"))[:1200]
+        price = has_price(cell(rec, cols.get("price")))
+        yield source_row(name, spec, title, description, seller, price=price, label=(sale, subs, method))
 
 
 _TS_PAIR = re.compile(

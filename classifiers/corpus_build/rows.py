@@ -41,22 +41,44 @@ def row_id(origin: str, *parts: str) -> str:
     return hashlib.sha256("\x1f".join((origin, *parts)).encode()).hexdigest()[:16]
 
 
-def not_offer(name: str, spec: dict, title: str, description: str, group: str) -> RealRow:
-    """A look-alike text with no seller or price (an article section, a catalogue entry): never an offer."""
+Label = tuple[int, set[str], str]  # (sale, substances, label method)
+
+
+def source_row(
+    name: str,
+    spec: dict,
+    title: str,
+    description: str,
+    seller: str,
+    *,
+    price: bool,
+    label: Label,
+    group: str | None = None,
+    key: tuple[str, ...] | None = None,
+) -> RealRow:
+    """A text read from source `name`: kind and language from its spec, identified by (source, title, seller)
+    unless `key` gives other parts, grouped by `group`, else by seller, else by title."""
+    sale, substances, method = label
     return RealRow(
-        id=row_id(name, title),
+        id=row_id(name, *(key or (title, seller))),
         origin=name,
         source_kind=spec["source_kind"],
         title=title,
-        description=description[:1200],
-        seller="",
-        price=False,
-        sale=0,
-        substances=[],
-        group=group,
-        label_method=spec["label_method"],
+        description=description,
+        seller=seller,
+        price=price,
+        sale=sale,
+        substances=sorted(substances),
+        group=group or seller or title,
+        label_method=method,
         lang=spec.get("lang", "en"),
     )
+
+
+def not_offer(name: str, spec: dict, title: str, description: str, group: str) -> RealRow:
+    """A look-alike text with no seller or price (an article section, a catalogue entry): never an offer."""
+    label = (0, set(), spec["label_method"])
+    return source_row(name, spec, title, description[:1200], "", price=False, label=label, group=group, key=(title,))
 
 
 def cell(rec: dict, col: str | None) -> str:

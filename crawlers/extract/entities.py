@@ -8,11 +8,13 @@ handle itself.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
 from price_parser import Price
+from pydantic import Field
 
+from core.schema import Contacts
 from crawlers.extract.crypto import address_spans
 
 # What sits between a service's name and its handle: punctuation, arrows, emoji pointers and the
@@ -108,25 +110,15 @@ _PRICE_WINDOW = re.compile(
 )
 
 
-@dataclass
-class Entities:
-    phone: list[str] = field(default_factory=list)
-    phone_unverified: list[str] = field(default_factory=list)
-    email: list[str] = field(default_factory=list)
-    telegram: list[str] = field(default_factory=list)
-    telegram_bot: list[str] = field(default_factory=list)
-    wickr: list[str] = field(default_factory=list)
-    whatsapp: list[str] = field(default_factory=list)
-    signal: list[str] = field(default_factory=list)
-    snapchat: list[str] = field(default_factory=list)
-    threema: list[str] = field(default_factory=list)
-    session: list[str] = field(default_factory=list)
-    cashtag: list[str] = field(default_factory=list)
-    venmo: list[str] = field(default_factory=list)
-    zelle: list[str] = field(default_factory=list)
-    paypal: list[str] = field(default_factory=list)
-    ship_from: list[str] = field(default_factory=list)
-    ship_to: list[str] = field(default_factory=list)
+class Entities(Contacts):
+    """The listing schema's contact kinds as found in one text, plus its shipping phrases.
+
+    Lists grow as the finders add to them and are not capped here: the pipeline caps each at
+    `MAX_LIST` when it builds the listing's `Contacts`.
+    """
+
+    ship_from: list[str] = Field(default_factory=list)
+    ship_to: list[str] = Field(default_factory=list)
 
 
 # Platforms whose bare "@name" is their own username (a channel or social source names one of these).

@@ -42,6 +42,21 @@ def default_args(settings: Settings) -> dict[str, Any]:
     }
 
 
+def listingwatch_dag(settings: Settings, schedule: str | timedelta | None, **kwargs: Any) -> DAG:
+    """A DAG with what all of ours share: one start date, no catch-up, one run at a time, `default_args`.
+
+    `kwargs` are the DAG's own: dag_id, description, tags, doc_md, params.
+    """
+    return DAG(
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(settings),
+        **kwargs,
+    )
+
+
 def summary_asset(source: str) -> Asset:
     """The asset whose events carry each run's summary; other DAGs or alerting can schedule on it."""
     return Asset(name=f"listingwatch_run_summary_{source}", uri=f"x-listingwatch://run-summary/{source}")
@@ -82,15 +97,12 @@ def build_source_dag(source: SourceConfig, settings: Settings) -> DAG:
     crawl_pool: dict[str, Any] = {"pool": settings.airflow.browser_pool} if source.uses_browser else {}
     crawl_pool["queue"] = settings.airflow.crawl_queue  # Celery: crawl tasks go to the workers with Chromium
     tags = ["listingwatch", "crawl", f"platform:{source.platform}", f"render:{source.render}"]
-    with DAG(
+    with listingwatch_dag(
+        settings,
         dag_id=f"crawl_{source.name}",
         description=f"Crawl {source.name} ({source.platform}), classify new/changed listings, index them.",
         schedule=source_schedule(source),
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
         tags=[*tags, "enabled" if source.enabled else "disabled", *(["adaptive"] if source.schedule_min else [])],
-        default_args=default_args(settings),
         doc_md=(
             f"Source YAML: `{source.name}` in `{settings.crawl.sources_dir}`; {schedule_doc(source)}"
             f"{'' if source.enabled else ' (disabled: runs only when triggered)'}. "
@@ -175,15 +187,12 @@ def crawl_first(dag: DAG) -> list[Any]:
 def recheck_dag(settings: Settings | None = None) -> DAG:
     """Re-fetch listings already flagged: still live? changed? Keeps takedown evidence current."""
     settings = settings or get_settings()
-    with DAG(
+    with listingwatch_dag(
+        settings,
         dag_id="recheck_flagged",
         description="Re-fetch flagged listings, record whether each is still live or changed, and re-index them.",
         schedule=settings.airflow.recheck_schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
         tags=["listingwatch", "recheck"],
-        default_args=default_args(settings),
         doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
     ) as dag:
         # The run stops itself at its own bound and writes what it has; this is the backstop.
@@ -202,15 +211,12 @@ def recheck_dag(settings: Settings | None = None) -> DAG:
 def retrain_dag(settings: Settings | None = None) -> DAG:
     """Train a candidate, evaluate it against the active model, and promote it only if it scores no worse."""
     settings = settings or get_settings()
-    with DAG(
+    with listingwatch_dag(
+        settings,
         dag_id="retrain_model",
         description="Train and evaluate a candidate classifier; promote it only if it beats the active one.",
         schedule=None,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
         tags=["listingwatch", "model"],
-        default_args=default_args(settings),
         params={
             "quick": Param(False, type="boolean", description="Small, fast training run (for checks, not use)."),
             "seed": Param(0, type="integer", minimum=0),

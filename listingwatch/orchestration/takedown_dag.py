@@ -5,28 +5,24 @@ this run checks it, so an hourly schedule costs one fetch per item per day after
 """
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, task
 
 from core.settings import Settings, get_settings
-from listingwatch.orchestration.dag_factory import default_args
+from listingwatch.orchestration.dag_factory import listingwatch_dag
 
 log = logging.getLogger(__name__)
 
 
 def takedown_dag(settings: Settings | None = None) -> DAG:
     settings = settings or get_settings()
-    with DAG(
+    with listingwatch_dag(
+        settings,
         dag_id="takedown_checks",
         description="Re-fetch reported listings, record removals and reinstatements, link relistings.",
         schedule=settings.takedown.check_schedule,
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        catchup=False,
-        max_active_runs=1,
         tags=["listingwatch", "takedown"],
-        default_args=default_args(settings),
         doc_md="Takedown removal checks. See docs/liaison.md.",
     ) as dag:
 

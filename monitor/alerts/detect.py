@@ -65,6 +65,19 @@ def _since_filter(since: datetime) -> dict[str, Any]:
     return {"range": {"first_seen": {"gte": since.isoformat()}}}
 
 
+def _listing_draft(
+    event: str, key_prefix: str, doc: dict[str, Any], data: dict[str, Any], owner_id: int | None = None
+) -> Draft:
+    """An event about one listing hit: keyed and linked by the listing's id, dated when it was first seen."""
+    return Draft(
+        key=f"{key_prefix}:{doc['id']}",
+        event=event,
+        occurred_at=datetime.fromisoformat(doc["first_seen"]),
+        data={**data, "listing_id": doc["id"], "path": f"/listings/{doc['id']}"},
+        owner_id=owner_id,
+    )
+
+
 def new_offers(client: Elasticsearch, settings: Settings, sub: AlertSubscription, now: datetime) -> list[Draft]:
     """Flagged synthetic-scope listings first seen in the window, at or above the score_min (filter or default)."""
     params = params_from_query_string(sub.filter or "")
@@ -79,18 +92,16 @@ def new_offers(client: Elasticsearch, settings: Settings, sub: AlertSubscription
     for doc in _listing_hits(client, settings, params, filters):
         verdict = doc.get("classification") or {}
         drafts.append(
-            Draft(
-                key=f"new_offer:{doc['id']}",
-                event="new_offer",
-                occurred_at=datetime.fromisoformat(doc["first_seen"]),
-                data={
-                    "listing_id": doc["id"],
+            _listing_draft(
+                "new_offer",
+                "new_offer",
+                doc,
+                {
                     "site": doc.get("site"),
                     "platform": doc.get("platform"),
                     "source": doc.get("source"),
                     "score": round(float(verdict.get("score") or 0), 3),
                     "substances": list(verdict.get("substances") or []),
-                    "path": f"/listings/{doc['id']}",
                 },
             )
         )
@@ -109,16 +120,11 @@ def saved_search_matches(
         since = max(since_for(sub, settings, now), search.created_at)
         for doc in _listing_hits(client, settings, params_from_query_string(search.query), [_since_filter(since)]):
             drafts.append(
-                Draft(
-                    key=f"saved_search:{search.id}:{doc['id']}",
-                    event="saved_search",
-                    occurred_at=datetime.fromisoformat(doc["first_seen"]),
-                    data={
-                        "search_id": search.id,
-                        "search_name": search.name,
-                        "listing_id": doc["id"],
-                        "path": f"/listings/{doc['id']}",
-                    },
+                _listing_draft(
+                    "saved_search",
+                    f"saved_search:{search.id}",
+                    doc,
+                    {"search_id": search.id, "search_name": search.name},
                     owner_id=sub.user_id,
                 )
             )

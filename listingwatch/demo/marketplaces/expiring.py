@@ -6,7 +6,7 @@
   after that, and without one, every page redirects to the plain ``/board/login`` (no ``next``),
   so every page that meets the wall redirects to the same URL.
 - `COUNT` listings over two index pages (``/board/?page=2``), topics at ``/board/t/<n>``.
-- `ExpiringBoard.logins` counts successful logins; `session_requests` may be lowered by a test
+- `ExpiringBoard.logins` counts successful logins; `session_pages` may be lowered by a test
   (1: the page the login redirects to uses up every session, so the wall never lifts).
 """
 
@@ -32,9 +32,7 @@ class ExpiringBoard(LoginWall):
     """State of the board; the sites server routes ``/board/`` here."""
 
     def __init__(self, listings: list[GeneratedListing]) -> None:
-        super().__init__(cookie="board_sid")
-        self.listings = listings[:COUNT]
-        self.session_requests = SESSION_REQUESTS
+        super().__init__("/board", "board_sid", listings[:COUNT], SESSION_REQUESTS)
 
     def login_form(self, error: str = "") -> str:
         return html_page(
@@ -52,26 +50,13 @@ class ExpiringBoard(LoginWall):
         token_ok = self.redeem_token(form.get("token"))
         if not token_ok or form.get("username") != USERNAME or form.get("password") != PASSWORD:
             return 200, self.login_form("Wrong user name or password."), {}
-        session = self.open_session()
-        return 302, "", {"Location": "/board/", "Set-Cookie": f"{self.cookie}={session}; Path=/board; HttpOnly"}
-
-    def _spend(self, cookie_header: str | None) -> bool:
-        """Whether the request's session is live; a live one is charged one page."""
-        session = self.session_of(cookie_header)
-        with self._lock:
-            if session is None or session not in self.sessions:
-                return False
-            if self.sessions[session] >= self.session_requests:
-                del self.sessions[session]
-                return False
-            self.sessions[session] += 1
-            return True
+        return self.signed_in("/board/")
 
     def page(self, path: str, query: dict[str, str], cookie_header: str | None) -> tuple[int, str, dict[str, str]]:
         """(status, html, headers) for a GET under /board/."""
         if path == "/board/login":
             return 200, self.login_form(), {}
-        if not self._spend(cookie_header):
+        if self.admit(cookie_header) is None:
             return 302, "", {"Location": "/board/login"}
         nav = '<nav><a class="signout" href="/board/logout">Sign out</a></nav>'
         if path == "/board/":

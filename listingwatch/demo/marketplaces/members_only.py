@@ -60,10 +60,17 @@ def read_form(body: bytes) -> dict[str, str]:
 
 
 class LoginWall:
-    """Tokens and sessions of a site behind a login form; `sessions` maps a session to the pages it was charged."""
+    """Tokens and sessions of a site behind a login form; `sessions` maps a session to the pages it was charged.
 
-    def __init__(self, cookie: str) -> None:
+    The site lives under `path` (``/board``) and shows `listings`; its session cookie is named `cookie`.
+    A session is good for `session_pages` charged pages (a test may lower it), then every page meets the wall.
+    """
+
+    def __init__(self, path: str, cookie: str, listings: list[GeneratedListing], session_pages: int) -> None:
+        self.path = path
         self.cookie = cookie
+        self.listings = listings
+        self.session_pages = session_pages
         self.sessions: dict[str, int] = {}
         self.csrf: set[str] = set()
         self.logins = 0
@@ -90,9 +97,28 @@ class LoginWall:
             self.logins += 1
         return session
 
+    def signed_in(self, location: str) -> tuple[int, str, dict[str, str]]:
+        """The answer to a successful login: a new session's cookie (for this site's path only), then `location`."""
+        session = self.open_session()
+        return 302, "", {"Location": location, "Set-Cookie": f"{self.cookie}={session}; Path={self.path}; HttpOnly"}
+
     def session_of(self, cookie_header: str | None) -> str | None:
         """The request's session if its cookie names a live one."""
         cookie = SimpleCookie()
         cookie.load(cookie_header or "")
         morsel = cookie.get(self.cookie)
         return morsel.value if morsel is not None and morsel.value in self.sessions else None
+
+    def admit(self, cookie_header: str | None, charge: bool = True) -> str | None:
+        """The request's session while it has pages left, else None; with `charge` this page is counted."""
+        session = self.session_of(cookie_header)
+        with self._lock:
+            if session is None or self.sessions[session] >= self.session_pages:
+                return None
+            if charge:
+                self.sessions[session] += 1
+        return session
+
+    def charge(self, session: str) -> None:
+        with self._lock:
+            self.sessions[session] += 1
