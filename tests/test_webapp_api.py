@@ -270,6 +270,8 @@ ROUTES = {
     ("POST", "/liaison/export"): "liaison",
     ("GET", "/liaison/packets/{packet_id}.zip"): "liaison",
     ("POST", "/liaison/packets/{packet_id}/sent"): "liaison",
+    ("POST", "/liaison/answers"): "liaison",
+    ("POST", "/liaison/appeals"): "liaison",
     ("GET", "/api/takedown/report"): "liaison",
     ("GET", "/alerts"): "analyst",
     ("POST", "/alerts"): "analyst",
