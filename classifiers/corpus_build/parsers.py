@@ -155,8 +155,9 @@ def _table_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
         return
     if spec.get("separator"):
         for line in text.splitlines():
-            if line.strip():
-                yield dict(zip(spec["header"], (v.strip() for v in line.split(spec["separator"])), strict=False))
+            values = [v.strip() for v in line.split(spec["separator"])]
+            if line.strip() and values != spec["header"]:  # a header line in the file itself is not a record
+                yield dict(zip(spec["header"], values, strict=False))
         return
     csv.field_size_limit(1 << 24)
     yield from csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
@@ -167,10 +168,14 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
     is configured in the source's `columns`; every row takes the source's fixed label (never an offer here).
 
     `title_from_slug` reads a URL slug as the title ("tapsin-forte-650-mg" -> "tapsin forte 650 mg");
+    a list of title columns is joined as the shop shows them (brand, then product: "Tapsin Paracetamol 500 mg");
     `description_labels` writes each description column as "Label: value" (a drug label's fields);
+    `empty_values` names what a source writes in an empty cell ("No encontrado"), besides none/nan/null/-;
     `title_keywords` keeps only titles naming one of the words (the drug-related posts of a general forum).
     """
     cols = spec["columns"]
+    title_cols = [cols["title"]] if isinstance(cols["title"], str) else cols["title"]
+    empty = {"none", "nan", "null", "-", *(v.lower() for v in spec.get("empty_values") or [])}
     labels = spec.get("description_labels") or {}
     wanted = spec.get("title_keywords")
     desc_cols = cols.get("description") or []
@@ -182,7 +187,7 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
             if not path.endswith(suffix):
                 continue
             for rec in _table_records(m, path, spec):
-                title = cell(rec, cols["title"])[:300]
+                title = " ".join(v for v in (cell(rec, c) for c in title_cols) if v.lower() not in empty)[:300]
                 if spec.get("title_from_slug"):
                     title = clean(title.replace("-", " ").replace("_", " "))
                 if not title or title.lower() in ("null", "none", "nan"):
@@ -199,7 +204,7 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
                 parts = []
                 for col in desc_cols:
                     value = cell(rec, col).strip("[]\"' ")
-                    if value and value.lower() not in ("none", "nan", "null", "-"):
+                    if value and value.lower() not in empty:
                         parts.append(f"{labels[col]}: {value}." if col in labels else value)
                 desc = " ".join(parts)[:1200]
                 seller = cell(rec, cols.get("seller"))
