@@ -160,7 +160,22 @@ def _table_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
                 yield dict(zip(spec["header"], values, strict=False))
         return
     csv.field_size_limit(1 << 24)
-    yield from csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
+    reader = csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
+    for rec in reader:
+        yield _unquoted_line(rec, reader.fieldnames or [])
+
+
+def _unquoted_line(rec: dict, names: list[str]) -> dict:
+    """A record whose whole line was quoted as one field (`"name,12.0,""a, b"",shop"`), read again as a row.
+
+    Some scrapers wrote a row already joined into one string; the CSV reader then puts the whole
+    line in the first column and leaves the others empty.
+    """
+    first, *rest = (rec.get(n) for n in names) if names else (None,)
+    if not first or len(names) < 2 or any(rest) or "," not in first:
+        return rec
+    values = next(csv.reader([first]), [])
+    return dict(zip(names, values, strict=False)) if len(values) == len(names) else rec
 
 
 def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
