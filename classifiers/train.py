@@ -59,6 +59,7 @@ class TrainConfig:
     context_dropout: float = 0.5  # share of train rows read as bare text (with_context_dropout)
     context_swap: float = 0.2  # share of the rest whose source kind is replaced by another kind (with_context_dropout)
     described_share: float = 0.0  # share of real market titles given a vendor-style description (corpus.py)
+    shop_lookalike_weight: float = 1.0  # loss weight of real shop look-alike rows (row_weights)
 
 
 QUICK = TrainConfig(per_family=24, epochs=2, max_length=96)
@@ -73,6 +74,7 @@ FULL_REAL = TrainConfig(
     real_train_rows=9000,
     real_validation_rows=3000,
     described_share=0.5,
+    shop_lookalike_weight=2.0,
 )
 
 
@@ -130,8 +132,25 @@ def fine_tune(train: list[Example], cfg: TrainConfig, progress: Progress | None 
         dtype="float32",
     )
     ids = encode(tokenizer, [ex.text() for ex in with_context_dropout(train, cfg)], cfg.max_length).ids
-    _fit(model, ids, targets(train), cfg, "fine-tune", progress)
+    _fit(model, ids, targets(train), cfg, "fine-tune", progress, row_weights(train, cfg))
     return model, tokenizer
+
+
+def row_weights(train: list[Example], cfg: TrainConfig) -> np.ndarray:
+    """Per-row loss weights: real shop look-alikes (pharmacy products, lab chemicals, goods) count more.
+
+    They are a few thousand rows beside ten thousand market offers, and a shop's product title
+    ("tapsin forte paracetamol 650 mg 20 comprimidos") has the shape of an offer: a name, a
+    strength, a count. Weighted as one row each, a pharmacy the model had not seen was flagged on
+    most of its products.
+    """
+    return np.array(
+        [
+            cfg.shop_lookalike_weight if ex.source == "real" and not ex.sale and ex.source_kind == "shop" else 1.0
+            for ex in train
+        ],
+        dtype=np.float32,
+    )
 
 
 def with_context_dropout(train: list[Example], cfg: TrainConfig) -> list[Example]:
@@ -199,8 +218,19 @@ def shallow_copy(model, layers: int):
     return shallow
 
 
-def _fit(model, ids: list[list[int]], y_np: np.ndarray, cfg: TrainConfig, stage: str, progress: Progress | None):
-    """Train `model` in place on token ids against 0..1 targets (hard labels or a teacher's probabilities)."""
+def _fit(
+    model,
+    ids: list[list[int]],
+    y_np: np.ndarray,
+    cfg: TrainConfig,
+    stage: str,
+    progress: Progress | None,
+    rows: np.ndarray | None = None,
+):
+    """Train `model` in place on token ids against 0..1 targets (hard labels or a teacher's probabilities).
+
+    `rows` weighs each row's loss (`row_weights`); unset, every row counts once.
+    """
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -208,6 +238,7 @@ def _fit(model, ids: list[list[int]], y_np: np.ndarray, cfg: TrainConfig, stage:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # a GPU when lent, never required
     model.to(device)
     y = torch.from_numpy(y_np).to(device)
+    w_rows = torch.from_numpy(rows if rows is not None else np.ones(len(ids), dtype=np.float32)).to(device)
     # The sale decision matters most; substance outputs share the loss at half weight.
     weights = torch.tensor([2.0] + [0.5] * len(SUBSTANCES), device=device)
     rng = random.Random(cfg.seed)
@@ -228,7 +259,7 @@ def _fit(model, ids: list[list[int]], y_np: np.ndarray, cfg: TrainConfig, stage:
             out = model(
                 input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
             )
-            loss = (loss_fn(out.logits, y[batch]) * weights).mean()
+            loss = (loss_fn(out.logits, y[batch]) * weights * w_rows[batch, None]).mean()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()

@@ -83,3 +83,54 @@ def substances_for(fields: Mapping[str, str | None], lexicon: Lexicon, from_head
     """
     named = offered_substances(fields, lexicon)
     return (named, "text") if named else (list(from_heads), "heads")
+
+
+# A count sold for a price, as street pill offers write it: "100 for 900", "100ct $900", "x100 @ $8",
+# "50 por 450", "$10 each", "$5 a pop". Prices alone ("$12.99") and counts alone ("60 tablets") are not it.
+_COUNT_FOR_PRICE = re.compile(
+    r"(?:(?<![\w.,])x?\d[\d,.]*k?\s*(?:ct|count|pcs|pills|tabs|pastillas)?\s*(?:for|@|por|en)\s*[$€]?\s*\d"
+    r"|(?<![\w.,])\d[\d,.]*k?\s*(?:ct|count|pcs)\s*[$€]\s*\d"
+    r"|[$€]\s*\d[\d,.]*\s*(?:each|ea|apiece|a\s+pop|per\s+pill|c/u|cada\s+una))",
+    re.IGNORECASE,
+)
+# Words after a pill name that make it hardware or another product ("M30 bolts", "M30 hex nuts").
+_GOODS_AFTER = re.compile(
+    r"^\W{0,3}(?:(?:hex|flange|stainless|zinc|galvani[sz]ed|steel|metric|anchor|threaded|blue|azul(?:es)?)\s+){0,3}"
+    r"(?:bolts?|nuts?|washers?|screws?|studs?|rods?|threads?|taps?|dies|sockets?|wrench(?:es)?|spanners?"
+    r"|tornillos?|tuercas?|arandelas?|pernos?|roscas?|machos?)\b",
+    re.IGNORECASE,
+)
+# Words before a pill name that make it hardware ("tornillos M30", "hex bolt M30").
+_GOODS_BEFORE = re.compile(
+    r"\b(?:bolts?|nuts?|washers?|screws?|studs?|rods?|thread(?:ed)?|taps?|dies|sockets?|hex|metric"
+    r"|tornillos?|tuercas?|arandelas?|pernos?|roscas?|machos?)\W{0,3}$",
+    re.IGNORECASE,
+)
+# Headlines and warnings that quote counts and prices without selling anything.
+_REPORT = re.compile(
+    r"\b(?:seiz\w*|police|arrest\w*|charged|sentenced|indict\w*|tested|testing|laced|warn\w*|alert|overdos\w*"
+    r"|deaths?|killed|worth|street\s+value|decomis\w*|asegur\w*|incaut\w*|detenid\w*|alerta|sobredosis)\b",
+    re.IGNORECASE,
+)
+
+
+def street_pill_offer(fields: Mapping[str, str | None], lexicon: Lexicon) -> bool:
+    """Whether the title offers counterfeit pills by a name that grounds them and a count sold for a price.
+
+    "M30 blues 100 for 900, fast shipping" says all of it in the words: the pressed-pill name (not
+    slang: "blues" alone is left to the heads) and a count for a price. Such terse offers are rare
+    in the market dumps the model trains on, so the model can score them under its threshold; the
+    words decide here whatever the source kind. Not an offer: hardware sold by the same name
+    ("M30 bolts 100 for $90"), a name that is only mentioned ("laced with", "fake M30 test strips"),
+    and reports that quote counts and prices (seizures, warnings).
+    """
+    text = fields.get("title") or ""
+    if not _COUNT_FOR_PRICE.search(text) or _REPORT.search(text):
+        return False
+    for m in find_matches(text, lexicon):
+        if m.category != "counterfeit_pill" or not m.grounds or is_mention(text, m.start, m.end):
+            continue
+        before, after = text[max(0, m.start - WINDOW) : m.start], text[m.end : m.end + WINDOW]
+        if not _GOODS_AFTER.match(after) and not _GOODS_BEFORE.search(before):
+            return True
+    return False

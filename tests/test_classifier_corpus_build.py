@@ -109,6 +109,48 @@ def test_slug_titles_labelled_descriptions_and_title_keywords(tmp_path: Path) ->
     assert [r.title for r in parse_table(m, "rd", posts)] == ["Day 30 sober from fentanyl"]
 
 
+def test_brand_and_product_titles_separator_files_and_empty_cells(tmp_path: Path) -> None:
+    mirrors, commit = mirror_of(
+        tmp_path,
+        {
+            "all/medicamentos.csv": "Indice|Categoria|Marca|Descripcion|Precio\n"
+            "0|medicamentos|Tapsin|Paracetamol 500 mg 16 Comprimidos|$1.990\n"
+            "1|medicamentos|none|Suero Fisiologico 500 ml|$990\n",
+            "shop.csv": "Productos,Precio,PrincipioActivo\nSalbutamol Jarabe 120 ML,12.0,Salbutamol 2 Mg\n"
+            "Curitas x 20,3.0,No encontrado\n"
+            '"Complejo B Forte,5.0,""TIAMINA 25 mg , RIBOFLAVINA 5 mg"""\n',  # a line quoted whole by its writer
+        },
+    )
+    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
+    chile = {
+        "paths": ["all/medicamentos.csv"],
+        "separator": "|",
+        "header": ["Indice", "Categoria", "Marca", "Descripcion", "Precio"],
+        "columns": {"title": ["Marca", "Descripcion"], "price": "Precio", "category": "file"},
+        "source_kind": "shop",
+        "label_method": "pharmacy",
+    }
+    rows = list(parse_table(m, "sb", chile))
+    # the file's own header line is no product; an empty brand cell leaves the product name alone
+    assert [r.title for r in rows] == ["Tapsin Paracetamol 500 mg 16 Comprimidos", "Suero Fisiologico 500 ml"]
+    assert all(r.price and r.sale == 0 for r in rows)
+    assert rows[0].label_method == "pharmacy (medicamentos)"
+    peru = {
+        "paths": ["shop.csv"],
+        "columns": {"title": "Productos", "price": "Precio", "description": "PrincipioActivo"},
+        "description_labels": {"PrincipioActivo": "Principio activo"},
+        "empty_values": ["No encontrado"],
+        "source_kind": "shop",
+        "label_method": "pharmacy",
+    }
+    rows = {r.title: r.description for r in parse_table(m, "hs", peru)}
+    assert rows == {
+        "Salbutamol Jarabe 120 ML": "Principio activo: Salbutamol 2 Mg.",
+        "Curitas x 20": "",
+        "Complejo B Forte": "Principio activo: TIAMINA 25 mg , RIBOFLAVINA 5 mg.",
+    }
+
+
 def _build_spec(commit: str, withdrawn: dict | None = None) -> dict:
     return {
         "version": 1,

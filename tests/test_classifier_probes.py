@@ -13,15 +13,11 @@ from classifiers.inference import Classifier
 
 pytestmark = pytest.mark.slow
 
-# Misses of the current recipe, measured (docs/classifier.md "Known gaps"): the bare street-slang pill
-# offers score 0.3-0.6, under the threshold. Listed so every other probe guards against regressions;
-# the release gate still counts them, so a model that misses them is not promoted by `model train`.
-KNOWN_MISSES = {
-    ("M30 blues 100 for 900, fast shipping", "bare"),
-    ("M30 blues 100 for 900, fast shipping", "market"),
-    ("M30 blues 100 for 900, fast shipping", "shop"),
-    ("Pressed M30s available — blues 100ct $900, discreet shipping, telegram @plugxyz", "bare"),
-}
+# Misses of the current recipe, measured (docs/classifier.md "Known gaps"): none. The street-slang pill
+# offers that the suite's smaller model scored 0.3-0.6 are flagged by the words of their titles
+# (`core.grounding.street_pill_offer`) and by the street-pill template families. A miss found later is
+# listed here so every other probe still guards against regressions; the release gate counts it anyway.
+KNOWN_MISSES: set[tuple[str, str]] = set()
 
 
 def test_every_probe_is_right_in_every_mode(real_text_model) -> None:

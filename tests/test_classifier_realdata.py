@@ -398,3 +398,14 @@ def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) 
         rows["Black Hat Bible"].sale == 0 and rows["Black Hat Bible"].label_method == "category tutorials (not drugs)"
     )
     assert rows["High Purity Crystal 1g"].sale == 1 and rows["High Purity Crystal 1g"].seller == "v2"
+
+
+def test_real_shop_lookalikes_weigh_more_in_the_loss() -> None:
+    from classifiers.train import FULL_REAL, row_weights
+
+    def ex(sale: int, source: str, kind: str) -> Example:
+        return Example("t", "", "", sale, [], "es", kind, "f", source=source, source_kind=kind)
+
+    rows = [ex(0, "real", "shop"), ex(1, "real", "shop"), ex(0, "real", "market"), ex(0, "generated", "shop")]
+    assert row_weights(rows, FULL_REAL).tolist() == [FULL_REAL.shop_lookalike_weight, 1.0, 1.0, 1.0]
+    assert FULL_REAL.shop_lookalike_weight > 1.0

@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import ConfigError
-from core.grounding import offered_substances, substances_for
+from core.grounding import offered_substances, street_pill_offer, substances_for
 from core.lexicon import compile_lexicon, load_lexicon
 
 
@@ -84,3 +84,41 @@ def test_an_ambiguous_entry_must_be_one_of_the_category_terms() -> None:
     raw["categories"]["other_drug"] = {"kind": "substance", "terms": ["coke"], "ambiguous": ["snow"]}
     with pytest.raises(ConfigError, match="ambiguous term 'snow' of other_drug"):
         compile_lexicon(raw)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "M30 blues x100 @ $8, overnight",
+        "pressed m30s 50ct $450 tracked shipping",
+        "pastillas m30 100 por 900, envío rápido",
+        "Xanax bars 100 for 200",
+        "a215 30mg, 20 for $300",
+    ],
+)
+def test_a_pill_name_and_a_count_for_a_price_is_a_street_pill_offer(title: str, lexicon) -> None:
+    assert street_pill_offer({"title": title}, lexicon)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "M30 bolts 100 for $90, fast shipping",  # hardware sold by the same name
+        "M30 hex nuts stainless 50ct $25",
+        "tornillos M30 100 por 900",
+        "Police seize 4,000 fake M30 pills worth $40,000",  # a report quoting a count and a price
+        "Blues going around tested positive: 100 for $900 batch",
+        "Fake M30 test strips 100 for $20",  # the name only mentioned
+        "blues 100 for 900",  # slang alone: the heads decide
+        "Oxycodone 30mg 100 tablets",  # a count, no price
+        "Percocet 5 mg x 20 comprimidos",
+        "Ibuprofen 200mg 100 tablets — pain reliever / fever reducer",
+    ],
+)
+def test_hardware_reports_mentions_and_plain_packs_are_not(title: str, lexicon) -> None:
+    assert not street_pill_offer({"title": title}, lexicon)
+
+
+def test_only_the_title_is_read_for_a_street_pill_offer(lexicon) -> None:
+    # a vendor menu in the description ("M30 100 for 900, ...") is the heads' to read, with the title
+    assert not street_pill_offer({"title": "Menu", "description": "M30 100 for 900"}, lexicon)

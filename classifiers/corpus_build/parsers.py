@@ -137,11 +137,27 @@ def _file_records(m: Mirror, path: str, spec: dict) -> Iterator[dict]:
         return
     if spec.get("separator"):
         for line in text.splitlines():
-            if line.strip():
-                yield dict(zip(spec["header"], (v.strip() for v in line.split(spec["separator"])), strict=False))
+            values = [v.strip() for v in line.split(spec["separator"])]
+            if line.strip() and values != spec["header"]:  # a header line in the file itself is not a record
+                yield dict(zip(spec["header"], values, strict=False))
         return
     csv.field_size_limit(1 << 24)
-    yield from csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
+    reader = csv.DictReader(io.StringIO(text, newline=None), fieldnames=spec.get("header"))
+    for rec in reader:
+        yield _unquoted_line(rec, reader.fieldnames or [])
+
+
+def _unquoted_line(rec: dict, names: list[str]) -> dict:
+    """A record whose whole line was quoted as one field (`"name,12.0,""a, b"",shop"`), read again as a row.
+
+    Some scrapers wrote a row already joined into one string; the CSV reader then puts the whole
+    line in the first column and leaves the others empty.
+    """
+    first, *rest = (rec.get(n) for n in names) if names else (None,)
+    if not first or len(names) < 2 or any(rest) or "," not in first:
+        return rec
+    values = next(csv.reader([first]), [])
+    return dict(zip(names, values, strict=False)) if len(values) == len(names) else rec
 
 
 def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
@@ -149,17 +165,21 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
     is configured in the source's `columns`; every row takes the source's fixed label (never an offer here).
 
     `title_from_slug` reads a URL slug as the title ("tapsin-forte-650-mg" -> "tapsin forte 650 mg");
+    a list of title columns is joined as the shop shows them (brand, then product: "Tapsin Paracetamol 500 mg");
     `description_labels` writes each description column as "Label: value" (a drug label's fields);
+    `empty_values` names what a source writes in an empty cell ("No encontrado"), besides none/nan/null/-;
     `title_keywords` keeps only titles naming one of the words (the drug-related posts of a general forum).
     """
     cols = spec["columns"]
+    title_cols = [cols["title"]] if isinstance(cols["title"], str) else cols["title"]
+    empty = {"none", "nan", "null", "-", *(v.lower() for v in spec.get("empty_values") or [])}
     labels = spec.get("description_labels") or {}
     wanted = spec.get("title_keywords")
     desc_cols = cols.get("description") or []
     desc_cols = [desc_cols] if isinstance(desc_cols, str) else desc_cols
     skip = set(spec.get("exclude_categories") or [])
     for path, rec in _table_records(m, spec):
-        title = cell(rec, cols["title"])[:300]
+        title = " ".join(v for v in (cell(rec, c) for c in title_cols) if v.lower() not in empty)[:300]
         if spec.get("title_from_slug"):
             title = clean(title.replace("-", " ").replace("_", " "))
         if _no_title(title):
@@ -176,7 +196,7 @@ def parse_table(m: Mirror, name: str, spec: dict) -> Iterator[RealRow]:
         parts = []
         for col in desc_cols:
             value = cell(rec, col).strip("[]\"' ")
-            if value and value.lower() not in ("none", "nan", "null", "-"):
+            if value and value.lower() not in empty:
                 parts.append(f"{labels[col]}: {value}." if col in labels else value)
         desc = " ".join(parts)[:1200]
         seller = cell(rec, cols.get("seller"))
