@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -57,6 +57,20 @@ class Example:
     origin: str = "generated"  # the real source's name (a market, an encyclopedia); "generated"/"handwritten" else
     source_kind: str = "unknown"
     price: bool = False
+
+    @classmethod
+    def from_input(cls, item: ListingInput, sale: int, substances: list[str], **meta: Any) -> "Example":
+        """A labelled row read from a file (triage labels, an evaluation set): its fields as the model reads them."""
+        return cls(
+            title=item.title,
+            description=item.description,
+            seller=item.seller,
+            sale=sale,
+            substances=substances,
+            source_kind=item.source_kind,
+            price=item.price,
+            **meta,
+        )
 
     def input(self) -> ListingInput:
         return ListingInput(
@@ -358,12 +372,10 @@ def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Exam
             substances = checked_substances(row["substances"])
             item = ListingInput.from_mapping(row)
             out.append(
-                Example(
-                    title=item.title,
-                    description=item.description,
-                    seller=item.seller,
-                    sale=int(row["sale"]),
-                    substances=substances if int(row["sale"]) else [],
+                Example.from_input(
+                    item,
+                    int(row["sale"]),
+                    substances if int(row["sale"]) else [],
                     lang=row.get("lang") or "und",
                     platform=row.get("platform") or "",
                     family=str(row["group"]),
@@ -371,8 +383,6 @@ def triage_examples(path: Path, expected_sha256: str | None = None) -> list[Exam
                     source="triage",
                     split="train",
                     origin="triage",
-                    source_kind=item.source_kind,
-                    price=item.price,
                 )
             )
         except (ValueError, KeyError, TypeError) as err:

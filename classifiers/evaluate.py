@@ -73,20 +73,16 @@ def read_labelled(path: Path) -> list[Example]:
             problems.append(f"line {n}: {err}")
             continue
         out.append(
-            Example(
-                title=item.title,
-                description=item.description,
-                seller=item.seller,
-                sale=int(row["sale"]),
-                substances=subs,
+            Example.from_input(
+                item,
+                int(row["sale"]),
+                subs,
                 lang=str(row.get("lang") or "en"),
                 platform=item.source_kind,
                 family=str(row.get("source") or "data"),
                 source="real",
                 split="test",
                 origin=str(row.get("source") or Path(path).stem),
-                source_kind=item.source_kind,
-                price=item.price,
             )
         )
     if problems:
