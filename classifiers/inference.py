@@ -6,8 +6,10 @@ within the call, tokenises with head+tail truncation, runs length-sorted batches
 to their own longest member, and calibrates the logits with the lexicon stacker. A title that offers
 counterfeit pills by a grounding name and a count for a price ("M30 blues 100 for 900") scores at least
 the threshold (`core.grounding.street_pill_offer`): such terse offers are rare in the real text the
-network learns from, and the words say it outright. A flagged listing's substances are the classes
-its text names as the product (`core.grounding`), else the substance heads'. Flagged
+network learns from, and the words say it outright. Likewise a listing of naloxone or test strips that
+names no drug as its product scores at most `HARM_REDUCTION_CEILING` (`core.grounding.harm_reduction_product`):
+a dose and a pack size make it look like an offer, but it is the antidote. A flagged listing's
+substances are the classes its text names as the product (`core.grounding`), else the substance heads'. Flagged
 listings also get token attributions by occlusion: each word (or, in long texts, each run of
 words) is replaced by [MASK] in turn and the drop in the model's sale logit is its weight.
 That costs one extra forward row per word, so it is done only for flagged listings.
@@ -39,7 +41,7 @@ from pydantic_core import to_json
 
 from core import jsonl
 from core.errors import ListingwatchError
-from core.grounding import street_pill_offer, substances_for
+from core.grounding import harm_reduction_product, street_pill_offer, substances_for
 from core.labels import OUTPUTS, SUBSTANCES, scope_of
 from core.lexicon import Lexicon, features, load_lexicon, match_fields
 from core.schema import (
@@ -60,6 +62,7 @@ from .modeldir import ModelDir
 from .registry import active_model_dir, is_complete
 from .text import ListingInput, model_text
 
+HARM_REDUCTION_CEILING = 0.05  # an antidote or test-strip listing is not an offer, whatever its doses look like
 MAX_UNITS = 16  # occlusion units per flagged listing: bounds the cost of explanations
 TOP_TOKENS = 8
 # Longest text an attribution quotes: a run of words in a long vendor menu can span thousands
@@ -151,9 +154,11 @@ class Classifier:
         lex = np.array([features(h, self.lexicon) for h in hits], dtype=np.float32)
         item_logits = logits[np.array([unique[t] for t in texts], dtype=np.int64)]
         probs = self.stacker.predict(item_logits, lex)
-        for i, f in enumerate(items):  # the words of a street pill offer decide, whatever the network says
+        for i, f in enumerate(items):  # the words of a street pill offer or an antidote decide, whatever the net says
             if street_pill_offer(f.fields(), self.lexicon):
                 probs[i, 0] = max(probs[i, 0], self.threshold)
+            elif harm_reduction_product(f.fields(), self.lexicon):
+                probs[i, 0] = min(probs[i, 0], HARM_REDUCTION_CEILING)
         return [Scored(probs[i], float(item_logits[i, 0]), hits[i]) for i in range(len(items))]
 
     def predict(self, listings: Sequence[Listing], explain: bool = True) -> list[Classification]:

@@ -134,3 +134,24 @@ def street_pill_offer(fields: Mapping[str, str | None], lexicon: Lexicon) -> boo
         if not _GOODS_AFTER.match(after) and not _GOODS_BEFORE.search(before):
             return True
     return False
+
+
+# Products sold to prevent overdoses or to test a supply: naloxone and nalmefene under their names and brands,
+# and test strips or kits. A listing of one of these is harm reduction, not a drug offer.
+_HARM_REDUCTION_PRODUCT = re.compile(
+    r"\b(?:naloxon[ea]|narcan|kloxxado|zimhi|rextovy|nalmef[ei]n[ea]?|opvee|zurnai"
+    r"|(?:test(?:ing)?|reagent|drug[-\s]checking)\s+(?:strips?|kits?)|fts\b|tiras?\s+reactivas?"
+    r"|kits?\s+de\s+(?:prueba|naloxona|reactivos?))",
+    re.IGNORECASE,
+)
+
+
+def harm_reduction_product(fields: Mapping[str, str | None], lexicon: Lexicon) -> bool:
+    """Whether the listing sells a harm-reduction product (naloxone, test strips) and offers no drug by name.
+
+    "Naloxone (Narcan) nasal spray 4mg" reads like an offer to a model that learned that a dose and a
+    quantity make one; the words say it is the antidote. A drug the listing names as its product
+    ("M30s 100 for 900, free Narcan with every order") keeps the listing an offer: then the rule is off.
+    """
+    title = fields.get("title") or ""
+    return bool(_HARM_REDUCTION_PRODUCT.search(title)) and not offered_substances(fields, lexicon)

@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import ConfigError
-from core.grounding import offered_substances, street_pill_offer, substances_for
+from core.grounding import harm_reduction_product, offered_substances, street_pill_offer, substances_for
 from core.lexicon import compile_lexicon, load_lexicon
 
 
@@ -122,3 +122,30 @@ def test_hardware_reports_mentions_and_plain_packs_are_not(title: str, lexicon) 
 def test_only_the_title_is_read_for_a_street_pill_offer(lexicon) -> None:
     # a vendor menu in the description ("M30 100 for 900, ...") is the heads' to read, with the title
     assert not street_pill_offer({"title": "Menu", "description": "M30 100 for 900"}, lexicon)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Naloxone (Narcan) nasal spray 4mg — licensed pharmacy",
+        "Kloxxado 8 mg nasal spray, 2 pack",
+        "Fentanyl test strips 100 pack, free shipping",
+        "Tiras reactivas de fentanilo x 50",
+        "Naloxona 0.4 mg/ml ampolla inyectable",
+    ],
+)
+def test_an_antidote_or_test_strips_with_no_drug_offered_is_harm_reduction(title: str, lexicon) -> None:
+    assert harm_reduction_product({"title": title}, lexicon)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "M30 blues 100 for 900, free Narcan with every order"},  # a drug named as the product
+        {"title": "Fentanyl powder 10g, narcan included"},
+        {"title": "Test strips in stock", "description": "Also selling pure fentanyl 5g, BTC only"},
+        {"title": "Vitamin C 1000mg tablets"},  # not a harm-reduction product at all
+    ],
+)
+def test_a_drug_named_as_the_product_keeps_the_listing_an_offer(fields: dict[str, str], lexicon) -> None:
+    assert not harm_reduction_product(fields, lexicon)
