@@ -4,7 +4,7 @@ A shell over `takedown.*`: the same figures as `listingwatch takedown report`, t
 export as `listingwatch takedown export`. Every route needs the liaison role; forms check CSRF.
 """
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +37,7 @@ def liaison_page(
     period = str(year or datetime.now(UTC).year)
     overview = liaison_overview(db, registry_for(settings), period, datetime.now(UTC))
     context = {
-        **{name: getattr(overview, name) for name in asdict(overview)},
+        **{f.name: getattr(overview, f.name) for f in fields(overview)},
         "user": principal(request),
         "columns": accountability.COLUMNS,
         "cell": accountability.cell,
