@@ -5,12 +5,14 @@ One read for the web page and anything else that shows the same desk (the CLI pr
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.store.takedowns import Appeal, PlatformResponse, TakedownItem, TakedownPacket
 from takedown import accountability, yearly
@@ -57,42 +59,34 @@ def _waiting(db: Session, registry: Registry) -> list[dict[str, Any]]:
     ]
 
 
-def _packets(db: Session) -> list[dict[str, Any]]:
-    newest = select(TakedownPacket).order_by(TakedownPacket.created_at.desc()).limit(MAX_PACKETS_SHOWN)
+def _newest(
+    db: Session,
+    order: InstrumentedAttribute[datetime],
+    limit: int,
+    names: tuple[str, ...],
+    **read: Callable[[Any], Any],
+) -> list[dict[str, Any]]:
+    """The newest `limit` rows of `order`'s table as the dicts the page shows: each attribute in `names` under
+    its own name, and each of `read` under its key (a value from a related row, a count)."""
+    query = select(order.class_).order_by(order.desc()).limit(limit)
     return [
-        {
-            "id": p.id,
-            "platform": p.platform,
-            "created_at": p.created_at,
-            "listings": len(p.items),
-            "sent_at": p.sent_at,
-            "sent_by": p.sent_by,
-            "ticket": p.ticket,
-            "timestamped": p.timestamped,
-        }
-        for p in db.scalars(newest)
+        {**{name: getattr(row, name) for name in names}, **{key: get(row) for key, get in read.items()}}
+        for row in db.scalars(query)
     ]
+
+
+def _packets(db: Session) -> list[dict[str, Any]]:
+    names = ("id", "platform", "created_at", "sent_at", "sent_by", "ticket", "timestamped")
+    return _newest(db, TakedownPacket.created_at, MAX_PACKETS_SHOWN, names, listings=lambda p: len(p.items))
 
 
 def _answers(db: Session) -> list[dict[str, Any]]:
-    newest = select(PlatformResponse).order_by(PlatformResponse.at.desc()).limit(MAX_ANSWERS_SHOWN)
-    return [
-        {
-            "item": r.item_id,
-            "url": r.item.url,
-            "platform": r.item.platform,
-            "decision": r.decision,
-            "countries": r.countries,
-            "grounds": r.grounds,
-            "at": r.at,
-        }
-        for r in db.scalars(newest)
-    ]
+    names = ("decision", "countries", "grounds", "at")
+    item = {"item": attrgetter("item_id"), "url": attrgetter("item.url"), "platform": attrgetter("item.platform")}
+    return _newest(db, PlatformResponse.at, MAX_ANSWERS_SHOWN, names, **item)
 
 
 def _appeals(db: Session) -> list[dict[str, Any]]:
-    newest = select(Appeal).order_by(Appeal.filed_at.desc()).limit(MAX_ANSWERS_SHOWN)
-    return [
-        {"item": a.item_id, "against": a.response.decision, "filed_at": a.filed_at, "deadline": a.deadline}
-        for a in db.scalars(newest)
-    ]
+    names = ("filed_at", "deadline")
+    against = {"item": attrgetter("item_id"), "against": attrgetter("response.decision")}
+    return _newest(db, Appeal.filed_at, MAX_ANSWERS_SHOWN, names, **against)
