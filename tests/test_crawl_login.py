@@ -17,7 +17,8 @@ from core.settings import Settings
 from crawlers.login import Credentials, LoginError, load_credentials
 from crawlers.run import CrawlReport, run_crawl
 from listingwatch.demo.marketplaces.expiring import COUNT as BOARD_COUNT
-from listingwatch.demo.marketplaces.members import COUNT, PASSWORD, USERNAME
+from listingwatch.demo.marketplaces.members import COUNT
+from listingwatch.demo.marketplaces.members_only import PASSWORD, USERNAME
 from listingwatch.demo.marketplaces.sites import SitesServer, start_sites
 from listingwatch.runs.summary import RunSummary, describe
 from tests.plugins.sites import demo_source, read_listings

@@ -11,10 +11,8 @@
 """
 
 from listingwatch.demo.marketplaces.generator import GeneratedListing
-from listingwatch.demo.marketplaces.members import PASSWORD, USERNAME
 from listingwatch.demo.marketplaces.members_only import (
     LoginWall,
-    error_note,
     html_page,
     not_found,
     numbered,
@@ -35,20 +33,15 @@ class ExpiringBoard(LoginWall):
         super().__init__("/board", "board_sid", listings[:COUNT], SESSION_REQUESTS)
 
     def login_form(self, error: str = "") -> str:
-        return html_page(
-            "Sign in - Board",
-            f"<h1>Sign in</h1><p>Members only.</p>{error_note(error)}"
-            '<form method="post" action="/board/login">'
-            f'<input type="hidden" name="token" value="{self.issue_token()}">'
+        inputs = (
             '<input type="text" name="username"><input type="password" name="password">'
-            '<button type="submit">Sign in</button></form>',
+            '<button type="submit">Sign in</button>'
         )
+        return self.login_page("Sign in - Board", "<h1>Sign in</h1><p>Members only.</p>", error, "token", inputs)
 
     def submit(self, body: bytes) -> tuple[int, str, dict[str, str]]:
         """(status, html, headers) for a login POST."""
-        form = read_form(body)
-        token_ok = self.redeem_token(form.get("token"))
-        if not token_ok or form.get("username") != USERNAME or form.get("password") != PASSWORD:
+        if not self.accepts(read_form(body), "token", "username", "password"):
             return 200, self.login_form("Wrong user name or password."), {}
         return self.signed_in("/board/")
 

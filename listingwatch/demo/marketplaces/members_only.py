@@ -1,4 +1,5 @@
-"""What the demo's members-only sites share: one-use CSRF tokens, session cookies, a login count, the page shell."""
+"""What the demo's members-only sites share: the demo account, one-use CSRF tokens, the sign-in page and check,
+session cookies, a login count, the page shell."""
 
 import secrets
 import threading
@@ -7,6 +8,10 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from listingwatch.demo.marketplaces.generator import GeneratedListing
+
+# The one account both sites accept (a test site's password: a space and an & so its encoded spellings are checked).
+USERNAME = "analyst@example.org"
+PASSWORD = "c0rrect horse&battery staple"  # noqa: S105
 
 
 def html_page(title: str, body: str) -> str:
@@ -88,6 +93,20 @@ class LoginWall:
             issued = token in self.csrf
             self.csrf.discard(token or "")
         return issued
+
+    def login_page(self, title: str, intro: str, error: str, token_field: str, inputs: str) -> str:
+        """The sign-in page: `intro`, the error if any, and a form posting `inputs` to ``<path>/login`` with a
+        fresh one-use token in `token_field` (each site names its fields its own way, as real forums do)."""
+        return html_page(
+            title,
+            f'{intro}{error_note(error)}<form method="post" action="{self.path}/login">'
+            f'<input type="hidden" name="{token_field}" value="{self.issue_token()}">{inputs}</form>',
+        )
+
+    def accepts(self, form: dict[str, str], token_field: str, user_field: str, password_field: str) -> bool:
+        """Whether a login POST carries a live token (used up either way) and the demo account's credentials."""
+        token_ok = self.redeem_token(form.get(token_field))
+        return token_ok and form.get(user_field) == USERNAME and form.get(password_field) == PASSWORD
 
     def open_session(self) -> str:
         """A new session (counted as a login), for the Set-Cookie of a successful login."""
