@@ -3,6 +3,8 @@
 import subprocess
 from pathlib import Path
 
+from classifiers.corpus_build.mirror import Mirror, mirror_dir
+
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
@@ -22,3 +24,9 @@ def mirror_of(tmp_path: Path, files: dict[str, str], clone: bool = True) -> tupl
     if clone:
         subprocess.run(["git", "clone", "-q", "--mirror", str(work), str(mirrors / "o+r" / "repo")], check=True)
     return mirrors, git(work, "rev-parse", "HEAD").strip()
+
+
+def repo_mirror(tmp_path: Path, files: dict[str, str], clone: bool = True) -> Mirror:
+    """Repository ``o/r`` holding `files`, made by `mirror_of` and opened as the parsers read a source's mirror."""
+    mirrors, commit = mirror_of(tmp_path, files, clone)
+    return Mirror(mirror_dir(mirrors, "o/r"), commit)

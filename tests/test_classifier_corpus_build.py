@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from classifiers.corpus_build.build import prepare
-from classifiers.corpus_build.mirror import Mirror, load_sources, mirror_dir
+from classifiers.corpus_build.mirror import load_sources
 from classifiers.corpus_build.parsers import parse_table
 from classifiers.placeholders import PLACEHOLDERS, scrub_contacts
 from classifiers.realcorpus import SNAPSHOT_FILE, read_rows
-from tests.git_mirror import mirror_of
+from tests.git_mirror import mirror_of, repo_mirror
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 
 
 def test_slug_titles_labelled_descriptions_and_title_keywords(tmp_path: Path) -> None:
-    mirrors, commit = mirror_of(
+    m = repo_mirror(
         tmp_path,
         {
             "shop.csv": "Id,Producto,Laboratorio,Clasificacion\n"
@@ -74,7 +74,6 @@ def test_slug_titles_labelled_descriptions_and_title_keywords(tmp_path: Path) ->
         },
         clone=False,  # fetch leaves some repositories as a work tree's .git: read that as well
     )
-    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
     shop = {
         "paths": ["shop.csv"],
         "title_from_slug": True,
@@ -110,7 +109,7 @@ def test_slug_titles_labelled_descriptions_and_title_keywords(tmp_path: Path) ->
 
 
 def test_brand_and_product_titles_separator_files_and_empty_cells(tmp_path: Path) -> None:
-    mirrors, commit = mirror_of(
+    m = repo_mirror(
         tmp_path,
         {
             "all/medicamentos.csv": "Indice|Categoria|Marca|Descripcion|Precio\n"
@@ -121,7 +120,6 @@ def test_brand_and_product_titles_separator_files_and_empty_cells(tmp_path: Path
             '"Complejo B Forte,5.0,""TIAMINA 25 mg , RIBOFLAVINA 5 mg"""\n',  # a line quoted whole by its writer
         },
     )
-    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
     chile = {
         "paths": ["all/medicamentos.csv"],
         "separator": "|",

@@ -22,7 +22,7 @@ from classifiers.text import ListingInput, context_line, model_text
 from core.errors import ListingwatchError
 from core.lexicon import load_lexicon, match_text
 from core.schema import Listing, Seller
-from tests.git_mirror import mirror_of
+from tests.git_mirror import mirror_of, repo_mirror
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "files" / "real_sample.jsonl"
@@ -258,10 +258,9 @@ def test_model_metadata_round_trips_and_old_models_read_the_fields_only() -> Non
 
 
 def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
-    from classifiers.corpus_build.mirror import Mirror, mirror_dir
     from classifiers.corpus_build.parsers import parse_table
 
-    mirrors, commit = mirror_of(
+    m = repo_mirror(
         tmp_path,
         {
             "CSVs/Devices.csv": "product_name,drug_varient,final_price\n"
@@ -270,7 +269,6 @@ def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
             'x2,Crystal Paper Weight,"[""Home Decor >> Showpieces""]"\n',
         },
     )
-    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
     pharmacy = {
         "paths": ["CSVs/"],
         "columns": {"title": "product_name", "seller": "drug_varient", "price": "final_price", "category": "file"},
@@ -296,7 +294,6 @@ def test_table_parser_maps_columns_from_the_source_spec(tmp_path: Path) -> None:
 
 
 def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
-    from classifiers.corpus_build.mirror import Mirror, mirror_dir
     from classifiers.corpus_build.parsers import parse_ts_records
 
     module = (
@@ -305,7 +302,7 @@ def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
         '      msds: { CASNo: "0-0-0" },\n    },\n    {\n      code: \'2\',\n      CASNo: "130-22-3",\n'
         '      product: "EVAN\'S BLUE",\n    },\n  ],\n};\n'
     )
-    mirrors, commit = mirror_of(tmp_path, {"src/data/chem.ts": module})
+    m = repo_mirror(tmp_path, {"src/data/chem.ts": module})
     spec = {
         "paths": ["src/data/"],
         "record_key": "code",
@@ -313,7 +310,7 @@ def test_ts_records_parser_reads_catalogue_entries(tmp_path: Path) -> None:
         "source_kind": "shop",
         "label_method": "chemical catalogue",
     }
-    rows = {r.title: r for r in parse_ts_records(Mirror(mirror_dir(mirrors, "o/r"), commit), "chem", spec)}
+    rows = {r.title: r for r in parse_ts_records(m, "chem", spec)}
     assert rows["CRYSTAL VIOLET"].description == "CAS: 548-62-9. Appearance: Green Crystals"  # first CAS kept
     assert rows["EVAN'S BLUE"].description == "CAS: 130-22-3"
     assert {r.sale for r in rows.values()} == {0}
@@ -335,10 +332,9 @@ def test_round_robin_cap_fills_from_larger_categories() -> None:
 
 
 def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) -> None:
-    from classifiers.corpus_build.mirror import Mirror, mirror_dir
     from classifiers.corpus_build.parsers import parse_market_table
 
-    mirrors, commit = mirror_of(
+    m = repo_mirror(
         tmp_path,
         {
             "m.csv": "vendor,l2,l3,product,price\n"
@@ -354,7 +350,6 @@ def test_market_table_parser_labels_rows_by_their_category_path(tmp_path: Path) 
             "2015-04-16 ., Valium 10mg ., http://x/3 ., BTC 0.2 ., v2 ., 0 reviews ., : Pharmacy\n",
         },
     )
-    m = Mirror(mirror_dir(mirrors, "o/r"), commit)
     spec = {
         "paths": ["m.csv"],
         "columns": {"title": "product", "seller": "vendor", "price": "price"},
