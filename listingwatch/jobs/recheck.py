@@ -39,12 +39,22 @@ MAX_LISTED = 50
 
 
 class RecheckResult(BaseModel):
+    """The verdict on one flagged listing, which it names by the listing's id, URL and source."""
+
     id: str
     url: str
     source: str
     status: Status
     http_status: int | None = None
     detail: str | None = None
+
+    @classmethod
+    def of(
+        cls, listing: Listing, status: Status, http_status: int | None = None, detail: str | None = None
+    ) -> "RecheckResult":
+        return cls(
+            id=listing.id, url=listing.url, source=listing.source, status=status, http_status=http_status, detail=detail
+        )
 
 
 class RecheckReport(BaseModel):
@@ -86,22 +96,20 @@ def recheck_listing(
     refetcher: Refetcher | None = None,
 ) -> RecheckResult:
     """Fetch one listing URL through the source's re-fetcher and judge it; failures are a result."""
-    base = {"id": listing.id, "url": listing.url, "source": listing.source}
     with nullcontext(refetcher) if refetcher else Refetcher(source, settings) as fetcher:
         try:
             page = fetcher.fetch(listing.url, deadline)
         except RefetchError as err:
-            return RecheckResult(**base, status="unreachable", detail=str(err)[:500])
+            return RecheckResult.of(listing, "unreachable", detail=str(err)[:500])
     verdict, detail = judge(listing, source, page.final.status, page.final.url, page.html)
-    return RecheckResult(**base, status=verdict, http_status=page.final.status, detail=detail)
+    return RecheckResult.of(listing, verdict, http_status=page.final.status, detail=detail)
 
 
 def _recheck_one(
     listing: Listing, settings: Settings, deadline: float, fetchers: dict[str, Refetcher | None], stack: ExitStack
 ) -> RecheckResult:
-    base = {"id": listing.id, "url": listing.url, "source": listing.source}
     if time.monotonic() >= deadline:
-        return RecheckResult(**base, status="not_checked", detail="the run reached its time bound")
+        return RecheckResult.of(listing, "not_checked", detail="the run reached its time bound")
     if listing.source not in fetchers:
         try:
             source = source_by_name(settings.crawl.sources_dir, listing.source)
@@ -111,7 +119,7 @@ def _recheck_one(
             fetchers[listing.source] = None
     fetcher = fetchers[listing.source]
     if fetcher is None:
-        return RecheckResult(**base, status="unknown_source")
+        return RecheckResult.of(listing, "unknown_source")
     return recheck_listing(listing, fetcher.source, settings, deadline=deadline, refetcher=fetcher)
 
 
