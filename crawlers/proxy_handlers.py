@@ -8,7 +8,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from crawlers.browser_handler import OnePerCrawler
+from crawlers.browser_handler import NavigationRouting, OnePerCrawler
 
 
 class ProxyMiddleware:
@@ -25,7 +25,7 @@ class ProxyMiddleware:
         request.meta["proxy"] = self.proxy
 
 
-class PlaywrightProxyHandler(OnePerCrawler, ScrapyPlaywrightDownloadHandler):
+class PlaywrightProxyHandler(OnePerCrawler, NavigationRouting, ScrapyPlaywrightDownloadHandler):
     """Browser requests through Chromium (launched with the proxy); robots.txt and photos through httpx.
 
     One instance serves http and https (`crawlers.browser_handler`): one Chromium per crawl.
