@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from core.schema import Evidence
 from core.urls import listing_id
 from crawlers.login import scrub
 
@@ -51,6 +52,19 @@ class Capture:
     rendered_record_id: str | None = None
     rendered_sha256: str | None = None
     screenshot_record_id: str | None = None
+
+    def evidence(self) -> Evidence:
+        """The listing's `evidence` for this capture: what a packet cites to find and check the record."""
+        return Evidence(
+            warc_file=str(self.warc_file),
+            warc_offset=self.offset,
+            warc_record_id=self.record_id,
+            body_sha256=self.body_sha256,
+            captured_at=self.captured_at,
+            rendered_record_id=self.rendered_record_id,
+            rendered_sha256=self.rendered_sha256,
+            screenshot_record_id=self.screenshot_record_id,
+        )
 
 
 def sha256_hex(data: bytes) -> str:

@@ -350,18 +350,7 @@ class ListingSpider(scrapy.Spider):
             self._skip("no_content", url)
             return None
         capture: Capture | None = response.meta.get(EVIDENCE_META)
-        evidence = Evidence()
-        if capture is not None:
-            evidence = Evidence(
-                warc_file=str(capture.warc_file),
-                warc_offset=capture.offset,
-                warc_record_id=capture.record_id,
-                body_sha256=capture.body_sha256,
-                captured_at=capture.captured_at,
-                rendered_record_id=capture.rendered_record_id,
-                rendered_sha256=capture.rendered_sha256,
-                screenshot_record_id=capture.screenshot_record_id,
-            )
+        evidence = capture.evidence() if capture is not None else Evidence()
         for method in response.meta.get("playwright_page_methods", []):
             if method.method is full_page_png and isinstance(method.result, bytes):
                 path, digest = save_screenshot(self.screenshot_dir, response.url, method.result)
