@@ -4,11 +4,14 @@ These run through scrapy-playwright's ``PageMethod`` (scripts via ``page.evaluat
 screenshot as a module-level coroutine, so requests still pickle into a JOBDIR).
 """
 
+import asyncio
 import base64
 import weakref
+from contextlib import suppress
 from typing import Any
 
 from playwright.async_api import CDPSession, Page, Request
+from playwright.async_api import Error as PlaywrightError
 from scrapy_playwright.headers import use_scrapy_headers
 
 # Scroll until no new items appear (or `times` is reached): adaptive, so short lists finish fast.
@@ -67,11 +70,25 @@ CLICK_JS = """async ([selector, times, waitMs]) => {
 # Chromium cannot paint a surface taller than this; a longer page is captured down to here.
 MAX_SCREENSHOT_PX = 16_384
 
+# The longest wait for a page's photos before its screenshot: a stalled image host (or a page that
+# breaks the promise below) must not hold a tab.
+IMAGE_SETTLE_S = 5.0
+
+# Resolves once every image the page asked for eagerly is loaded and decoded, or failed. Lazy images
+# outside the window are not waited for: nothing would load them.
+SETTLE_IMAGES_JS = """() => Promise.all([...document.images]
+  .filter(i => i.loading !== 'lazy' && !(i.complete && i.naturalWidth))
+  .map(i => i.decode().catch(() => null)))"""
+
 _sessions: "weakref.WeakKeyDictionary[Page, CDPSession]" = weakref.WeakKeyDictionary()
 
 
 async def full_page_png(page: Page) -> bytes:
-    """A lossless PNG of the whole document, as the page lays it out now.
+    """A lossless PNG of the whole document, once its photos are in (at most `IMAGE_SETTLE_S`).
+
+    A page's photos often arrive after the element the crawl waits for; shot at once, about one
+    listing in a hundred on the local app was cut off at the window's height because a photo had
+    not taken its place yet.
 
     Straight from Chromium's DevTools protocol (a clip of the content size, with
     ``captureBeyondViewport`` only when the page outgrows the window) instead of Playwright's
@@ -81,6 +98,8 @@ async def full_page_png(page: Page) -> bytes:
     the browser crawl).
     The DevTools session is kept per tab, since pooled tabs serve many listings.
     """
+    with suppress(TimeoutError, PlaywrightError):
+        await asyncio.wait_for(page.evaluate(SETTLE_IMAGES_JS), IMAGE_SETTLE_S)
     session = _sessions.get(page)
     if session is None:
         session = await page.context.new_cdp_session(page)
