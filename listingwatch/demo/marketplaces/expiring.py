@@ -13,12 +13,7 @@
 from listingwatch.demo.marketplaces.generator import GeneratedListing
 from listingwatch.demo.marketplaces.members_only import (
     LoginWall,
-    html_page,
-    not_found,
-    numbered,
     read_form,
-    topic_index,
-    topic_page,
 )
 
 SESSION_REQUESTS = 5
@@ -52,11 +47,6 @@ class ExpiringBoard(LoginWall):
         if self.admit(cookie_header) is None:
             return 302, "", {"Location": "/board/login"}
         nav = '<nav><a class="signout" href="/board/logout">Sign out</a></nav>'
-        if path == "/board/":
-            page = int(query["page"]) if query.get("page", "").isdigit() else 1
-            more = '<a class="next" href="/board/?page={page}">Next</a>'
-            return 200, html_page("Board", nav + topic_index(self.listings, page, PER_PAGE, "/board/t/", more)), {}
-        item = numbered(self.listings, path, "/board/t/")
-        if item is None:
-            return not_found()
-        return 200, topic_page(nav, item, ("subject", "poster", "message")), {}
+        return self.listings_page(
+            path, query, nav, ("Board", PER_PAGE, "Next"), ("/board/t/", ("subject", "poster", "message"))
+        )

@@ -141,3 +141,31 @@ class LoginWall:
     def charge(self, session: str) -> None:
         with self._lock:
             self.sessions[session] += 1
+
+    def listings_page(
+        self,
+        path: str,
+        query: dict[str, str],
+        nav: str,
+        index: tuple[str, int, str],
+        topic: tuple[str, tuple[str, str, str]],
+        charge: str | None = None,
+    ) -> tuple[int, str, dict[str, str]]:
+        """(status, html, headers) for a signed-in page: the index ``<path>/`` (paged by ``?page=``) or a topic.
+
+        `index` is the index's (title, topics per page, label of the next page's link); `topic` the
+        topics' path prefix and their (title, poster, message) classes. A topic page charges the
+        session `charge` when given (a site that charges every page has done so already).
+        """
+        prefix, classes = topic
+        if path == f"{self.path}/":
+            title, per_page, next_label = index
+            page = max(1, int(query["page"])) if query.get("page", "").isdigit() else 1
+            more = f'<a class="next" href="{self.path}/?page={{page}}">{next_label}</a>'
+            return 200, html_page(title, nav + topic_index(self.listings, page, per_page, prefix, more)), {}
+        item = numbered(self.listings, path, prefix)
+        if item is None:
+            return not_found()
+        if charge is not None:
+            self.charge(charge)
+        return 200, topic_page(nav, item, classes), {}
