@@ -1,5 +1,5 @@
 """Airflow DAG `takedown_checks`: re-fetch reported listings (hourly on day one, then daily)."""
 
-from listingwatch.orchestration.takedown_dag import takedown_dag
+from listingwatch.orchestration.dag_factory import takedown_dag
 
 dag = takedown_dag()

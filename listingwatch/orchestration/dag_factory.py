@@ -7,6 +7,7 @@ the worker's own environment.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -184,28 +185,71 @@ def crawl_first(dag: DAG) -> list[Any]:
     return [t for t in dag.roots if t.task_id != "due"]
 
 
+def job_dag(
+    settings: Settings, job: Callable[[str], dict[str, Any]], *, task_id: str, timeout: timedelta | None, **dag: Any
+) -> DAG:
+    """A scheduled DAG of one task that runs `job` with the run's key (from its logical date) and logs its result.
+
+    The jobs that are not a source's crawl (re-checks, removal checks) are each a plain function
+    over the whole index or store; the DAG only names, schedules and bounds it. `dag` is the
+    DAG's own: dag_id, description, schedule, tags, doc_md.
+    """
+    with listingwatch_dag(settings, **dag) as built:
+
+        def run_job() -> dict[str, Any]:
+            dag_run = get_current_context()["dag_run"]
+            result = job(run_key(dag_run.logical_date or dag_run.run_after))
+            log.info("%s: %s", task_id, result)
+            return result
+
+        task(task_id=task_id, execution_timeout=timeout)(run_job)()
+    return built
+
+
 def recheck_dag(settings: Settings | None = None) -> DAG:
     """Re-fetch listings already flagged: still live? changed? Keeps takedown evidence current."""
     settings = settings or get_settings()
-    with listingwatch_dag(
+
+    def recheck(key: str) -> dict[str, Any]:
+        report = recheck_flagged(settings, key=key, limit=settings.airflow.recheck_limit)
+        log.info("%s", report.describe())
+        return report.model_dump(mode="json")
+
+    return job_dag(
         settings,
+        recheck,
+        task_id="recheck",
+        # The run stops itself at its own bound and writes what it has; this is the backstop.
+        timeout=timedelta(minutes=settings.airflow.recheck_timeout_minutes) + CRAWL_GRACE,
         dag_id="recheck_flagged",
         description="Re-fetch flagged listings, record whether each is still live or changed, and re-index them.",
         schedule=settings.airflow.recheck_schedule,
         tags=["listingwatch", "recheck"],
         doc_md="Re-checks flagged listings in Elasticsearch. See docs/engineers.md.",
-    ) as dag:
-        # The run stops itself at its own bound and writes what it has; this is the backstop.
-        @task(execution_timeout=timedelta(minutes=settings.airflow.recheck_timeout_minutes) + CRAWL_GRACE)
-        def recheck() -> dict[str, Any]:
-            dag_run = get_current_context()["dag_run"]
-            key = run_key(dag_run.logical_date or dag_run.run_after)
-            report = recheck_flagged(settings, key=key, limit=settings.airflow.recheck_limit)
-            log.info("%s", report.describe())
-            return report.model_dump(mode="json")
+    )
 
-        recheck()
-    return dag
+
+def takedown_dag(settings: Settings | None = None) -> DAG:
+    """Re-fetch reported listings when due: hourly runs, but `removal.due` checks an item hourly on its first
+    day and daily after, so the schedule costs one fetch per item per day after the first."""
+    settings = settings or get_settings()
+
+    def check_removals(key: str) -> dict[str, Any]:
+        from takedown.removal import scheduled_run  # the takedown library loads only when the task runs
+
+        return scheduled_run(settings)
+
+    return job_dag(
+        settings,
+        check_removals,
+        task_id="check_removals",
+        timeout=None,
+        dag_id="takedown_checks",
+        description="Re-fetch reported listings, record removals and reinstatements, link relistings.",
+        schedule=settings.takedown.check_schedule,
+        tags=["listingwatch", "takedown"],
+        doc_md="Takedown removal checks. See docs/liaison.md.",
+    )
 
 
 def retrain_dag(settings: Settings | None = None) -> DAG:
