@@ -36,8 +36,13 @@ class Encoded:
 
 
 def encode(tokenizer, texts: Sequence[str], max_length: int) -> Encoded:
-    """Tokenise without truncation, then keep head + tail so that both ends of long listings survive."""
-    enc = tokenizer(list(texts), add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+    """Tokenise without truncation, then keep head + tail so that both ends of long listings survive.
+
+    ``verbose=False``: the tokenizer would warn that a long text's ids exceed the model's maximum
+    length ("Token indices sequence length is longer..."), which is true only until the trim below;
+    on the demo's first run that warning was the one library line left in the terminal.
+    """
+    enc = tokenizer(list(texts), add_special_tokens=False, truncation=False, return_offsets_mapping=True, verbose=False)
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     budget = max_length - 2
     head = int(budget * HEAD_SHARE)

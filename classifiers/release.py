@@ -186,8 +186,10 @@ def train_and_release(
         export_model(model_dir, settings.model.real_corpus, progress=export_step)
     if promote or (promote is None and registry.promoted_version(settings) is None):
         if progress:
-            progress(GATE_STAGE, 0, 0)
+            progress(GATE_STAGE, 0, 1)
         gate = release_gate(settings, model_dir)
+        if progress:  # a bar left at "0/1" (or at the export's last total) reads as a step that never ran
+            progress(GATE_STAGE, 1, 1)
         if not gate.passed and not force:
             raise ReleaseRefused(refusal(model_dir, gate))
         if not gate.passed and gate.report is not None:

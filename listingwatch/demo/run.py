@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from core.errors import ListingwatchError
@@ -50,6 +58,15 @@ def _bar(console: Console) -> Progress:
     return Progress(*columns, TimeElapsedColumn(), console=console)
 
 
+def _finish(progress: Progress, line: TaskID) -> None:
+    """Mark a stage's line done (full bar, clock stopped): one line a stage, each ending complete, so none
+    reads as a step that never ran (a stage without a count, such as calibration, shows 1/1)."""
+    task = next(t for t in progress.tasks if t.id == line)
+    total = task.total or 1
+    progress.update(line, total=total, completed=total)
+    progress.stop_task(line)
+
+
 def demo_log(settings: Settings) -> Path:
     """Where the demo writes what libraries say (warnings, INFO lines); each source's DAG log sits beside it."""
     return settings.var_dir / "logs" / "demo.log"
@@ -58,7 +75,7 @@ def demo_log(settings: Settings) -> Path:
 def ensure_model(settings: Settings, console: Console, *, quick: bool = False) -> str:
     """The active model's version; with none, train, export and promote one first (the full model unless `quick`).
 
-    One bar follows the stages: training steps of the fine-tune, calibration, then the export's steps.
+    A bar line a stage: the fine-tune's training steps, calibration, the export's steps, the release gate.
     """
     from classifiers.registry import active_model_dir
     from classifiers.release import train_and_release
@@ -71,14 +88,18 @@ def ensure_model(settings: Settings, console: Console, *, quick: bool = False) -
         f"(fine-tune, calibrate, int8 export). This takes {FIRST_TRAINING[quick]}; later runs reuse the model."
     )
     with _bar(console) as progress:
-        bar = progress.add_task("building the training corpus and loading the base model", total=None)
+        lines = {"start": progress.add_task("building the training corpus and loading the base model", total=None)}
 
         def report(stage: str, step: int, total: int) -> None:
-            progress.update(bar, description=stage, completed=step, total=total or None)
+            if stage not in lines:
+                _finish(progress, lines[next(reversed(lines))])
+                lines[stage] = progress.add_task(stage, total=total or None)
+            progress.update(lines[stage], completed=step, total=total or None)
 
         # A demo needs a model in service to show anything, so one that misses the release gate is
         # put in service anyway (recorded as forced in its gate report) and the terminal says so.
         model_dir = train_and_release(settings, quick=quick, promote=True, force=True, progress=report)
+        _finish(progress, lines[next(reversed(lines))])
     gate = model_dir / "evaluation" / "gate.json"
     missed = json.loads(gate.read_text(encoding="utf-8"))["failures"] if gate.is_file() else []
     if missed:
