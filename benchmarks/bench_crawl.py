@@ -13,7 +13,9 @@
   hashed and read by OCR) vs a bare Playwright loop that launches the same chromium and does
   ``page.goto`` + wait for the same element on the same URLs, one page at a time. Both rates are
   pages per second (a page load fetches its photos in both) and include the browser launch. A
-  third row crawls without sub-resources and photos, to show their cost.
+  second row adds to the bare loop the crawl's own full-page PNG of each page (the evidence
+  screenshot alone, `crawlers.browser.full_page_png`); a last row crawls without sub-resources
+  and photos, to show their cost.
 
 Targets (issue 22): http full >= 70% of bare in requests per second; browser full >= 80% of bare.
 Runs are interleaved, in an order rotated every repeat, so background load hits the baseline and the
@@ -124,8 +126,10 @@ def full(source: SourceConfig, settings: Settings, max_pages: int | None = None)
     return Run(report.pages_fetched, len(photos), report.elapsed_s, texts, report.ocr_s or 0.0)
 
 
-async def _goto_loop(urls: list[str], wait_for: str, settings: Settings) -> float:
+async def _goto_loop(urls: list[str], wait_for: str, settings: Settings, screenshot: bool = False) -> float:
     from playwright.async_api import async_playwright
+
+    from crawlers.browser import full_page_png
 
     started = time.perf_counter()
     async with async_playwright() as pw:
@@ -136,13 +140,16 @@ async def _goto_loop(urls: list[str], wait_for: str, settings: Settings) -> floa
         for url in urls:
             await page.goto(url)
             await page.wait_for_selector(wait_for)
+            if screenshot:
+                await full_page_png(page)
         await browser.close()
     return time.perf_counter() - started
 
 
-def bare_browser(server: SitesServer, pages: int, settings: Settings) -> Run:
+def bare_browser(server: SitesServer, pages: int, settings: Settings, screenshot: bool = False) -> Run:
+    """The bare loop; with `screenshot`, plus the crawl's own full-page PNG of each page (the evidence alone)."""
     urls = [f"{server.url}/spa/item/{n}" for n in range(1, pages + 1)]
-    return Run(len(urls), 0, asyncio.run(_goto_loop(urls, "h1#title", settings)))
+    return Run(len(urls), 0, asyncio.run(_goto_loop(urls, "h1#title", settings, screenshot)))
 
 
 HEADER = (
@@ -233,10 +240,11 @@ def main() -> None:
         ]
         loads.append(_load())
         if not args.skip_browser:
-            browser: dict[str, list[Run]] = {"bare": [], "full": [], "lean": []}
+            browser: dict[str, list[Run]] = {"bare": [], "bare_shot": [], "full": [], "lean": []}
             lean = spa.model_copy(update={"photos": Photos(enabled=False), "evidence": EvidenceOptions(subresources=0)})
             browser_variants: dict[str, Callable[[], Run]] = {
                 "bare": lambda: bare_browser(server, args.browser_pages, settings),
+                "bare_shot": lambda: bare_browser(server, args.browser_pages, settings, screenshot=True),
                 "full": lambda: full(spa, settings, max_pages=args.browser_pages),
                 "lean": lambda: full(lean, settings, max_pages=args.browser_pages),
             }
@@ -244,6 +252,8 @@ def main() -> None:
                 _interleaved(browser_variants, browser, repeat)
             line, bare_b_rate = _row("browser", "bare playwright goto loop", browser["bare"], "pages", None)
             lines.append(line)
+            shot = browser["bare_shot"]
+            lines.append(_row("browser", "bare loop + full-page screenshot", shot, "pages", bare_b_rate)[0])
             line, full_b_rate = _row("browser", "full (network WARC, photos)", browser["full"], "pages", bare_b_rate)
             lines.append(line)
             line, until_b = _row("browser", "  + the OCR stage after it", browser["full"], "pages", bare_b_rate, True)
