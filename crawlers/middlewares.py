@@ -41,6 +41,17 @@ class OriginOffsiteMiddleware(OffsiteMiddleware):
     host is refused before it is fetched or archived.
     """
 
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        """Scrapy's check, except that ``dont_filter`` does not exempt a request from it.
+
+        Scrapy lets a ``dont_filter`` request leave the allowed domains. Ours set it only to pass
+        the dupefilter (a page sent again after a re-login) or out of habit on direct downloads
+        (photos, login pages), which never meet the dupefilter: as exempt, a listing's photo URL
+        reached any host, the index node and private addresses included, and was archived as
+        evidence. Only ``meta["allow_offsite"]`` (which nothing here sets) still exempts one.
+        """
+        super().process_request(request.replace(dont_filter=False) if request.dont_filter else request)
+
     def should_follow(self, request: Request, spider: Spider) -> bool:
         if not super().should_follow(request, spider):
             return False

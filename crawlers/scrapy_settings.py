@@ -68,6 +68,7 @@ def scrapy_settings(
         "AUTOTHROTTLE_START_DELAY": max(polite.download_delay, 0.25),
         "AUTOTHROTTLE_MAX_DELAY": max(30.0, polite.download_delay),
         "AUTOTHROTTLE_TARGET_CONCURRENCY": polite.autothrottle_target_concurrency,
+        "DNS_RESOLVER": "crawlers.resolver.NegativeCachingResolver",
         "RETRY_ENABLED": limits.retries > 0,
         "RETRY_TIMES": limits.retries,
         "DOWNLOAD_TIMEOUT": timeout,

@@ -11,6 +11,7 @@ login wall and could not be fetched after logging in again is also counted as lo
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from crawlers.login import LOGIN_WALL_META, LoginError
 from crawlers.login_session import GENERATION_META, RETRIES_META, LoginSession
 from crawlers.middlewares import EVIDENCE_META, PHOTO_META, SUBRESOURCES_META
 from crawlers.netcapture import BUDGET_META, INIT_CALLBACK, Exchange, network_exchanges
+from crawlers.origins import OriginPolicy
 from crawlers.pagepool import PagePool
 from crawlers.photo_text import OcrQueue
 from crawlers.photos import PhotoHasher
@@ -411,10 +413,18 @@ class ListingSpider(scrapy.Spider):
             self._photos_seen[url] = photo
         return photo
 
+    @cached_property
+    def _photo_origins(self) -> OriginPolicy:
+        """Where a photo may come from: the source's origins, as for its pages. A browser tab loads what a
+        page links wherever it is; a photo it archived on another origin is asked for again through the
+        downloader, whose offsite check turns it away (`photo_failed`) as it does in HTTP mode."""
+        denied = frozenset(self.crawler.settings.getlist("LISTINGWATCH_DENIED_ORIGINS"))
+        return OriginPolicy(self.source, denied)
+
     async def _new_photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
         assert self.crawler.engine is not None and self.crawler.stats is not None
         max_bytes = self.source.photos.max_bytes
-        if url in archived and len(archived[url][0].body) <= max_bytes:
+        if url in archived and len(archived[url][0].body) <= max_bytes and self._photo_origins.allows(url):
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_from_page")

@@ -1,0 +1,105 @@
+"""A listing's photos obey the source's origins like its pages: a hostile page cannot point the crawler elsewhere.
+
+Real HTTP on 127.0.0.1: one server is the site, a second one (another port, so another origin)
+stands for a service the crawler must never reach (the index node, an admin page on the LAN).
+"""
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.jsonl import read_jsonl
+from core.schema import Listing
+from core.settings import Settings
+from crawlers.run import run_crawl
+from crawlers.sources import SourceConfig
+
+pytestmark = pytest.mark.integration
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+class _Server:
+    """A local HTTP server answering `pages` (path -> (content type, body)) and counting every request."""
+
+    def __init__(self, pages: dict[str, tuple[str, bytes]]) -> None:
+        self.pages = pages
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits.append(self.path)
+                kind, body = server.pages.get(self.path, ("text/plain", b""))
+                self.send_response(200 if self.path in server.pages else 404)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[_Server, _Server]]:
+    internal = _Server({"/secret.jpg": ("image/jpeg", _jpeg())})
+    item = (
+        "<html><body><h1>M30 blues x100</h1><p>ships today</p>"
+        f'<img src="/own.jpg"><img src="{internal.url}/secret.jpg"></body></html>'
+    )
+    site = _Server(
+        {
+            "/": ("text/html", b'<html><body><a href="/item/1">M30 blues</a></body></html>'),
+            "/item/1": ("text/html", item.encode()),
+            "/own.jpg": ("image/jpeg", _jpeg()),
+        }
+    )
+    yield site, internal
+    site.close()
+    internal.close()
+
+
+@pytest.mark.parametrize("render", ["http", "browser"])
+def test_a_photo_on_another_origin_is_not_taken(
+    servers: tuple[_Server, _Server], crawl_settings: Settings, tmp_path: Path, render: str
+) -> None:
+    site, internal = servers
+    source = SourceConfig.model_validate(
+        {
+            "name": f"photo-origins-{render}",
+            "platform": "Local",
+            "start_urls": [f"{site.url}/"],
+            "allowed_domains": ["127.0.0.1"],
+            "render": render,
+            "links": {"listings": {"allow": [r"/item/\d+$"]}},
+            "fields": {"title": "h1", "description": "p", "images": "img::attr(src)"},
+            "browser": {"detail_wait_for": "h1", "screenshot": False},
+            "photos": {"enabled": True, "ocr": False},
+        }
+    )
+    report = run_crawl(source, crawl_settings, output=tmp_path / "out.jsonl", timeout_s=60)
+
+    (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
+    assert [p.url for p in listing.photos] == [f"{site.url}/own.jpg"]
+    assert listing.images == [f"{site.url}/own.jpg", f"{internal.url}/secret.jpg"]  # the page's field, as written
+    assert report.skipped.get("photo_failed") == 1
+    if render == "http":  # the crawler never asked (a browser tab loads what the page links, as any browser)
+        assert internal.hits == []
