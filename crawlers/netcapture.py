@@ -13,6 +13,7 @@ with the Scrapy response to the WARC middleware.
 import asyncio
 import weakref
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -22,22 +23,41 @@ from scrapy import Request
 from crawlers.evidence import Exchange
 from crawlers.login_session import apply_browser_session
 
-# request.meta keys: the sub-resource budget for this page.
+# request.meta key: the sub-resource budget for this page (count, bytes each) and the origins
+# (``host:port``) never archived (the Elasticsearch node).
 BUDGET_META = "listingwatch_subresources"
 INIT_CALLBACK = "crawlers.netcapture.record_network"
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
 @dataclass
 class _Recorder:
+    """One tab's exchanges since its last navigation.
+
+    A page's sub-resources come from wherever it links them, and a hostile page can link the
+    index node's API (``<img src="http://127.0.0.1:9200/_search">``): the tab loads it as any
+    browser would, but nothing from a `denied` origin is archived, so it cannot reach a WARC
+    or a takedown packet.
+    """
+
     max_count: int = 0
     max_bytes: int = 0
+    denied: frozenset[str] = frozenset()
     main: list[Exchange] = field(default_factory=list)
     sub: list[Exchange] = field(default_factory=list)
     pending: set[asyncio.Task[None]] = field(default_factory=set)
     taken: int = 0
 
-    def reset(self, max_count: int, max_bytes: int) -> None:
-        self.max_count, self.max_bytes = max_count, max_bytes
+    def reset(self, max_count: int, max_bytes: int, denied: frozenset[str] = frozenset()) -> None:
+        self.max_count, self.max_bytes, self.denied = max_count, max_bytes, denied
         self.main, self.sub, self.taken = [], [], 0
         for task in self.pending:
             task.cancel()
@@ -50,7 +70,7 @@ class _Recorder:
         except PlaywrightError:  # service-worker responses have no frame
             main = False
         if not main:
-            if self.taken >= self.max_count:
+            if self.taken >= self.max_count or (self.denied and _origin(response.url) in self.denied):
                 return
             self.taken += 1
         task = asyncio.ensure_future(self._keep(response, main))
@@ -115,8 +135,8 @@ async def record_network(page: Page, request: Request) -> None:
         recorder = _Recorder()
         _recorders[page] = recorder
         page.on("response", recorder.on_response)
-    count, max_bytes = request.meta.get(BUDGET_META, (0, 0))
-    recorder.reset(count, max_bytes)
+    count, max_bytes, denied = request.meta.get(BUDGET_META, (0, 0, frozenset()))
+    recorder.reset(count, max_bytes, denied)
 
 
 async def network_exchanges(page: Page) -> list[Exchange]:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from warcio.archiveiterator import ArchiveIterator
 
 from core.jsonl import read_jsonl
 from core.schema import Listing
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from crawlers.run import run_crawl
 from crawlers.sources import SourceConfig
 
@@ -103,3 +104,32 @@ def test_a_photo_on_another_origin_is_not_taken(
     assert report.skipped.get("photo_failed") == 1
     if render == "http":  # the crawler never asked (a browser tab loads what the page links, as any browser)
         assert internal.hits == []
+
+
+def test_a_browser_page_cannot_put_the_index_node_into_the_evidence(
+    servers: tuple[_Server, _Server], tmp_path: Path
+) -> None:
+    site, node = servers  # the second server stands at the index node's address
+    settings = load_settings(var_dir=tmp_path / "var", es={"port": node.httpd.server_address[1]})
+    source = SourceConfig.model_validate(
+        {
+            "name": "index-node-bait",
+            "platform": "Local",
+            "start_urls": [f"{site.url}/"],
+            "allowed_domains": ["127.0.0.1"],
+            "render": "browser",
+            "links": {"listings": {"allow": [r"/item/\d+$"]}},
+            "fields": {"title": "h1", "images": "img::attr(src)"},
+            "browser": {"detail_wait_for": "h1", "screenshot": False},
+            "photos": {"enabled": False},
+            "evidence": {"subresources": 20},
+        }
+    )
+    run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
+
+    (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
+    assert node.hits == ["/secret.jpg"]  # the tab asked for it, as the page said...
+    with Path(listing.evidence.warc_file).open("rb") as fh:
+        archived = [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    assert any(uri.endswith("/own.jpg") for uri in archived)  # the page's own sub-resources are kept
+    assert not [uri for uri in archived if node.url in uri]  # ...but not a byte of the answer was archived

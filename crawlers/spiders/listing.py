@@ -181,7 +181,7 @@ class ListingSpider(scrapy.Spider):
             "playwright": True,
             # Record the network before navigating; collect it after every other page method.
             "playwright_page_init_callback": INIT_CALLBACK,
-            BUDGET_META: (budget.subresources, budget.subresource_max_bytes),
+            BUDGET_META: (budget.subresources, budget.subresource_max_bytes, self._photo_origins.denied),
             "playwright_page_methods": [*methods, PageMethod(network_exchanges)],
             "playwright_include_page": keep_page,
         }
