@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,12 +49,19 @@ BROWSER_ARGS = [
 ]
 
 
-class IndexSizing(BaseModel):
+class Section(BaseModel):
+    """A part of the settings: a key it does not know is an error, so a misspelt one in config.yaml or an
+    environment variable is named instead of silently leaving the default in place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSizing(Section):
     shards: int = Field(default=1, ge=1, le=1024)
     replicas: int = Field(default=0, ge=0, le=16)
 
 
-class ElasticsearchSettings(BaseModel):
+class ElasticsearchSettings(Section):
     """The node or cluster the pipeline writes to; `url` and `hosts` unset means the project-managed local node."""
 
     version: str = "8.19.20"
@@ -102,7 +109,7 @@ class ElasticsearchSettings(BaseModel):
         return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
-class CrawlSettings(BaseModel):
+class CrawlSettings(Section):
     sources_dir: Path = Path("crawlers/sources")
     chromium_path: Path = Path("/usr/bin/chromium")
     browser_args: list[str] = Field(default_factory=lambda: list(BROWSER_ARGS))
@@ -134,7 +141,7 @@ class CrawlSettings(BaseModel):
         return self
 
 
-class ModelSettings(BaseModel):
+class ModelSettings(Section):
     models_dir: Path = Path("var/models")
     active: str | None = Field(default=None, description="Model version to load; unset = newest promoted.")
     target_precision: float = Field(default=0.95, gt=0, lt=1)
@@ -146,7 +153,7 @@ class ModelSettings(BaseModel):
     )
 
 
-class AirflowSettings(BaseModel):
+class AirflowSettings(Section):
     """How the pipeline DAGs run; the embedded default is SQLite under `home`, production overrides via AIRFLOW__*."""
 
     home: Path = Path("var/airflow")
@@ -192,7 +199,7 @@ class AirflowSettings(BaseModel):
         return self
 
 
-class WebSettings(BaseModel):
+class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str | None = Field(
@@ -222,13 +229,13 @@ class WebSettings(BaseModel):
         return self.host not in ("127.0.0.1", "localhost", "::1")
 
 
-class DbSettings(BaseModel):
+class DbSettings(Section):
     """The relational store (users, triage, saved searches); unset url = SQLite at var/listingwatch.db."""
 
     url: str | None = Field(default=None, description="Any SQLAlchemy URL, e.g. postgresql+psycopg2://...")
 
 
-class Submitter(BaseModel):
+class Submitter(Section):
     """Who sends notices (DSA Art. 16(2)(c)): shown to platforms in every packet."""
 
     name: str = "Liaison team"
@@ -236,7 +243,7 @@ class Submitter(BaseModel):
     email: str = "liaison@listingwatch.invalid"
 
 
-class TakedownSettings(BaseModel):
+class TakedownSettings(Section):
     """Platform-liaison work: registry, packets, timestamping and removal re-checks (docs/liaison.md)."""
 
     platforms_file: Path = Path("takedown/platforms.yaml")
@@ -270,7 +277,7 @@ class TakedownSettings(BaseModel):
     name_reviewers: bool = Field(default=False, description="Name the human reviewer in notices (default: role only).")
 
 
-class AlertsSettings(BaseModel):
+class AlertsSettings(Section):
     """Alert delivery: SMTP relay, webhook timeouts, retry back-off, where alert links point (docs/webapp.md)."""
 
     app_url: str = Field(default="http://127.0.0.1:8000", description="The web app's address as readers reach it.")
@@ -368,7 +375,11 @@ def config_file() -> Path | None:
 
 def _describe(err: ValidationError) -> str:
     origin = config_file() or "the environment"
-    return f"Invalid setting {describe_validation_error(err)} (fix it in {origin} or LISTINGWATCH_*)."
+    many = len(err.errors()) > 1
+    return (
+        f"Invalid setting{'s' if many else ''} {describe_validation_error(err, every=True)} "
+        f"(fix {'them' if many else 'it'} in {origin} or LISTINGWATCH_*)."
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

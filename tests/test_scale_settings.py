@@ -1,5 +1,7 @@
 """The scale-out settings fail early with one sentence, and map onto Airflow's own variables."""
 
+from pathlib import Path
+
 import pytest
 
 from core.errors import ConfigError
@@ -37,3 +39,18 @@ def test_production_profile_becomes_airflow_variables() -> None:
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "6"
     embedded = airflow_environment(load_settings())
     assert not any(k in embedded for k in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"))
+
+
+def test_a_misspelt_key_in_the_config_file_is_named_with_every_other_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "listingwatch.yaml"
+    config.write_text("es:\n  endpoint: http://es.internal:9200\ncrawl:\n  concurency: 4\nweb:\n  port: 0\n")
+    monkeypatch.setenv("LISTINGWATCH_CONFIG", str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "es.endpoint is not a known key" in message  # was silently ignored: the local node was used
+    assert "crawl.concurency is not a known key" in message
+    assert "web.port" in message  # every problem at once, not the first and a count
+    assert str(config) in message and "\n" not in message
