@@ -29,6 +29,8 @@ def failure_reason(failure: Failure) -> str:
         message = str(exc).lower()
         if "robots.txt" in message:
             return "robots_txt"
+        if "offsite" in message:
+            return "offsite"
         if "redirect" in message:
             return "redirect_loop"
         if "download_maxsize" in message:  # a compressed body that grew past the cap (a gzip bomb)

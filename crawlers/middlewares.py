@@ -58,8 +58,7 @@ class OriginOffsiteMiddleware(OffsiteMiddleware):
         source: Any = getattr(spider, "source", None)
         if source is None:
             return True
-        denied = frozenset(self.crawler.settings.getlist("LISTINGWATCH_DENIED_ORIGINS"))
-        return OriginPolicy(source, denied).allows(request.url)
+        return OriginPolicy.in_crawl(source, self.crawler.settings).allows(request.url)
 
 
 class WarcCaptureMiddleware:
@@ -86,6 +85,8 @@ class WarcCaptureMiddleware:
         # Credentials of a login-gated source are scrubbed from every request record.
         self.writer.secrets = getattr(self.crawler.spider, "secrets", [])
         browser = bool(request.meta.get("playwright"))
+        if browser:
+            self._refuse_offsite_hops(request, response)
         capture = self._capture_browser(request, response) if browser else None
         if capture is None:
             capture = self.writer.capture(
@@ -106,6 +107,24 @@ class WarcCaptureMiddleware:
         if not response.url.endswith("/robots.txt") and not request.meta.get(PHOTO_META):
             self.stats.inc_value("listingwatch/pages_fetched")
         return response
+
+    def _refuse_offsite_hops(self, request: Request, response: Response) -> None:
+        """A tab follows redirects itself, past the downloader's origin check: a listing URL that
+        redirected to the index node was archived as the listing, the node's answer as its page.
+        Any hop of the navigation (or where it ended) outside the source's origins drops the page,
+        nothing of it archived, as the redirect would have been refused in HTTP mode."""
+        source: Any = getattr(self.crawler.spider, "source", None)
+        if source is None:
+            return
+        policy = OriginPolicy.in_crawl(source, self.crawler.settings)
+        hops = [response.url]
+        for method in request.meta.get("playwright_page_methods", []):
+            if method.method is network_exchanges and isinstance(method.result, list):
+                hops += [e.url for e in method.result if e.main]
+        for url in hops:
+            if (why := policy.why_refused(url)) is not None:
+                self.stats.inc_value("offsite/filtered")
+                raise IgnoreRequest(f"Filtered offsite request: the page was redirected to {url} ({why})")
 
     def _capture_browser(self, request: Request, response: Response) -> Capture | None:
         """Network exchanges + DOM + screenshot, when the page methods recorded them."""

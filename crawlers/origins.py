@@ -9,6 +9,7 @@ node the pipeline writes to is never an allowed origin, whatever a source says.
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.settings import Settings
@@ -24,6 +25,10 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# The Scrapy setting a crawl carries `denied_origins` in.
+DENIED_SETTING = "LISTINGWATCH_DENIED_ORIGINS"
 
 
 def denied_origins(settings: Settings) -> list[str]:
@@ -43,6 +48,11 @@ class OriginPolicy:
     @classmethod
     def for_source(cls, source: SourceConfig, settings: Settings) -> "OriginPolicy":
         return cls(source, frozenset(denied_origins(settings)))
+
+    @classmethod
+    def in_crawl(cls, source: SourceConfig, crawl_settings: Any) -> "OriginPolicy":
+        """The policy inside a running crawl, whose Scrapy settings carry the denied origins."""
+        return cls(source, frozenset(crawl_settings.getlist(DENIED_SETTING)))
 
     def why_refused(self, url: str) -> str | None:
         """None when `url` may be fetched, else a short reason (for logs and re-check results)."""

@@ -12,7 +12,7 @@ from core.settings import Settings
 from crawlers.fingerprint import KEEP_FRAGMENTS_SETTING
 from crawlers.frontier import WorkerSlot, frontier_settings
 from crawlers.middlewares import MAX_PAGES_SETTING
-from crawlers.origins import denied_origins
+from crawlers.origins import DENIED_SETTING, denied_origins
 from crawlers.pagepool import browser_page_limit
 from crawlers.proxy import proxy_settings
 from crawlers.sources import SourceConfig
@@ -95,7 +95,7 @@ def scrapy_settings(
             "scrapy.extensions.closespider.CloseSpider": None,
             "crawlers.middlewares.PageCountCloseSpider": 0,
         },
-        "LISTINGWATCH_DENIED_ORIGINS": denied_origins(settings),
+        DENIED_SETTING: denied_origins(settings),
         "ITEM_PIPELINES": {"crawlers.pipelines.EntityPipeline": 300, "crawlers.pipelines.JsonlWriterPipeline": 800},
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(settings.cache_dir / "httpcache"),

@@ -1,4 +1,4 @@
-"""A listing's photos obey the source's origins like its pages: a hostile page cannot point the crawler elsewhere.
+"""What a page links or redirects to obeys the source's origins: a hostile page cannot point the crawler elsewhere.
 
 Real HTTP on 127.0.0.1: one server is the site, a second one (another port, so another origin)
 stands for a service the crawler must never reach (the index node, an admin page on the LAN).
@@ -34,12 +34,19 @@ class _Server:
 
     def __init__(self, pages: dict[str, tuple[str, bytes]]) -> None:
         self.pages = pages
+        self.redirects: dict[str, str] = {}
         self.hits: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits.append(self.path)
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 kind, body = server.pages.get(self.path, ("text/plain", b""))
                 self.send_response(200 if self.path in server.pages else 404)
                 self.send_header("Content-Type", kind)
@@ -133,3 +140,36 @@ def test_a_browser_page_cannot_put_the_index_node_into_the_evidence(
         archived = [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
     assert any(uri.endswith("/own.jpg") for uri in archived)  # the page's own sub-resources are kept
     assert not [uri for uri in archived if node.url in uri]  # ...but not a byte of the answer was archived
+
+
+def test_a_browser_page_that_redirects_to_the_index_node_is_not_archived(
+    servers: tuple[_Server, _Server], tmp_path: Path
+) -> None:
+    site, node = servers
+    node.pages["/_search"] = ("text/html", b"<html><body><h1>index contents</h1></body></html>")
+    site.pages["/"] = ("text/html", b'<html><body><a href="/item/2">M30</a></body></html>')
+    settings = load_settings(var_dir=tmp_path / "var", es={"port": node.httpd.server_address[1]})
+    source = SourceConfig.model_validate(
+        {
+            "name": "redirect-bait",
+            "platform": "Local",
+            "start_urls": [f"{site.url}/"],
+            "allowed_domains": ["127.0.0.1"],
+            "render": "browser",
+            "links": {"listings": {"allow": [r"/item/\d+$"]}},
+            "fields": {"title": "h1"},
+            "browser": {"detail_wait_for": "h1", "screenshot": False},
+            "photos": {"enabled": False},
+        }
+    )
+    site.redirects = {"/item/2": f"{node.url}/_search"}
+    report = run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
+
+    assert not list(read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json))  # no listing of the node's page
+    assert report.skipped.get("offsite") == 1
+    archived = []
+    for warc in (tmp_path / "var").rglob("*.warc*"):
+        with warc.open("rb") as fh:
+            archived += [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    assert any(uri.endswith("/robots.txt") for uri in archived)  # the crawl did archive what it kept
+    assert not [uri for uri in archived if node.url in uri or uri.endswith("/item/2")]

@@ -418,8 +418,7 @@ class ListingSpider(scrapy.Spider):
         """Where a photo may come from: the source's origins, as for its pages. A browser tab loads what a
         page links wherever it is; a photo it archived on another origin is asked for again through the
         downloader, whose offsite check turns it away (`photo_failed`) as it does in HTTP mode."""
-        denied = frozenset(self.crawler.settings.getlist("LISTINGWATCH_DENIED_ORIGINS"))
-        return OriginPolicy(self.source, denied)
+        return OriginPolicy.in_crawl(self.source, self.crawler.settings)
 
     async def _new_photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
         assert self.crawler.engine is not None and self.crawler.stats is not None
