@@ -57,7 +57,7 @@ def _problem(error: Any) -> str:
         return f"invalid JSON ({error.get('ctx', {}).get('error', error['msg'])})"
     where = ".".join(str(p) for p in error["loc"])
     if error["type"] == "extra_forbidden":  # pydantic says "Extra inputs are not permitted"
-        return f"{where} is not a known key (misspelt, or in the wrong section?)"
+        return f"{where}: not a known key (misspelt, or in the wrong section?)"
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 

@@ -50,7 +50,7 @@ def test_a_misspelt_key_in_the_config_file_is_named_with_every_other_problem(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     message = str(caught.value)
-    assert "es.endpoint is not a known key" in message  # was silently ignored: the local node was used
-    assert "crawl.concurency is not a known key" in message
+    assert "es.endpoint: not a known key" in message  # was silently ignored: the local node was used
+    assert "crawl.concurency: not a known key" in message
     assert "web.port" in message  # every problem at once, not the first and a count
     assert str(config) in message and "\n" not in message
