@@ -85,14 +85,11 @@ def servers() -> Iterator[tuple[_Server, _Server]]:
     internal.close()
 
 
-@pytest.mark.parametrize("render", ["http", "browser"])
-def test_a_photo_on_another_origin_is_not_taken(
-    servers: tuple[_Server, _Server], crawl_settings: Settings, tmp_path: Path, render: str
-) -> None:
-    site, internal = servers
-    source = SourceConfig.model_validate(
+def _source(site: _Server, render: str, **keys: object) -> SourceConfig:
+    """A source for the stand-in site: its index links /item/<n>, whose title is the page's h1."""
+    return SourceConfig.model_validate(
         {
-            "name": f"photo-origins-{render}",
+            "name": f"origins-{render}",
             "platform": "Local",
             "start_urls": [f"{site.url}/"],
             "allowed_domains": ["127.0.0.1"],
@@ -100,9 +97,18 @@ def test_a_photo_on_another_origin_is_not_taken(
             "links": {"listings": {"allow": [r"/item/\d+$"]}},
             "fields": {"title": "h1", "description": "p", "images": "img::attr(src)"},
             "browser": {"detail_wait_for": "h1", "screenshot": False},
-            "photos": {"enabled": True, "ocr": False},
+            "photos": {"enabled": False},
+            **keys,
         }
     )
+
+
+@pytest.mark.parametrize("render", ["http", "browser"])
+def test_a_photo_on_another_origin_is_not_taken(
+    servers: tuple[_Server, _Server], crawl_settings: Settings, tmp_path: Path, render: str
+) -> None:
+    site, internal = servers
+    source = _source(site, render, photos={"enabled": True, "ocr": False})
     report = run_crawl(source, crawl_settings, output=tmp_path / "out.jsonl", timeout_s=60)
 
     (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
@@ -118,20 +124,7 @@ def test_a_browser_page_cannot_put_the_index_node_into_the_evidence(
 ) -> None:
     site, node = servers  # the second server stands at the index node's address
     settings = load_settings(var_dir=tmp_path / "var", es={"port": node.httpd.server_address[1]})
-    source = SourceConfig.model_validate(
-        {
-            "name": "index-node-bait",
-            "platform": "Local",
-            "start_urls": [f"{site.url}/"],
-            "allowed_domains": ["127.0.0.1"],
-            "render": "browser",
-            "links": {"listings": {"allow": [r"/item/\d+$"]}},
-            "fields": {"title": "h1", "images": "img::attr(src)"},
-            "browser": {"detail_wait_for": "h1", "screenshot": False},
-            "photos": {"enabled": False},
-            "evidence": {"subresources": 20},
-        }
-    )
+    source = _source(site, "browser", evidence={"subresources": 20})
     run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
 
     (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
@@ -149,19 +142,7 @@ def test_a_browser_page_that_redirects_to_the_index_node_is_not_archived(
     node.pages["/_search"] = ("text/html", b"<html><body><h1>index contents</h1></body></html>")
     site.pages["/"] = ("text/html", b'<html><body><a href="/item/2">M30</a></body></html>')
     settings = load_settings(var_dir=tmp_path / "var", es={"port": node.httpd.server_address[1]})
-    source = SourceConfig.model_validate(
-        {
-            "name": "redirect-bait",
-            "platform": "Local",
-            "start_urls": [f"{site.url}/"],
-            "allowed_domains": ["127.0.0.1"],
-            "render": "browser",
-            "links": {"listings": {"allow": [r"/item/\d+$"]}},
-            "fields": {"title": "h1"},
-            "browser": {"detail_wait_for": "h1", "screenshot": False},
-            "photos": {"enabled": False},
-        }
-    )
+    source = _source(site, "browser")
     site.redirects = {"/item/2": f"{node.url}/_search"}
     report = run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
 
