@@ -32,12 +32,15 @@ DENIED_SETTING = "LISTINGWATCH_DENIED_ORIGINS"
 
 
 def denied_origins(settings: Settings) -> list[str]:
-    """``host:port`` of the Elasticsearch node (every loopback spelling of it when it is local)."""
-    parts = urlsplit(settings.es.endpoint)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    hosts = _LOOPBACK_NAMES if _is_loopback(host) else (host,)
-    return [f"{h}:{port}" for h in hosts]
+    """``host:port`` of every Elasticsearch node the settings name (each loopback spelling of a local one)."""
+    denied: list[str] = []
+    for endpoint in [h.rstrip("/") for h in settings.es.hosts] or [settings.es.endpoint]:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        hosts = _LOOPBACK_NAMES if _is_loopback(host) else (host,)
+        denied += [f"{h}:{port}" for h in hosts if f"{h}:{port}" not in denied]
+    return denied
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,15 @@ def test_origins_include_the_port_the_source_gives_and_never_the_index_node() ->
     assert "not an allowed origin" in (named.why_refused("https://m.example:8443/") or "")
 
 
+def test_every_node_of_a_cluster_is_kept_out_of_crawls() -> None:
+    settings = load_settings(es={"hosts": ["https://es1.m.example:9200", "https://es2.m.example:9200/"]})
+    policy = OriginPolicy.for_source(_source(["m.example", "m.example:9200"], "https://m.example/"), settings)
+    assert policy.allows("https://search.m.example:9200/")  # the port is allowed on the site...
+    assert policy.allows("https://shop.m.example/item/1")
+    assert not policy.allows("https://es1.m.example:9200/_search")  # ...but never a node of the cluster
+    assert not policy.allows("https://es2.m.example:9200/_search")  # not only the first node
+
+
 _EXTRACT = """
 import sys, time
 from scrapy.http import HtmlResponse
