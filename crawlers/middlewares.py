@@ -61,6 +61,18 @@ class OriginOffsiteMiddleware(OffsiteMiddleware):
         return OriginPolicy.in_crawl(source, self.crawler.settings).allows(request.url)
 
 
+def _page_records(request: Request) -> tuple[list[Exchange], bytes | None]:
+    """What a browser page's methods recorded: its network exchanges and its screenshot (when taken)."""
+    exchanges: list[Exchange] = []
+    screenshot: bytes | None = None
+    for method in request.meta.get("playwright_page_methods", []):
+        if method.method is network_exchanges and isinstance(method.result, list):
+            exchanges = method.result
+        elif method.method is full_page_png and isinstance(method.result, bytes):
+            screenshot = method.result
+    return exchanges, screenshot
+
+
 class WarcCaptureMiddleware:
     """Sits after HttpCompression (so bodies are decoded) and before Retry/HttpError, so even a 500 is recorded."""
 
@@ -85,9 +97,11 @@ class WarcCaptureMiddleware:
         # Credentials of a login-gated source are scrubbed from every request record.
         self.writer.secrets = getattr(self.crawler.spider, "secrets", [])
         browser = bool(request.meta.get("playwright"))
+        capture = None
         if browser:
-            self._refuse_offsite_hops(request, response)
-        capture = self._capture_browser(request, response) if browser else None
+            exchanges, screenshot = _page_records(request)
+            self._refuse_offsite_hops(response, exchanges)
+            capture = self._capture_browser(request, response, exchanges, screenshot)
         if capture is None:
             capture = self.writer.capture(
                 url=response.url,
@@ -108,7 +122,7 @@ class WarcCaptureMiddleware:
             self.stats.inc_value("listingwatch/pages_fetched")
         return response
 
-    def _refuse_offsite_hops(self, request: Request, response: Response) -> None:
+    def _refuse_offsite_hops(self, response: Response, exchanges: list[Exchange]) -> None:
         """A tab follows redirects itself, past the downloader's origin check: a listing URL that
         redirected to the index node was archived as the listing, the node's answer as its page.
         Any hop of the navigation (or where it ended) outside the source's origins drops the page,
@@ -117,24 +131,15 @@ class WarcCaptureMiddleware:
         if source is None:
             return
         policy = OriginPolicy.in_crawl(source, self.crawler.settings)
-        hops = [response.url]
-        for method in request.meta.get("playwright_page_methods", []):
-            if method.method is network_exchanges and isinstance(method.result, list):
-                hops += [e.url for e in method.result if e.main]
-        for url in hops:
+        for url in [response.url, *(e.url for e in exchanges if e.main)]:
             if (why := policy.why_refused(url)) is not None:
                 self.stats.inc_value("offsite/filtered")
                 raise IgnoreRequest(f"Filtered offsite request: the page was redirected to {url} ({why})")
 
-    def _capture_browser(self, request: Request, response: Response) -> Capture | None:
+    def _capture_browser(
+        self, request: Request, response: Response, exchanges: list[Exchange], screenshot: bytes | None
+    ) -> Capture | None:
         """Network exchanges + DOM + screenshot, when the page methods recorded them."""
-        exchanges: list[Exchange] = []
-        screenshot: bytes | None = None
-        for method in request.meta.get("playwright_page_methods", []):
-            if method.method is network_exchanges and isinstance(method.result, list):
-                exchanges = method.result
-            elif method.method is full_page_png and isinstance(method.result, bytes):
-                screenshot = method.result
         if not exchanges:
             return None
         page, resources = self.writer.capture_browser(

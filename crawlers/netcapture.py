@@ -13,7 +13,6 @@ with the Scrapy response to the WARC middleware.
 import asyncio
 import weakref
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -22,20 +21,12 @@ from scrapy import Request
 
 from crawlers.evidence import Exchange
 from crawlers.login_session import apply_browser_session
+from crawlers.origins import host_and_port
 
 # request.meta key: the sub-resource budget for this page (count, bytes each) and the origins
 # (``host:port``) never archived (the Elasticsearch node).
 BUDGET_META = "listingwatch_subresources"
 INIT_CALLBACK = "crawlers.netcapture.record_network"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = 0
-    return f"{(parts.hostname or '').lower()}:{port}"
 
 
 @dataclass
@@ -70,7 +61,7 @@ class _Recorder:
         except PlaywrightError:  # service-worker responses have no frame
             main = False
         if not main:
-            if self.taken >= self.max_count or (self.denied and _origin(response.url) in self.denied):
+            if self.taken >= self.max_count or (self.denied and _denied(response.url, self.denied)):
                 return
             self.taken += 1
         task = asyncio.ensure_future(self._keep(response, main))
@@ -115,6 +106,14 @@ class _Recorder:
         out = [*self.main, *self.sub]
         self.reset(0, 0)
         return out
+
+
+def _denied(url: str, denied: frozenset[str]) -> bool:
+    try:
+        host, port = host_and_port(url)
+    except ValueError:  # not a port a request could have been sent to
+        return False
+    return f"{host}:{port}" in denied
 
 
 async def _body(response: PlaywrightResponse) -> bytes:

@@ -31,13 +31,18 @@ def _is_loopback(host: str) -> bool:
 DENIED_SETTING = "LISTINGWATCH_DENIED_ORIGINS"
 
 
+def host_and_port(url: str) -> tuple[str, int]:
+    """The URL's host (lower case) and port (the scheme's default when none is given); ValueError if the port
+    is not a number."""
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def denied_origins(settings: Settings) -> list[str]:
     """``host:port`` of every Elasticsearch node the settings name (each loopback spelling of a local one)."""
     denied: list[str] = []
     for endpoint in [h.rstrip("/") for h in settings.es.hosts] or [settings.es.endpoint]:
-        parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower()
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host, port = host_and_port(endpoint)
         hosts = _LOOPBACK_NAMES if _is_loopback(host) else (host,)
         denied += [f"{h}:{port}" for h in hosts if f"{h}:{port}" not in denied]
     return denied
@@ -62,9 +67,8 @@ class OriginPolicy:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return f"scheme {parts.scheme or 'none'} is not http(s)"
-        host = (parts.hostname or "").lower()
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            host, port = host_and_port(url)
         except ValueError:
             return "the port is not a number"
         if f"{host}:{port}" in self.denied:

@@ -181,7 +181,7 @@ class ListingSpider(scrapy.Spider):
             "playwright": True,
             # Record the network before navigating; collect it after every other page method.
             "playwright_page_init_callback": INIT_CALLBACK,
-            BUDGET_META: (budget.subresources, budget.subresource_max_bytes, self._photo_origins.denied),
+            BUDGET_META: (budget.subresources, budget.subresource_max_bytes, self._origins.denied),
             "playwright_page_methods": [*methods, PageMethod(network_exchanges)],
             "playwright_include_page": keep_page,
         }
@@ -414,16 +414,16 @@ class ListingSpider(scrapy.Spider):
         return photo
 
     @cached_property
-    def _photo_origins(self) -> OriginPolicy:
-        """Where a photo may come from: the source's origins, as for its pages. A browser tab loads what a
-        page links wherever it is; a photo it archived on another origin is asked for again through the
-        downloader, whose offsite check turns it away (`photo_failed`) as it does in HTTP mode."""
+    def _origins(self) -> OriginPolicy:
+        """The crawl's origin policy, for what the downloader does not see: a photo a browser tab archived
+        (on another origin it is asked for again through the downloader, whose offsite check turns it away,
+        `photo_failed`, as in HTTP mode) and the index node's origins the tab's recorder never archives."""
         return OriginPolicy.in_crawl(self.source, self.crawler.settings)
 
     async def _new_photo(self, url: str, archived: dict[str, tuple[Exchange, Capture]]) -> Photo | None:
         assert self.crawler.engine is not None and self.crawler.stats is not None
         max_bytes = self.source.photos.max_bytes
-        if url in archived and len(archived[url][0].body) <= max_bytes and self._photo_origins.allows(url):
+        if url in archived and len(archived[url][0].body) <= max_bytes and self._origins.allows(url):
             exchange, capture = archived[url]
             content_type = dict((k.lower(), v) for k, v in exchange.response_headers).get("content-type")
             self.crawler.stats.inc_value("listingwatch/photos_from_page")
