@@ -188,7 +188,8 @@ def crawl_first(dag: DAG) -> list[Any]:
 def job_dag(
     settings: Settings, job: Callable[[str], dict[str, Any]], *, task_id: str, timeout: timedelta | None, **dag: Any
 ) -> DAG:
-    """A scheduled DAG of one task that runs `job` with the run's key (from its logical date) and logs its result.
+    """A scheduled DAG of one task that runs `job` with the run's key (from its logical date); its result is the
+    task's return value (XCom), and each job logs the summary a reader of the task log wants.
 
     The jobs that are not a source's crawl (re-checks, removal checks) are each a plain function
     over the whole index or store; the DAG only names, schedules and bounds it. `dag` is the
@@ -198,9 +199,7 @@ def job_dag(
 
         def run_job() -> dict[str, Any]:
             dag_run = get_current_context()["dag_run"]
-            result = job(run_key(dag_run.logical_date or dag_run.run_after))
-            log.info("%s: %s", task_id, result)
-            return result
+            return job(run_key(dag_run.logical_date or dag_run.run_after))
 
         task(task_id=task_id, execution_timeout=timeout)(run_job)()
     return built
@@ -237,7 +236,9 @@ def takedown_dag(settings: Settings | None = None) -> DAG:
     def check_removals(key: str) -> dict[str, Any]:
         from takedown.removal import scheduled_run  # the takedown library loads only when the task runs
 
-        return scheduled_run(settings)
+        result = scheduled_run(settings)
+        log.info("takedown checks: %s", result)
+        return result
 
     return job_dag(
         settings,
