@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from core.schema import Listing
 from listingwatch.demo.marketplaces.generator import GeneratedListing
-from listingwatch.demo.marketplaces.sites import Truth
 
 
 def _contacts(listing: Listing) -> dict[str, list[str]]:
@@ -75,11 +74,11 @@ class FieldScore:
         return self.correct / self.truth if self.truth else 1.0
 
 
-def score(listings: list[Listing], truth: dict[str, Truth], fields: list[str]) -> dict[str, FieldScore]:
+def score(listings: list[Listing], truth: dict[str, GeneratedListing], fields: list[str]) -> dict[str, FieldScore]:
     """Per-field counts over listings that map to a truth URL (every crawled listing should)."""
     scores = {f: FieldScore(f, 0, 0, 0) for f in fields}
     for got in listings:
-        expected = truth[got.url].listing
+        expected = truth[got.url]
         for name in fields:
             present, extracted, correct = CHECKS[name](expected, got)
             scores[name].truth += present
