@@ -58,7 +58,10 @@ def _problem(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"])
     if error["type"] == "extra_forbidden":  # pydantic says "Extra inputs are not permitted"
         return f"{where}: not a known key (misspelt, or in the wrong section?)"
-    return f"{where}: {error['msg']}" if where else str(error["msg"])
+    msg = error["msg"]
+    if error["type"] == "value_error":  # our own validators' sentences, without pydantic's "Value error, "
+        msg = str(error.get("ctx", {}).get("error", msg))
+    return f"{where}: {msg}" if where else str(msg)
 
 
 def validation_problems(err: ValidationError) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -133,6 +133,23 @@ class CrawlSettings(Section):
         default=30.0, ge=2, description="A worker silent this long is presumed dead; its requests are re-queued."
     )
     frontier_ttl_hours: int = Field(default=72, ge=1, description="How long a run's Redis keys outlive its last use.")
+
+    @field_validator("browser_args")
+    @classmethod
+    def _keeps_pages_in(cls, args: list[str]) -> list[str]:
+        """A crawled page is hostile: Chromium's Local Network Access checks stop a public page loading the
+        crawler's own network (admin pages, metadata services) into a tab, its screenshot and the evidence,
+        and the same-origin policy stops its scripts reading other sites. A switch that turns either off is
+        refused rather than obeyed."""
+        unsafe = [
+            arg
+            for arg in args
+            if arg.startswith("--disable-web-security")
+            or (arg.startswith("--disable-features") and "NetworkAccess" in arg)
+        ]
+        if unsafe:
+            raise ValueError(f"{', '.join(unsafe)} would let crawled pages reach the crawler's network; remove it")
+        return args
 
     @model_validator(mode="after")
     def _redis_needs_url(self) -> "CrawlSettings":

@@ -154,3 +154,29 @@ def test_a_browser_page_that_redirects_to_the_index_node_is_not_archived(
             archived += [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
     assert any(uri.endswith("/robots.txt") for uri in archived)  # the crawl did archive what it kept
     assert not [uri for uri in archived if node.url in uri or uri.endswith("/item/2")]
+
+
+def test_a_public_page_cannot_reach_the_local_network_through_the_browser(
+    servers: tuple[_Server, _Server], tmp_path: Path
+) -> None:
+    """Chromium's Local Network Access checks stop a public page's loads of private and loopback addresses;
+    the crawl's own browser flags must keep them on. The site is declared public to Chromium, as a real
+    platform is; the second server stands for an admin page or metadata service on the crawler's network."""
+    site, internal = servers
+    item = (
+        f'<html><body><h1>M30 blues x100</h1><p>ships today</p><img src="/own.jpg"><img src="{internal.url}/a.jpg">'
+        f'<iframe src="{internal.url}/admin"></iframe><script>fetch("{internal.url}/xhr")</script></body></html>'
+    )
+    site.pages["/item/1"] = ("text/html", item.encode())
+    public = f"--ip-address-space-overrides=127.0.0.1:{site.httpd.server_address[1]}=public"
+    defaults = load_settings(var_dir=tmp_path / "var")
+    settings = load_settings(var_dir=tmp_path / "var", crawl={"browser_args": [*defaults.crawl.browser_args, public]})
+    source = _source(site, "browser", evidence={"subresources": 20}, browser={"detail_wait_for": "h1"})
+    run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
+
+    (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
+    with Path(listing.evidence.warc_file).open("rb") as fh:
+        archived = [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    assert any(uri.endswith("/own.jpg") for uri in archived)  # the page itself loaded and was archived
+    assert internal.hits == []  # no image, frame or script request reached the local service
+    assert listing.evidence.screenshot_record_id  # the screenshot was taken, with the frame left blank

@@ -54,3 +54,18 @@ def test_a_misspelt_key_in_the_config_file_is_named_with_every_other_problem(
     assert "crawl.concurency: not a known key" in message
     assert "web.port" in message  # every problem at once, not the first and a count
     assert str(config) in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--disable-features=LocalNetworkAccessChecks",
+        "--disable-features=Foo,PrivateNetworkAccessChecks",
+        "--disable-web-security",
+    ],
+)
+def test_browser_switches_that_let_pages_reach_the_crawlers_network_are_refused(arg: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(crawl={"browser_args": ["--no-first-run", arg]})
+    assert f"crawl.browser_args: {arg} would let crawled pages reach the crawler's network" in str(caught.value)
+    assert load_settings(crawl={"browser_args": ["--disable-features=Translate"]}).crawl.browser_args
