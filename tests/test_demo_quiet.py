@@ -5,18 +5,15 @@ WARNING on stderr): libraries bind their handlers and warning printers at first 
 inside the test session an earlier test's imports would hide what a user's first run shows.
 """
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from listingwatch.library_logs import OWN_PACKAGES
+from tests.fresh_python import run_fresh
+from tests.plugins.model import FirstTraining
 from tests.test_import_layers import MAY_IMPORT
-
-ROOT = Path(__file__).resolve().parents[1]
 
 ROUTING = """
 import logging, sys, warnings
@@ -47,39 +44,9 @@ warnings.warn("back to the terminal", UserWarning)
 logging.warning("root handler back")
 """
 
-TRAINING = """
-import logging, sys
-from pathlib import Path
-from rich.console import Console
-from core.settings import load_settings
-from listingwatch.demo.run import demo_log, ensure_model
-from listingwatch.library_logs import LibraryLogs
-
-logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-settings = load_settings(home=Path(sys.argv[1]))
-console = Console(file=sys.stdout, force_terminal=True, width=120)
-with LibraryLogs(demo_log(settings), console):
-    print("=== model", ensure_model(settings, console, quick=True), flush=True)
-"""
-
-
-def _run(script: str, home: Path, timeout: float) -> tuple[str, str]:
-    env = {**os.environ, "AIRFLOW_HOME": str(home / "airflow")}
-    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(home)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout, done.stderr
-
 
 def test_library_warnings_and_logs_go_to_the_file_and_come_back_after(tmp_path: Path) -> None:
-    out, err = _run(ROUTING, tmp_path, timeout=300)
+    out, err = run_fresh(ROUTING, tmp_path, timeout=300)
     (out_during, _, _), (err_during, _, err_after) = out.partition("=== restored"), err.partition("=== restored")
     during = out_during + err_during
     log = (tmp_path / "var" / "logs" / "demo.log").read_text(encoding="utf-8")
@@ -104,11 +71,13 @@ def test_the_own_packages_are_the_floors_of_the_house() -> None:
 
 
 @pytest.mark.slow
-def test_first_training_shows_bars_and_no_library_output(tmp_path: Path) -> None:
-    """The demo's first run trains and exports a model: stages on a bar, torch/onnxruntime/transformers in the file."""
-    out, err = _run(TRAINING, tmp_path, timeout=3000)
+def test_first_training_shows_bars_and_no_library_output(first_training: FirstTraining) -> None:
+    """The demo's first run trains and exports a model: stages on a bar, torch/onnxruntime/transformers in the file.
+
+    The suite's quick model is that run (`tests.plugins.model.first_training`), so it is trained once."""
+    out, err = first_training.stdout, first_training.stderr
     terminal = out + err
-    log = (tmp_path / "var" / "logs" / "demo.log").read_text(encoding="utf-8")
+    log = (first_training.home / "var" / "logs" / "demo.log").read_text(encoding="utf-8")
 
     assert re.search(r"=== model clf-\S+-quick$", out, flags=re.M)
     for stage in ("fine-tune", "calibrating on the validation split", "exporting int8 ONNX"):
