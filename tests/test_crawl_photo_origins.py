@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from core.jsonl import read_jsonl
 from core.schema import Listing
-from core.settings import Settings, load_settings
+from core.settings import BROWSER_ARGS, Settings, load_settings
 from crawlers.run import run_crawl
 from crawlers.sources import SourceConfig
 
@@ -64,6 +64,12 @@ class _Server:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _archived(warc: Path) -> list[str]:
+    """The target URI of every record in a WARC file."""
+    with warc.open("rb") as fh:
+        return [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
 
 
 @pytest.fixture
@@ -129,8 +135,7 @@ def test_a_browser_page_cannot_put_the_index_node_into_the_evidence(
 
     (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
     assert node.hits == ["/secret.jpg"]  # the tab asked for it, as the page said...
-    with Path(listing.evidence.warc_file).open("rb") as fh:
-        archived = [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    archived = _archived(Path(listing.evidence.warc_file))
     assert any(uri.endswith("/own.jpg") for uri in archived)  # the page's own sub-resources are kept
     assert not [uri for uri in archived if node.url in uri]  # ...but not a byte of the answer was archived
 
@@ -148,10 +153,7 @@ def test_a_browser_page_that_redirects_to_the_index_node_is_not_archived(
 
     assert not list(read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json))  # no listing of the node's page
     assert report.skipped.get("offsite") == 1
-    archived = []
-    for warc in (tmp_path / "var").rglob("*.warc*"):
-        with warc.open("rb") as fh:
-            archived += [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    archived = [uri for warc in (tmp_path / "var").rglob("*.warc*") for uri in _archived(warc)]
     assert any(uri.endswith("/robots.txt") for uri in archived)  # the crawl did archive what it kept
     assert not [uri for uri in archived if node.url in uri or uri.endswith("/item/2")]
 
@@ -169,14 +171,12 @@ def test_a_public_page_cannot_reach_the_local_network_through_the_browser(
     )
     site.pages["/item/1"] = ("text/html", item.encode())
     public = f"--ip-address-space-overrides=127.0.0.1:{site.httpd.server_address[1]}=public"
-    defaults = load_settings(var_dir=tmp_path / "var")
-    settings = load_settings(var_dir=tmp_path / "var", crawl={"browser_args": [*defaults.crawl.browser_args, public]})
+    settings = load_settings(var_dir=tmp_path / "var", crawl={"browser_args": [*BROWSER_ARGS, public]})
     source = _source(site, "browser", evidence={"subresources": 20}, browser={"detail_wait_for": "h1"})
     run_crawl(source, settings, output=tmp_path / "out.jsonl", timeout_s=60)
 
     (listing,) = [item for _, item in read_jsonl(tmp_path / "out.jsonl", Listing.model_validate_json)]
-    with Path(listing.evidence.warc_file).open("rb") as fh:
-        archived = [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(fh)]
+    archived = _archived(Path(listing.evidence.warc_file))
     assert any(uri.endswith("/own.jpg") for uri in archived)  # the page itself loaded and was archived
     assert internal.hits == []  # no image, frame or script request reached the local service
     assert listing.evidence.screenshot_record_id  # the screenshot was taken, with the frame left blank

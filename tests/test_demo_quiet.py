@@ -1,8 +1,7 @@
 """The demo's terminal holds what its user needs; what libraries say goes to var/logs/demo.log.
 
-Each check runs in a fresh interpreter, set up as the CLI sets it up (`logging.basicConfig` at
-WARNING on stderr): libraries bind their handlers and warning printers at first import, so
-inside the test session an earlier test's imports would hide what a user's first run shows.
+Each check reads a fresh interpreter set up as the CLI sets it up (`logging.basicConfig` at
+WARNING on stderr), for the reason `tests/fresh_python.py` gives.
 """
 
 import re
